@@ -1,0 +1,428 @@
+//! Assembling an [`Engine`] from backends, and the limits it enforces.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{JwtKeys, PasswordHashing};
+use crate::blob::{BlobStore, LocalDirBlobStore};
+use crate::error::{Error, Result};
+use crate::event::{Event, Published};
+use crate::ids::{RoomId, Timestamp, UserId};
+use crate::mailer::{LogMailer, Mailer};
+use crate::model::RoomKind;
+use crate::presence::{InMemoryPresence, Presence};
+use crate::pubsub::{Hub, InProcessPubSub, PubSub, Subscription, Topic};
+use crate::service::{
+    Accounts, Attachments, Contacts, Messages, Notifications, PresenceService, Rooms,
+};
+use crate::store::{NewRoom, StoreError, Stores};
+
+/// Limits on what clients may send and how long credentials live.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest message text, in characters.
+    pub message_chars: usize,
+    /// Most files on one message.
+    pub attachments_per_message: usize,
+    /// Most distinct users notified for mentions in one message.
+    pub mentions_per_message: usize,
+    /// Largest upload, in bytes.
+    pub upload_bytes: u64,
+    /// Largest history page.
+    pub history_page: i64,
+    /// Largest page of changes or feed entries.
+    pub changes_page: i64,
+    /// Largest page of notifications.
+    pub notifications_page: i64,
+    /// Most user-search results.
+    pub search_results: i64,
+    /// Most distinct reactions one user may put on one message.
+    pub reactions_per_user: usize,
+    /// Longest topic, in characters.
+    pub topic_chars: usize,
+    /// Longest display name, in characters.
+    pub display_name_chars: usize,
+    /// Longest bio, in characters.
+    pub bio_chars: usize,
+    /// How long a typing indication lasts without renewal.
+    pub typing_ttl: Duration,
+    /// Lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// Lifetime of an unused refresh token.
+    pub refresh_token_ttl: Duration,
+    /// Lifetime of a password-reset token.
+    pub reset_token_ttl: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            message_chars: 4000,
+            attachments_per_message: 10,
+            mentions_per_message: 20,
+            upload_bytes: 10 * 1024 * 1024,
+            history_page: 100,
+            changes_page: 500,
+            notifications_page: 100,
+            search_results: 20,
+            reactions_per_user: 20,
+            topic_chars: 250,
+            display_name_chars: 64,
+            bio_chars: 500,
+            typing_ttl: Duration::from_secs(6),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            reset_token_ttl: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// The shared state behind every service.
+pub(crate) struct Core {
+    pub(crate) stores: Stores,
+    pub(crate) pubsub: Arc<dyn PubSub>,
+    pub(crate) presence: Arc<dyn Presence>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) jwt: JwtKeys,
+    pub(crate) hashing: PasswordHashing,
+    pub(crate) limits: Limits,
+    pub(crate) reset_link: String,
+    pub(crate) general: RoomId,
+}
+
+impl Core {
+    /// Serializes `event` once and publishes it. Delivery is best effort by design (see
+    /// [`PubSub`]): the change is already committed, and subscribers fill gaps from the store,
+    /// so a failure is logged rather than returned to the caller whose write succeeded.
+    pub(crate) async fn publish(&self, topic: Topic, event: &Event) {
+        if let Err(e) = self.pubsub.publish(Published::new(topic, event)).await {
+            tracing::warn!(%topic, error = %e, "publish failed; subscribers will resync from the store");
+        }
+    }
+}
+
+/// The chat engine: cheap to clone, safe to share across tasks.
+///
+/// ```no_run
+/// # async fn demo() -> jeco_core::Result<()> {
+/// let engine = jeco_core::Engine::builder().data_dir("./jeco-data").build().await?;
+/// let alice = engine.accounts().register("alice", "alice@example.com", "correct horse 1").await?;
+/// let rooms = engine.rooms().list(alice.account.profile.id).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    core: Arc<Core>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("general", &self.core.general)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Starts configuring an engine.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// Registration, login, tokens, profiles and passwords.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts::new(&self.core)
+    }
+
+    /// Group rooms, direct rooms, members and read markers.
+    pub fn rooms(&self) -> Rooms<'_> {
+        Rooms::new(&self.core)
+    }
+
+    /// Sending, editing, deleting, history, reactions and resume.
+    pub fn messages(&self) -> Messages<'_> {
+        Messages::new(&self.core)
+    }
+
+    /// Notifications and the per-user feed.
+    pub fn notifications(&self) -> Notifications<'_> {
+        Notifications::new(&self.core)
+    }
+
+    /// Contacts, user search and blocks.
+    pub fn contacts(&self) -> Contacts<'_> {
+        Contacts::new(&self.core)
+    }
+
+    /// Online status and typing.
+    pub fn presence(&self) -> PresenceService<'_> {
+        PresenceService::new(&self.core)
+    }
+
+    /// Uploads and downloads.
+    pub fn attachments(&self) -> Attachments<'_> {
+        Attachments::new(&self.core)
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.core.limits
+    }
+
+    /// The public room every new user joins.
+    pub fn general_room(&self) -> RoomId {
+        self.core.general
+    }
+
+    /// This node's event router, for transports that manage subscriptions themselves.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.core.hub
+    }
+
+    /// A subscription to everything `user` should receive live: their own topic, presence,
+    /// and every room they are a member of. When a [`Event::Membership`] arrives, follow or
+    /// unfollow that room's topic.
+    pub async fn subscribe(&self, user: UserId) -> Result<Subscription> {
+        let sub = self.core.hub.subscribe();
+        sub.follow(Topic::User(user));
+        sub.follow(Topic::Presence);
+        for room in self.core.stores.rooms.room_ids_of(user).await? {
+            sub.follow(Topic::Room(room));
+        }
+        Ok(sub)
+    }
+}
+
+/// Makes the pub/sub backend once the node's hub exists.
+type PubSubFactory = Box<dyn FnOnce(Arc<Hub>) -> Arc<dyn PubSub> + Send>;
+
+/// Where the engine keeps its data.
+enum StoreChoice {
+    Default,
+    #[cfg(feature = "postgres")]
+    Postgres(String),
+    Custom(Stores),
+}
+
+/// Configures an [`Engine`]. Everything has a default: with none set, data goes to
+/// `./jeco-data` (SQLite database and uploaded files), events and presence stay in-process,
+/// and mail is written to the log.
+pub struct EngineBuilder {
+    data_dir: PathBuf,
+    store: StoreChoice,
+    pubsub: Option<PubSubFactory>,
+    presence: Option<Arc<dyn Presence>>,
+    blobs: Option<Arc<dyn BlobStore>>,
+    mailer: Option<Arc<dyn Mailer>>,
+    jwt_secret: Option<Vec<u8>>,
+    hashing: PasswordHashing,
+    limits: Limits,
+    reset_link: String,
+    queue_len: usize,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        EngineBuilder {
+            data_dir: PathBuf::from("./jeco-data"),
+            store: StoreChoice::Default,
+            pubsub: None,
+            presence: None,
+            blobs: None,
+            mailer: None,
+            jwt_secret: None,
+            hashing: PasswordHashing::default(),
+            limits: Limits::default(),
+            reset_link: "http://127.0.0.1:8080/reset-password".to_owned(),
+            queue_len: 1024,
+        }
+    }
+}
+
+impl EngineBuilder {
+    /// The directory for the SQLite database (`jeco.db`) and uploads (`blobs/`).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = dir.into();
+        self
+    }
+
+    /// Uses PostgreSQL at `url` instead of SQLite.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(mut self, url: impl Into<String>) -> Self {
+        self.store = StoreChoice::Postgres(url.into());
+        self
+    }
+
+    /// Uses stores the caller built.
+    pub fn stores(mut self, stores: Stores) -> Self {
+        self.store = StoreChoice::Custom(stores);
+        self
+    }
+
+    /// Uses another pub/sub backend; the closure receives this node's hub to deliver into.
+    pub fn pubsub(
+        mut self,
+        make: impl FnOnce(Arc<Hub>) -> Arc<dyn PubSub> + Send + 'static,
+    ) -> Self {
+        self.pubsub = Some(Box::new(make));
+        self
+    }
+
+    /// Uses another presence backend.
+    pub fn presence(mut self, presence: Arc<dyn Presence>) -> Self {
+        self.presence = Some(presence);
+        self
+    }
+
+    /// Uses another blob store.
+    pub fn blobs(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = Some(blobs);
+        self
+    }
+
+    /// Uses another mailer.
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// The secret that signs access tokens (at least 32 bytes). Without one, a random secret is
+    /// used and tokens do not survive a restart.
+    pub fn jwt_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.jwt_secret = Some(secret.into());
+        self
+    }
+
+    /// The cost of password hashing.
+    pub fn password_hashing(mut self, hashing: PasswordHashing) -> Self {
+        self.hashing = hashing;
+        self
+    }
+
+    /// The limits to enforce.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The page that completes a password reset; the mail links to it with the token in the
+    /// URL fragment (`#token=...`), which browsers never send to a server.
+    pub fn reset_link(mut self, url: impl Into<String>) -> Self {
+        self.reset_link = url.into();
+        self
+    }
+
+    /// How many events each subscription may have queued before it counts as too slow and is
+    /// dropped.
+    pub fn subscription_queue(mut self, len: usize) -> Self {
+        self.queue_len = len;
+        self
+    }
+
+    /// Opens the stores (applying migrations), makes sure the `general` room exists and
+    /// returns the engine.
+    pub async fn build(self) -> Result<Engine> {
+        let stores = match self.store {
+            StoreChoice::Custom(stores) => stores,
+            #[cfg(feature = "postgres")]
+            StoreChoice::Postgres(url) => Stores::from_backend(Arc::new(
+                crate::store::sql::PgStore::connect(&url, 16).await?,
+            )),
+            StoreChoice::Default => default_store(&self.data_dir).await?,
+        };
+        let blobs = match self.blobs {
+            Some(b) => b,
+            None => Arc::new(
+                LocalDirBlobStore::new(self.data_dir.join("blobs")).map_err(Error::internal)?,
+            ),
+        };
+        let secret = match self.jwt_secret {
+            Some(s) if s.len() >= 32 => s,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "weak_secret",
+                    "jwt_secret",
+                    "the token signing secret must be at least 32 bytes",
+                ));
+            }
+            None => {
+                use rand::RngCore;
+                let mut s = vec![0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut s);
+                s
+            }
+        };
+        let hub = Hub::new(self.queue_len);
+        let pubsub = match self.pubsub {
+            Some(make) => make(Arc::clone(&hub)),
+            None => Arc::new(InProcessPubSub::new(Arc::clone(&hub))),
+        };
+        let general = ensure_general(&stores).await?;
+        let core = Core {
+            stores,
+            pubsub,
+            presence: self
+                .presence
+                .unwrap_or_else(|| Arc::new(InMemoryPresence::new())),
+            blobs,
+            mailer: self.mailer.unwrap_or_else(|| Arc::new(LogMailer)),
+            hub,
+            jwt: JwtKeys::new(&secret),
+            hashing: self.hashing,
+            limits: self.limits,
+            reset_link: self.reset_link,
+            general,
+        };
+        Ok(Engine {
+            core: Arc::new(core),
+        })
+    }
+}
+
+#[cfg(feature = "sqlite")]
+async fn default_store(dir: &std::path::Path) -> Result<Stores> {
+    std::fs::create_dir_all(dir).map_err(Error::internal)?;
+    let store = crate::store::sql::SqliteStore::open(dir.join("jeco.db")).await?;
+    Ok(Stores::from_backend(Arc::new(store)))
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn default_store(_dir: &std::path::Path) -> Result<Stores> {
+    Err(Error::invalid(
+        "no_store",
+        "store",
+        "built without the sqlite feature: choose PostgreSQL or pass stores",
+    ))
+}
+
+/// The name of the public room every user joins on registration.
+pub const GENERAL_ROOM: &str = "general";
+
+async fn ensure_general(stores: &Stores) -> Result<RoomId> {
+    if let Some(room) = stores.rooms.room_by_name(GENERAL_ROOM).await? {
+        return Ok(room.id);
+    }
+    let new = NewRoom {
+        kind: RoomKind::Public,
+        name: Some(GENERAL_ROOM.to_owned()),
+        dm_key: None,
+        topic: "Everyone is here".to_owned(),
+        created_by: None,
+        now: Timestamp::now(),
+    };
+    match stores.rooms.create_room(new, &[]).await {
+        Ok((room, _)) => Ok(room.id),
+        // Another node created it at the same moment.
+        Err(StoreError::Conflict(_)) => stores
+            .rooms
+            .room_by_name(GENERAL_ROOM)
+            .await?
+            .map(|r| r.id)
+            .ok_or(Error::NotFound("room")),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,44 @@
+//! # jeco-core
+//!
+//! The Jeco Chat engine: accounts, rooms, direct messages, messages, reactions, read markers,
+//! notifications, contacts, presence and attachments, usable in-process by any Rust program.
+//!
+//! ```text
+//! Engine (engine.rs)                  builder, limits, subscriptions
+//!   └─ services (service/)            every authorization rule; one file per concern
+//!        accounts · rooms · messages · notifications · contacts · presence · attachments
+//!        ├─ store/ (traits)           UserStore, TokenStore, RoomStore, MessageStore,
+//!        │    └─ store/sql/           FeedStore, ContactStore, AttachmentStore;
+//!        │                            SQLite and PostgreSQL share one implementation
+//!        ├─ pubsub.rs                 PubSub trait, node-local Hub, in-process backend
+//!        ├─ presence.rs               Presence trait, in-memory backend (never SQL)
+//!        ├─ blob.rs                   BlobStore trait, local directory, type sniffing
+//!        └─ mailer.rs                 Mailer trait, log and memory mailers
+//! model.rs, event.rs, ids.rs          the wire types shared with servers and clients
+//! auth/                               argon2id passwords, JWT access tokens, opaque tokens
+//! validate.rs                         input rules (usernames, text, names, mentions)
+//! error.rs                            Error with stable codes
+//! ```
+//!
+//! A change flows one way: a service checks who may make it, the store commits it in one
+//! transaction together with the room's next sequence number, and only then is the event
+//! serialized once and published to subscribers. A subscriber that misses events (it was
+//! offline, or fell behind and was dropped) asks [`service::Messages::changes_after`] for
+//! everything after the last sequence it saw.
+
+pub mod auth;
+pub mod blob;
+mod engine;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod mailer;
+pub mod model;
+pub mod presence;
+pub mod pubsub;
+pub mod service;
+pub mod store;
+mod validate;
+
+pub use engine::{Engine, EngineBuilder, GENERAL_ROOM, Limits};
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,332 @@
+//! Moving events from the service that produced them to every connection that wants them.
+//!
+//! Two pieces:
+//! - [`Hub`], node-local: maps topics to the bounded queues of this node's subscriptions.
+//!   Delivery never waits: a full queue marks the subscription as overflowed and drops it, and
+//!   its owner resumes from the store. A slow reader can therefore never stall a room.
+//! - [`PubSub`], the backend trait: carries published events to the hub of every node. The
+//!   in-process backend hands them straight to the local hub; a networked backend sends them
+//!   to the other nodes, whose receivers feed their own hubs.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use crate::event::Published;
+use crate::ids::{RoomId, UserId};
+
+/// Where an event is published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Everything that happens in a room, for its members.
+    Room(RoomId),
+    /// Things for one user only: notifications, their own membership changes.
+    User(UserId),
+    /// Online/offline changes of every user.
+    Presence,
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Topic::Room(id) => write!(f, "room.{id}"),
+            Topic::User(id) => write!(f, "user.{id}"),
+            Topic::Presence => f.write_str("presence"),
+        }
+    }
+}
+
+/// A pub/sub backend failed to publish.
+#[derive(Debug, thiserror::Error)]
+#[error("publish failed: {0}")]
+pub struct PubSubError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Carries published events to every node's [`Hub`].
+///
+/// Delivery is best effort: an event may be lost (a networked backend that loses its
+/// connection, say). Sequenced room events let receivers notice and fill the gap from the store,
+/// so no backend has to be reliable.
+#[async_trait]
+pub trait PubSub: Send + Sync + 'static {
+    /// Sends one event to every node, this one included.
+    async fn publish(&self, event: Published) -> Result<(), PubSubError>;
+}
+
+/// The pub/sub backend for a single process: publishing is delivering to the local hub.
+#[derive(Debug)]
+pub struct InProcessPubSub {
+    hub: Arc<Hub>,
+}
+
+impl InProcessPubSub {
+    /// A backend that delivers to `hub`.
+    pub fn new(hub: Arc<Hub>) -> InProcessPubSub {
+        InProcessPubSub { hub }
+    }
+}
+
+#[async_trait]
+impl PubSub for InProcessPubSub {
+    async fn publish(&self, event: Published) -> Result<(), PubSubError> {
+        self.hub.dispatch(&event);
+        Ok(())
+    }
+}
+
+type SubId = u64;
+
+struct Subscriber {
+    id: SubId,
+    tx: mpsc::Sender<Published>,
+    overflowed: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct HubState {
+    by_topic: HashMap<Topic, Vec<Subscriber>>,
+    topics_of: HashMap<SubId, HashSet<Topic>>,
+}
+
+/// The node-local router from topics to subscriptions.
+///
+/// A std `RwLock` is right here: it is held only to look up or change a map, never across an
+/// `.await`, and dispatch (the hot path) takes the shared side.
+pub struct Hub {
+    state: RwLock<HubState>,
+    next_id: AtomicU64,
+    queue_len: usize,
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("queue_len", &self.queue_len)
+            .finish()
+    }
+}
+
+impl Hub {
+    /// A hub whose subscriptions each buffer up to `queue_len` events.
+    pub fn new(queue_len: usize) -> Arc<Hub> {
+        Arc::new(Hub {
+            state: RwLock::new(HubState::default()),
+            next_id: AtomicU64::new(1),
+            queue_len: queue_len.max(1),
+        })
+    }
+
+    /// A new subscription with no topics yet.
+    pub fn subscribe(self: &Arc<Self>) -> Subscription {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.queue_len);
+        let overflowed = Arc::new(AtomicBool::new(false));
+        Subscription {
+            id,
+            hub: Arc::clone(self),
+            tx,
+            rx,
+            overflowed,
+        }
+    }
+
+    /// Delivers `event` to every subscription of its topic without waiting.
+    pub fn dispatch(&self, event: &Published) {
+        let mut slow = Vec::new();
+        {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            let Some(subs) = state.by_topic.get(&event.topic) else {
+                return;
+            };
+            for sub in subs {
+                match sub.tx.try_send(event.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        sub.overflowed.store(true, Ordering::Release);
+                        slow.push(sub.id);
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => slow.push(sub.id),
+                }
+            }
+        }
+        for id in slow {
+            self.remove(id);
+        }
+    }
+
+    fn add(&self, sub: &Subscription, topic: Topic) {
+        if sub.overflowed.load(Ordering::Acquire) {
+            return;
+        }
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        if !state.topics_of.entry(sub.id).or_default().insert(topic) {
+            return;
+        }
+        state.by_topic.entry(topic).or_default().push(Subscriber {
+            id: sub.id,
+            tx: sub.tx.clone(),
+            overflowed: Arc::clone(&sub.overflowed),
+        });
+    }
+
+    fn drop_topic(&self, id: SubId, topic: Topic) {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(set) = state.topics_of.get_mut(&id) {
+            set.remove(&topic);
+        }
+        remove_from_topic(&mut state.by_topic, topic, id);
+    }
+
+    fn remove(&self, id: SubId) {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let Some(topics) = state.topics_of.remove(&id) else {
+            return;
+        };
+        for topic in topics {
+            remove_from_topic(&mut state.by_topic, topic, id);
+        }
+    }
+
+    /// How many subscriptions are attached to `topic` on this node.
+    pub fn subscriber_count(&self, topic: Topic) -> usize {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        state.by_topic.get(&topic).map_or(0, Vec::len)
+    }
+}
+
+fn remove_from_topic(by_topic: &mut HashMap<Topic, Vec<Subscriber>>, topic: Topic, id: SubId) {
+    if let Some(subs) = by_topic.get_mut(&topic) {
+        subs.retain(|s| s.id != id);
+        if subs.is_empty() {
+            by_topic.remove(&topic);
+        }
+    }
+}
+
+/// One receiver's view of the hub: a bounded queue fed by the topics it follows.
+///
+/// Dropping it unsubscribes from everything.
+pub struct Subscription {
+    id: SubId,
+    hub: Arc<Hub>,
+    tx: mpsc::Sender<Published>,
+    rx: mpsc::Receiver<Published>,
+    overflowed: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl Subscription {
+    /// Starts receiving events of `topic`.
+    pub fn follow(&self, topic: Topic) {
+        self.hub.add(self, topic);
+    }
+
+    /// Stops receiving events of `topic`.
+    pub fn unfollow(&self, topic: Topic) {
+        self.hub.drop_topic(self.id, topic);
+    }
+
+    /// The next event, or `None` once the subscription was dropped for falling behind.
+    pub async fn recv(&mut self) -> Option<Published> {
+        if self.overflowed() && self.rx.is_empty() {
+            return None;
+        }
+        self.rx.recv().await
+    }
+
+    /// The next event if one is queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<Published> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Whether the hub dropped this subscription because its queue was full. Its owner must
+    /// resume from the store (by sequence) to catch up.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.remove(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use crate::ids::Seq;
+
+    fn read(room: i64, seq: i64) -> Published {
+        Published::new(
+            Topic::Room(RoomId(room)),
+            &Event::Read {
+                room_id: RoomId(room),
+                user_id: UserId(1),
+                seq: Seq(seq),
+            },
+        )
+    }
+
+    #[test]
+    fn delivers_by_topic_and_shares_the_bytes() {
+        let hub = Hub::new(8);
+        let mut a = hub.subscribe();
+        let mut b = hub.subscribe();
+        a.follow(Topic::Room(RoomId(1)));
+        b.follow(Topic::Room(RoomId(1)));
+        b.follow(Topic::Room(RoomId(1)));
+        b.follow(Topic::Room(RoomId(2)));
+        assert_eq!(hub.subscriber_count(Topic::Room(RoomId(1))), 2);
+
+        let event = read(1, 5);
+        hub.dispatch(&event);
+        hub.dispatch(&read(2, 6));
+        let got_a = a.try_recv().unwrap();
+        assert_eq!(got_a.payload.as_ptr(), event.payload.as_ptr());
+        assert!(a.try_recv().is_none());
+        assert_eq!(b.try_recv().unwrap().seq, None);
+        assert!(b.try_recv().is_some());
+        assert!(b.try_recv().is_none());
+
+        b.unfollow(Topic::Room(RoomId(2)));
+        hub.dispatch(&read(2, 7));
+        assert!(b.try_recv().is_none());
+        drop(a);
+        assert_eq!(hub.subscriber_count(Topic::Room(RoomId(1))), 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_the_slow_subscriber_not_the_others() {
+        let hub = Hub::new(2);
+        let mut slow = hub.subscribe();
+        let mut fast = hub.subscribe();
+        slow.follow(Topic::Room(RoomId(1)));
+        fast.follow(Topic::Room(RoomId(1)));
+        for seq in 1..=3 {
+            hub.dispatch(&read(1, seq));
+            assert!(fast.try_recv().is_some(), "fast reader got {seq}");
+        }
+        assert!(slow.overflowed());
+        assert!(!fast.overflowed());
+        assert_eq!(hub.subscriber_count(Topic::Room(RoomId(1))), 1);
+        // What was queued before the overflow is still readable, then the stream ends.
+        assert!(slow.recv().await.is_some());
+        assert!(slow.recv().await.is_some());
+        assert!(slow.recv().await.is_none());
+        // Following again after overflow does nothing: the owner must resubscribe.
+        slow.follow(Topic::Room(RoomId(1)));
+        assert_eq!(hub.subscriber_count(Topic::Room(RoomId(1))), 1);
+    }
+}

@@ -1,0 +1,529 @@
+//! Messages: send (idempotent by client id), forward, edit, delete, history, reactions and the
+//! change feed that resume is built on.
+//!
+//! The rules: only members post, read and react; the author edits; the author or a room
+//! admin deletes; in a direct room, a block on either side stops new messages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Core;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::ids::{AttachmentId, MessageId, RoomId, Seq, Timestamp, UserId};
+use crate::model::{AttachmentMeta, Message, NotificationKind, Page, Role, Room, RoomKind};
+use crate::pubsub::Topic;
+use crate::service::{member_of, page_size};
+use crate::store::{Appended, HistoryFrom, NewAttachment, NewMessage};
+use crate::validate;
+
+/// A message to send.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMessage {
+    /// The sender's own id for this send; retrying with the same id returns the first
+    /// message instead of posting a second one.
+    pub client_id: String,
+    /// The text (may be empty when files are attached).
+    #[serde(default)]
+    pub body: String,
+    /// The message this answers, in the same room.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
+    /// Files uploaded to this room by the sender.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentId>,
+}
+
+/// Which page of history to read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    /// Messages before this sequence, newest first.
+    pub before: Option<Seq>,
+    /// Messages after this sequence, oldest first. Ignored when `before` is set.
+    pub after: Option<Seq>,
+    /// Page size; the default is 50.
+    pub limit: Option<i64>,
+}
+
+/// A slice of a room's change log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Changes {
+    /// Changes in sequence order, each with its sequence, none skipped.
+    pub events: Vec<Event>,
+    /// The room's last sequence when the page was read.
+    pub last_seq: Seq,
+    /// Whether more changes follow the last one returned.
+    pub has_more: bool,
+}
+
+/// Sending, editing, deleting, history, reactions and resume.
+pub struct Messages<'a> {
+    core: &'a Core,
+}
+
+impl<'a> Messages<'a> {
+    pub(crate) fn new(core: &'a Core) -> Self {
+        Messages { core }
+    }
+
+    /// Posts a message. It is committed before this returns and before anyone receives it.
+    /// Sending the same `client_id` to the same room again returns the first message.
+    ///
+    /// Errors: `invalid_client_id`, `empty_message`, `too_long`, `invalid_characters`,
+    /// `invalid_reply_to`, `invalid_attachment`, `not_a_member`, `room_not_found`, `blocked`.
+    pub async fn send(&self, user: UserId, room: RoomId, msg: SendMessage) -> Result<Message> {
+        validate::client_id(&msg.client_id)?;
+        let (room, _) = member_of(self.core, user, room).await?;
+        let body = self.check_body(&msg.body, !msg.attachments.is_empty())?;
+        let limits = &self.core.limits;
+        if msg.attachments.len() > limits.attachments_per_message {
+            return Err(Error::invalid(
+                "invalid_attachment",
+                "attachments",
+                format!("attach at most {} files", limits.attachments_per_message),
+            ));
+        }
+        let mut attachments = Vec::with_capacity(msg.attachments.len());
+        for id in &msg.attachments {
+            let stored = self.core.stores.attachments.attachment(*id).await.ok();
+            match stored {
+                Some(a) if a.uploader == user && a.meta.room_id == Some(room.id) => {
+                    attachments.push(a.meta)
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        "invalid_attachment",
+                        "attachments",
+                        "attach files you uploaded to this room",
+                    ));
+                }
+            }
+        }
+        let reply_author = match msg.reply_to {
+            None => None,
+            Some(id) => match self.core.stores.messages.message(id).await {
+                Ok(m) if m.room_id == room.id => Some(m.sender.id),
+                _ => {
+                    return Err(Error::invalid(
+                        "invalid_reply_to",
+                        "reply_to",
+                        "reply to a message of this room",
+                    ));
+                }
+            },
+        };
+        self.post(
+            user,
+            &room,
+            msg.client_id,
+            body,
+            msg.reply_to,
+            None,
+            attachments,
+            reply_author,
+        )
+        .await
+    }
+
+    /// Shares a message into another conversation the user is in, as a new message of theirs
+    /// that points at the original. Files are shared along with it.
+    ///
+    /// Errors: `message_not_found`, `not_a_member`, `room_not_found`, `blocked`,
+    /// `invalid_client_id`.
+    pub async fn forward(
+        &self,
+        user: UserId,
+        message: MessageId,
+        to: RoomId,
+        client_id: String,
+    ) -> Result<Message> {
+        validate::client_id(&client_id)?;
+        let original = self.visible_message(user, message).await?;
+        if original.deleted {
+            return Err(Error::NotFound("message"));
+        }
+        let (target, _) = member_of(self.core, user, to).await?;
+        let now = Timestamp::now();
+        let mut attachments = Vec::with_capacity(original.attachments.len());
+        for a in &original.attachments {
+            let stored = self.core.stores.attachments.attachment(a.id).await?;
+            attachments.push(
+                self.core
+                    .stores
+                    .attachments
+                    .insert_attachment(NewAttachment {
+                        room: Some(target.id),
+                        uploader: user,
+                        blob_key: &stored.blob_key,
+                        filename: &a.filename,
+                        content_type: &a.content_type,
+                        size: a.size,
+                        now,
+                    })
+                    .await?,
+            );
+        }
+        self.post(
+            user,
+            &target,
+            client_id,
+            original.body,
+            None,
+            Some(original.id),
+            attachments,
+            None,
+        )
+        .await
+    }
+
+    /// Replaces the text of one's own message.
+    ///
+    /// Errors: `message_not_found`, `not_author`, `message_deleted`, `empty_message`,
+    /// `too_long`.
+    pub async fn edit(&self, user: UserId, message: MessageId, body: &str) -> Result<Message> {
+        let message = self.visible_message(user, message).await?;
+        if message.sender.id != user {
+            return Err(Error::forbidden(
+                "not_author",
+                "only the author can edit a message",
+            ));
+        }
+        if message.deleted {
+            return Err(Error::invalid(
+                "message_deleted",
+                "message_id",
+                "the message was deleted",
+            ));
+        }
+        let body = self.check_body(body, !message.attachments.is_empty())?;
+        let (seq, edited) = self
+            .core
+            .stores
+            .messages
+            .edit_message(message.id, &body, Timestamp::now())
+            .await?;
+        self.core
+            .publish(
+                Topic::Room(edited.room_id),
+                &Event::MessageEdited {
+                    room_id: edited.room_id,
+                    seq,
+                    message: edited.clone(),
+                },
+            )
+            .await;
+        Ok(edited)
+    }
+
+    /// Deletes a message, leaving a tombstone in its place. The author or a room admin may;
+    /// deleting a deleted message changes nothing.
+    ///
+    /// Errors: `message_not_found`, `not_allowed`.
+    pub async fn delete(&self, user: UserId, message: MessageId) -> Result<()> {
+        let message = self.visible_message(user, message).await?;
+        if message.deleted {
+            return Ok(());
+        }
+        if message.sender.id != user {
+            let me = self
+                .core
+                .stores
+                .rooms
+                .membership(message.room_id, user)
+                .await?;
+            if me.is_none_or(|m| m.role < Role::Admin) {
+                return Err(Error::forbidden(
+                    "not_allowed",
+                    "only the author or a room admin can delete a message",
+                ));
+            }
+        }
+        let seq = self
+            .core
+            .stores
+            .messages
+            .delete_message(message.id, user, Timestamp::now())
+            .await?;
+        self.core
+            .publish(
+                Topic::Room(message.room_id),
+                &Event::MessageDeleted {
+                    room_id: message.room_id,
+                    seq,
+                    message_id: message.id,
+                    by: user,
+                },
+            )
+            .await;
+        Ok(())
+    }
+
+    /// A page of a room's messages. Without a cursor: the newest. With `before`: older ones,
+    /// newest first. With `after`: newer ones, oldest first. `next` continues in the same
+    /// direction.
+    ///
+    /// Errors: `not_a_member`, `room_not_found`.
+    pub async fn history(
+        &self,
+        user: UserId,
+        room: RoomId,
+        q: HistoryQuery,
+    ) -> Result<Page<Message, Seq>> {
+        let (room, _) = member_of(self.core, user, room).await?;
+        let limit = page_size(q.limit, 50, self.core.limits.history_page);
+        let from = match (q.before, q.after) {
+            (Some(b), _) => HistoryFrom::Before(b),
+            (None, Some(a)) => HistoryFrom::After(a),
+            (None, None) => HistoryFrom::Latest,
+        };
+        let items = self
+            .core
+            .stores
+            .messages
+            .history(room.id, from, limit)
+            .await?;
+        let next = if items.len() as i64 == limit {
+            items.last().map(|m| m.seq)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    /// Adds `emoji` to a message, or takes it back if the user had already put it there.
+    /// Returns whether it is now present.
+    ///
+    /// Errors: `invalid_emoji`, `message_not_found`, `message_deleted`, `too_many_reactions`.
+    pub async fn react(&self, user: UserId, message: MessageId, emoji: &str) -> Result<bool> {
+        validate::emoji(emoji)?;
+        let message = self.visible_message(user, message).await?;
+        if message.deleted {
+            return Err(Error::invalid(
+                "message_deleted",
+                "message_id",
+                "the message was deleted",
+            ));
+        }
+        let mine = message
+            .reactions
+            .iter()
+            .filter(|r| r.users.contains(&user))
+            .count();
+        let adding = !message
+            .reactions
+            .iter()
+            .any(|r| r.emoji == emoji && r.users.contains(&user));
+        if adding && mine >= self.core.limits.reactions_per_user {
+            return Err(Error::invalid(
+                "too_many_reactions",
+                "emoji",
+                "you have used every reaction you may on this message",
+            ));
+        }
+        let notify = Some(message.sender.id).filter(|a| *a != user);
+        let toggled = self
+            .core
+            .stores
+            .messages
+            .toggle_reaction(&message, user, emoji, notify, Timestamp::now())
+            .await?;
+        let (room_id, seq, message_id, user_id, emoji) = (
+            message.room_id,
+            toggled.seq,
+            message.id,
+            user,
+            emoji.to_owned(),
+        );
+        let event = if toggled.added {
+            Event::ReactionAdded {
+                room_id,
+                seq,
+                message_id,
+                user_id,
+                emoji,
+            }
+        } else {
+            Event::ReactionRemoved {
+                room_id,
+                seq,
+                message_id,
+                user_id,
+                emoji,
+            }
+        };
+        self.core.publish(Topic::Room(room_id), &event).await;
+        if let Some(notification) = toggled.notification {
+            self.core
+                .publish(
+                    Topic::User(message.sender.id),
+                    &Event::Notification { notification },
+                )
+                .await;
+        }
+        Ok(toggled.added)
+    }
+
+    /// One message, if the user is a member of its room.
+    pub async fn get(&self, user: UserId, message: MessageId) -> Result<Message> {
+        self.visible_message(user, message).await
+    }
+
+    /// The room's changes after sequence `after`, in order and without gaps: what a client
+    /// that last saw `after` has missed. Message changes carry the message as it is now, so a
+    /// message deleted since arrives as its tombstone.
+    ///
+    /// Errors: `not_a_member`, `room_not_found`, `invalid_seq`.
+    pub async fn changes_after(
+        &self,
+        user: UserId,
+        room: RoomId,
+        after: Seq,
+        limit: Option<i64>,
+    ) -> Result<Changes> {
+        if after.get() < 0 {
+            return Err(Error::invalid(
+                "invalid_seq",
+                "after",
+                "a sequence is never negative",
+            ));
+        }
+        let (room, _) = member_of(self.core, user, room).await?;
+        let limit = page_size(
+            limit,
+            self.core.limits.changes_page,
+            self.core.limits.changes_page,
+        );
+        let events = self
+            .core
+            .stores
+            .messages
+            .changes_after(room.id, after, limit)
+            .await?;
+        let reached = events
+            .last()
+            .and_then(Event::room_seq)
+            .map_or(after, |(_, s)| s);
+        Ok(Changes {
+            has_more: reached < room.last_seq,
+            last_seq: room.last_seq,
+            events,
+        })
+    }
+
+    fn check_body(&self, raw: &str, has_files: bool) -> Result<String> {
+        let body = validate::text(raw, "body", self.core.limits.message_chars, true)?;
+        if body.is_empty() && !has_files {
+            return Err(Error::invalid(
+                "empty_message",
+                "body",
+                "write something first",
+            ));
+        }
+        Ok(body)
+    }
+
+    async fn visible_message(&self, user: UserId, id: MessageId) -> Result<Message> {
+        let message = self.core.stores.messages.message(id).await?;
+        let member = self
+            .core
+            .stores
+            .rooms
+            .membership(message.room_id, user)
+            .await?;
+        if member.is_none() {
+            return Err(Error::NotFound("message"));
+        }
+        Ok(message)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn post(
+        &self,
+        user: UserId,
+        room: &Room,
+        client_id: String,
+        body: String,
+        reply_to: Option<MessageId>,
+        forwarded_from: Option<MessageId>,
+        attachments: Vec<AttachmentMeta>,
+        reply_author: Option<UserId>,
+    ) -> Result<Message> {
+        let mut notify = Vec::new();
+        if room.kind == RoomKind::Direct {
+            let peer = self
+                .core
+                .stores
+                .rooms
+                .members(room.id)
+                .await?
+                .into_iter()
+                .map(|m| m.user.id)
+                .find(|id| *id != user);
+            if let Some(peer) = peer {
+                if self
+                    .core
+                    .stores
+                    .contacts
+                    .blocked_either_way(user, peer)
+                    .await?
+                {
+                    return Err(Error::forbidden("blocked", "you cannot message this user"));
+                }
+                notify.push((peer, NotificationKind::DirectMessage));
+            }
+        }
+        let names = validate::mentions(&body, self.core.limits.mentions_per_message);
+        let mentions: Vec<UserId> = self
+            .core
+            .stores
+            .rooms
+            .members_named(room.id, &names)
+            .await?
+            .into_iter()
+            .filter(|id| *id != user)
+            .collect();
+        notify.extend(mentions.iter().map(|id| (*id, NotificationKind::Mention)));
+        if let Some(author) = reply_author.filter(|a| *a != user) {
+            notify.push((author, NotificationKind::Reply));
+        }
+        let appended = self
+            .core
+            .stores
+            .messages
+            .append_message(NewMessage {
+                room_id: room.id,
+                sender_id: user,
+                client_id,
+                body,
+                reply_to,
+                forwarded_from,
+                attachments,
+                mentions,
+                notify,
+                now: Timestamp::now(),
+            })
+            .await?;
+        let (message, notifications) = match appended {
+            Appended::Existing(m) => return Ok(m),
+            Appended::New(m, n) => (m, n),
+        };
+        self.core
+            .publish(
+                Topic::Room(room.id),
+                &Event::MessageCreated {
+                    room_id: room.id,
+                    seq: message.seq,
+                    message: message.clone(),
+                },
+            )
+            .await;
+        for (recipient, notification) in notifications {
+            self.core
+                .publish(
+                    Topic::User(recipient),
+                    &Event::Notification { notification },
+                )
+                .await;
+        }
+        Ok(message)
+    }
+}

@@ -1,0 +1,95 @@
+//! Notifications and the per-user feed. A user only ever sees and marks their own.
+
+use crate::engine::Core;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::ids::{NotificationId, Seq, Timestamp, UserId};
+use crate::model::{Notification, Page};
+use crate::service::page_size;
+
+/// Notifications and the per-user feed.
+pub struct Notifications<'a> {
+    core: &'a Core,
+}
+
+impl<'a> Notifications<'a> {
+    pub(crate) fn new(core: &'a Core) -> Self {
+        Notifications { core }
+    }
+
+    /// The user's notifications, newest first; `before` continues from a previous page's
+    /// `next`.
+    pub async fn list(
+        &self,
+        user: UserId,
+        before: Option<NotificationId>,
+        unread_only: bool,
+        limit: Option<i64>,
+    ) -> Result<Page<Notification, NotificationId>> {
+        let limit = page_size(limit, 50, self.core.limits.notifications_page);
+        let items = self
+            .core
+            .stores
+            .feed
+            .notifications(user, before, unread_only, limit)
+            .await?;
+        let next = if items.len() as i64 == limit {
+            items.last().map(|n| n.id)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    /// How many notifications the user has not marked read.
+    pub async fn unread_count(&self, user: UserId) -> Result<i64> {
+        Ok(self.core.stores.feed.unread_notifications(user).await?)
+    }
+
+    /// Marks one notification read.
+    ///
+    /// Errors: `notification_not_found`, also for someone else's notification.
+    pub async fn mark_read(&self, user: UserId, id: NotificationId) -> Result<()> {
+        Ok(self
+            .core
+            .stores
+            .feed
+            .mark_notification_read(user, id, Timestamp::now())
+            .await?)
+    }
+
+    /// Marks all of the user's notifications read; returns how many were unread.
+    pub async fn mark_all_read(&self, user: UserId) -> Result<i64> {
+        Ok(self
+            .core
+            .stores
+            .feed
+            .mark_all_notifications_read(user, Timestamp::now())
+            .await?)
+    }
+
+    /// The user's feed after sequence `after`, in order and without gaps: notifications and
+    /// their own membership changes.
+    ///
+    /// Errors: `invalid_seq`.
+    pub async fn feed_after(
+        &self,
+        user: UserId,
+        after: Seq,
+        limit: Option<i64>,
+    ) -> Result<Vec<Event>> {
+        if after.get() < 0 {
+            return Err(Error::invalid(
+                "invalid_seq",
+                "after",
+                "a sequence is never negative",
+            ));
+        }
+        let limit = page_size(
+            limit,
+            self.core.limits.changes_page,
+            self.core.limits.changes_page,
+        );
+        Ok(self.core.stores.feed.feed_after(user, after, limit).await?)
+    }
+}

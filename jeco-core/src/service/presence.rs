@@ -1,0 +1,129 @@
+//! Online status and typing. Ephemeral: kept by the presence backend, never in SQL.
+//!
+//! Only transitions are announced (first connection online, last connection offline), so a
+//! user with several tabs or a reconnecting client does not flood everyone with events.
+
+use crate::engine::Core;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::ids::{RoomId, UserId};
+use crate::model::PresenceInfo;
+use crate::pubsub::Topic;
+use crate::service::member_of;
+
+/// Online status and typing.
+pub struct PresenceService<'a> {
+    core: &'a Core,
+}
+
+impl<'a> PresenceService<'a> {
+    pub(crate) fn new(core: &'a Core) -> Self {
+        PresenceService { core }
+    }
+
+    /// A connection of `user` opened.
+    pub async fn connected(&self, user: UserId) -> Result<()> {
+        if self
+            .core
+            .presence
+            .connect(user)
+            .await
+            .map_err(Error::internal)?
+        {
+            self.core
+                .publish(
+                    Topic::Presence,
+                    &Event::Presence {
+                        user_id: user,
+                        online: true,
+                        last_seen: None,
+                    },
+                )
+                .await;
+        }
+        Ok(())
+    }
+
+    /// A connection of `user` closed.
+    pub async fn disconnected(&self, user: UserId) -> Result<()> {
+        if let Some(last_seen) = self
+            .core
+            .presence
+            .disconnect(user)
+            .await
+            .map_err(Error::internal)?
+        {
+            self.core
+                .publish(
+                    Topic::Presence,
+                    &Event::Presence {
+                        user_id: user,
+                        online: false,
+                        last_seen: Some(last_seen),
+                    },
+                )
+                .await;
+        }
+        Ok(())
+    }
+
+    /// The status of each of `users` (at most 1,000 at once).
+    ///
+    /// Errors: `too_many_users`.
+    pub async fn status(&self, users: &[UserId]) -> Result<Vec<PresenceInfo>> {
+        if users.len() > 1000 {
+            return Err(Error::invalid(
+                "too_many_users",
+                "users",
+                "ask for at most 1000 users",
+            ));
+        }
+        self.core
+            .presence
+            .status(users)
+            .await
+            .map_err(Error::internal)
+    }
+
+    /// `user` is typing (`active`) or stopped in `room`. A typing indication lapses by itself
+    /// after the configured time unless renewed; renewals are announced only once the last
+    /// announcement is half-way to lapsing.
+    ///
+    /// Errors: `not_a_member`, `room_not_found`.
+    pub async fn typing(&self, user: UserId, room: RoomId, active: bool) -> Result<()> {
+        let (room, _) = member_of(self.core, user, room).await?;
+        let ttl = self.core.limits.typing_ttl;
+        let announce = if active {
+            self.core.presence.start_typing(room.id, user, ttl).await
+        } else {
+            self.core.presence.stop_typing(room.id, user).await
+        }
+        .map_err(Error::internal)?;
+        if announce {
+            self.core
+                .publish(
+                    Topic::Room(room.id),
+                    &Event::Typing {
+                        room_id: room.id,
+                        user_id: user,
+                        active,
+                        expires_in_ms: ttl.as_millis() as u64,
+                    },
+                )
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Who is typing in `room` now.
+    ///
+    /// Errors: `not_a_member`, `room_not_found`.
+    pub async fn typing_in(&self, user: UserId, room: RoomId) -> Result<Vec<UserId>> {
+        let (room, _) = member_of(self.core, user, room).await?;
+        self.core
+            .presence
+            .typing(room.id)
+            .await
+            .map_err(Error::internal)
+    }
+}

@@ -1,0 +1,189 @@
+//! Builds an engine on a real backend for one test, with fast password hashing and a mailer
+//! whose outbox the test can read.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use jeco_core::auth::PasswordHashing;
+use jeco_core::event::Event;
+use jeco_core::ids::UserId;
+use jeco_core::mailer::MemoryMailer;
+use jeco_core::model::Session;
+use jeco_core::pubsub::Subscription;
+use jeco_core::{Engine, Limits};
+
+/// Which backend a test runs on, and how to open it again.
+#[derive(Clone)]
+pub enum Backend {
+    /// A SQLite database in a temporary directory (kept alive by the `Arc`).
+    Sqlite(Arc<tempfile::TempDir>),
+    /// A fresh PostgreSQL database, dropped when the test's harness is dropped.
+    Postgres(Arc<PgDatabase>),
+}
+
+/// One test's engine and the things tests reach for.
+pub struct Harness {
+    pub engine: Engine,
+    pub mailer: Arc<MemoryMailer>,
+    pub backend: Backend,
+}
+
+/// The password of every user [`Harness::user`] registers.
+pub const PASSWORD: &str = "correct horse battery 9";
+
+/// A registered user.
+pub struct User {
+    pub id: UserId,
+    pub session: Session,
+}
+
+impl Harness {
+    pub async fn sqlite() -> Harness {
+        Harness::sqlite_with(Limits::default()).await
+    }
+
+    pub async fn sqlite_with(limits: Limits) -> Harness {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Harness::open(Backend::Sqlite(dir), limits).await
+    }
+
+    pub async fn postgres() -> Harness {
+        Harness::postgres_with(Limits::default()).await
+    }
+
+    pub async fn postgres_with(limits: Limits) -> Harness {
+        let db = PgDatabase::create().await;
+        Harness::open(Backend::Postgres(Arc::new(db)), limits).await
+    }
+
+    /// A second engine on the same data, as after a restart or on another node.
+    pub async fn reopen(&self) -> Harness {
+        self.reopen_with(Limits::default()).await
+    }
+
+    /// A second engine on the same data with other limits.
+    pub async fn reopen_with(&self, limits: Limits) -> Harness {
+        Harness::open(self.backend.clone(), limits).await
+    }
+
+    async fn open(backend: Backend, limits: Limits) -> Harness {
+        let mailer = Arc::new(MemoryMailer::new());
+        let builder = Engine::builder()
+            .mailer(mailer.clone())
+            .jwt_secret(b"test secret that is long enough!!".to_vec())
+            .password_hashing(PasswordHashing {
+                memory_kib: 256,
+                iterations: 1,
+            })
+            .limits(limits);
+        let builder = match &backend {
+            Backend::Sqlite(dir) => builder.data_dir(dir.path()),
+            Backend::Postgres(db) => builder.postgres(db.url.clone()).data_dir(db.blobs.path()),
+        };
+        let engine = builder.build().await.expect("engine builds");
+        Harness {
+            engine,
+            mailer,
+            backend,
+        }
+    }
+
+    /// Registers `name` with password [`PASSWORD`] and email `name@example.com`.
+    pub async fn user(&self, name: &str) -> User {
+        let session = self
+            .engine
+            .accounts()
+            .register(name, &format!("{name}@example.com"), PASSWORD)
+            .await
+            .expect("register");
+        User {
+            id: session.account.profile.id,
+            session,
+        }
+    }
+}
+
+/// Drains the events already queued on `sub` (everything published so far is queued
+/// synchronously by the in-process backend, so nothing is in flight).
+pub fn drain(sub: &mut Subscription) -> Vec<Event> {
+    let mut events = Vec::new();
+    while let Some(p) = sub.try_recv() {
+        events.push(p.event().expect("event parses"));
+    }
+    events
+}
+
+/// A throwaway PostgreSQL database on the server named by `JECO_TEST_DATABASE_URL`
+/// (default: the local server's `test` database, used only to create and drop others).
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+    admin_url: String,
+    blobs: tempfile::TempDir,
+}
+
+fn admin_url() -> String {
+    std::env::var("JECO_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+impl PgDatabase {
+    async fn create() -> PgDatabase {
+        use sqlx::Connection;
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let admin_url = admin_url();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "jeco_t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            nanos
+        );
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is required for these tests and is not reachable at {admin_url} \
+                 ({e}); start it or set JECO_TEST_DATABASE_URL"
+                )
+            });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+        PgDatabase {
+            url: format!("{base}/{name}"),
+            name,
+            admin_url,
+            blobs: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs outside async context; a short-lived runtime on its own thread does the
+        // cleanup. FORCE ends the engine's pooled connections.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
