@@ -158,7 +158,8 @@ impl<'a> Accounts<'a> {
         Ok(self.core.stores.users.profile(of).await?)
     }
 
-    /// Changes display name, avatar or bio. The avatar must be an image the user uploaded.
+    /// Changes display name, avatar or bio. The avatar must be an image the user uploaded as
+    /// an avatar (outside any room), since every user may see it.
     ///
     /// Errors: `too_long`, `invalid_characters`, `invalid_avatar`.
     pub async fn update_profile(&self, user: UserId, update: ProfileUpdate) -> Result<Account> {
@@ -178,7 +179,7 @@ impl<'a> Accounts<'a> {
                 Error::invalid(
                     "invalid_avatar",
                     "avatar",
-                    "upload an image of your own first",
+                    "upload an image of your own as an avatar first",
                 )
             };
             let stored = self
@@ -188,7 +189,10 @@ impl<'a> Accounts<'a> {
                 .attachment(avatar)
                 .await
                 .map_err(|_| bad())?;
-            if stored.uploader != user || !stored.meta.content_type.starts_with("image/") {
+            if stored.uploader != user
+                || stored.meta.room_id.is_some()
+                || !stored.meta.content_type.starts_with("image/")
+            {
                 return Err(bad());
             }
         }

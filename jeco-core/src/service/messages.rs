@@ -10,10 +10,12 @@ use crate::engine::Core;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::ids::{AttachmentId, MessageId, RoomId, Seq, Timestamp, UserId};
-use crate::model::{AttachmentMeta, Message, NotificationKind, Page, Role, Room, RoomKind};
+use crate::model::{
+    AttachmentMeta, Message, Notification, NotificationKind, Page, Role, Room, RoomKind,
+};
 use crate::pubsub::Topic;
 use crate::service::{member_of, page_size};
-use crate::store::{Appended, HistoryFrom, NewAttachment, NewMessage};
+use crate::store::{Appended, HistoryFrom, MessageEdit, NewAttachment, NewMessage};
 use crate::validate;
 
 /// A message to send.
@@ -142,6 +144,16 @@ impl<'a> Messages<'a> {
             return Err(Error::NotFound("message"));
         }
         let (target, _) = member_of(self.core, user, to).await?;
+        // A retried forward returns the first one before any file is copied again.
+        if let Some(done) = self
+            .core
+            .stores
+            .messages
+            .message_by_client_id(target.id, user, &client_id)
+            .await?
+        {
+            return Ok(done);
+        }
         let now = Timestamp::now();
         let mut attachments = Vec::with_capacity(original.attachments.len());
         for a in &original.attachments {
@@ -195,23 +207,38 @@ impl<'a> Messages<'a> {
             ));
         }
         let body = self.check_body(body, !message.attachments.is_empty())?;
-        let (seq, edited) = self
+        let mentions = self.resolve_mentions(message.room_id, &body, user).await?;
+        // Only people the new text mentions for the first time hear about it.
+        let notify: Vec<(UserId, NotificationKind)> = mentions
+            .iter()
+            .filter(|id| !message.mentions.contains(id))
+            .map(|id| (*id, NotificationKind::Mention))
+            .collect();
+        let edited = self
             .core
             .stores
             .messages
-            .edit_message(message.id, &body, Timestamp::now())
+            .edit_message(MessageEdit {
+                id: message.id,
+                body: &body,
+                mentions: &mentions,
+                notify: &notify,
+                now: Timestamp::now(),
+            })
             .await?;
+        let room_id = edited.message.room_id;
         self.core
             .publish(
-                Topic::Room(edited.room_id),
+                Topic::Room(room_id),
                 &Event::MessageEdited {
-                    room_id: edited.room_id,
-                    seq,
-                    message: edited.clone(),
+                    room_id,
+                    seq: edited.seq,
+                    message: edited.message.clone(),
                 },
             )
             .await;
-        Ok(edited)
+        self.announce(edited.notifications).await;
+        Ok(edited.message)
     }
 
     /// Deletes a message, leaving a tombstone in its place. The author or a room admin may;
@@ -471,16 +498,7 @@ impl<'a> Messages<'a> {
                 notify.push((peer, NotificationKind::DirectMessage));
             }
         }
-        let names = validate::mentions(&body, self.core.limits.mentions_per_message);
-        let mentions: Vec<UserId> = self
-            .core
-            .stores
-            .rooms
-            .members_named(room.id, &names)
-            .await?
-            .into_iter()
-            .filter(|id| *id != user)
-            .collect();
+        let mentions = self.resolve_mentions(room.id, &body, user).await?;
         notify.extend(mentions.iter().map(|id| (*id, NotificationKind::Mention)));
         if let Some(author) = reply_author.filter(|a| *a != user) {
             notify.push((author, NotificationKind::Reply));
@@ -516,6 +534,29 @@ impl<'a> Messages<'a> {
                 },
             )
             .await;
+        self.announce(notifications).await;
+        Ok(message)
+    }
+
+    /// The members of `room` that `body` mentions, other than its author, at most the
+    /// configured number. Names that are not members do not use up the allowance.
+    async fn resolve_mentions(
+        &self,
+        room: RoomId,
+        body: &str,
+        author: UserId,
+    ) -> Result<Vec<UserId>> {
+        const MOST_NAMES_LOOKED_UP: usize = 100;
+        let names = validate::mentions(body, MOST_NAMES_LOOKED_UP);
+        let members = self.core.stores.rooms.members_named(room, &names).await?;
+        Ok(members
+            .into_iter()
+            .filter(|id| *id != author)
+            .take(self.core.limits.mentions_per_message)
+            .collect())
+    }
+
+    async fn announce(&self, notifications: Vec<(UserId, Notification)>) {
         for (recipient, notification) in notifications {
             self.core
                 .publish(
@@ -524,6 +565,5 @@ impl<'a> Messages<'a> {
                 )
                 .await;
         }
-        Ok(message)
     }
 }

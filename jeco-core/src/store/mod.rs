@@ -272,6 +272,32 @@ pub enum Appended {
     Existing(Message),
 }
 
+/// A new text for a message, validated and resolved by the service.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageEdit<'a> {
+    /// Which message.
+    pub id: MessageId,
+    /// The new text.
+    pub body: &'a str,
+    /// The members the new text mentions.
+    pub mentions: &'a [UserId],
+    /// Notifications to create, at most one per user.
+    pub notify: &'a [(UserId, NotificationKind)],
+    /// Edit time.
+    pub now: Timestamp,
+}
+
+/// What an edit committed.
+#[derive(Clone, Debug)]
+pub struct Edited {
+    /// The room sequence of the edit.
+    pub seq: Seq,
+    /// The message as it is now.
+    pub message: Message,
+    /// Notifications created, with their recipients.
+    pub notifications: Vec<(UserId, Notification)>,
+}
+
 /// Where a history page starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HistoryFrom {
@@ -301,14 +327,17 @@ pub trait MessageStore: Send + Sync {
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
     /// A message by id.
     async fn message(&self, id: MessageId) -> StoreResult<Message>;
-    /// Replaces a message's text.
-    async fn edit_message(
+    /// The message `sender` sent to `room` with `client_id`, if any.
+    async fn message_by_client_id(
         &self,
-        id: MessageId,
-        body: &str,
-        now: Timestamp,
-    ) -> StoreResult<(Seq, Message)>;
-    /// Turns a message into a tombstone: text, attachments and reactions are removed.
+        room: RoomId,
+        sender: UserId,
+        client_id: &str,
+    ) -> StoreResult<Option<Message>>;
+    /// Replaces a message's text and mentions, notifying newly mentioned members.
+    async fn edit_message(&self, edit: MessageEdit<'_>) -> StoreResult<Edited>;
+    /// Turns a message into a tombstone: text, attachments (records included) and reactions
+    /// are removed.
     async fn delete_message(&self, id: MessageId, by: UserId, now: Timestamp) -> StoreResult<Seq>;
     /// A page of history in the order asked for: newest first going back, oldest first
     /// going forward.

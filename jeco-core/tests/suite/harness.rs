@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use bytes::Bytes;
 use jeco_core::auth::PasswordHashing;
 use jeco_core::event::Event;
-use jeco_core::ids::UserId;
+use jeco_core::ids::{RoomId, Seq, UserId};
 use jeco_core::mailer::MemoryMailer;
-use jeco_core::model::Session;
+use jeco_core::model::{AttachmentMeta, Message, Notification, RoomKind, Session};
 use jeco_core::pubsub::Subscription;
+use jeco_core::service::SendMessage;
 use jeco_core::{Engine, Limits};
 
 /// Which backend a test runs on, and how to open it again.
@@ -101,6 +103,129 @@ impl Harness {
             session,
         }
     }
+}
+
+impl Harness {
+    /// How many rows each table of the schema holds, read straight from the database.
+    pub async fn row_counts(&self) -> Vec<(&'static str, i64)> {
+        const TABLES: &[&str] = &[
+            "users",
+            "refresh_tokens",
+            "password_resets",
+            "rooms",
+            "room_members",
+            "messages",
+            "reactions",
+            "room_events",
+            "user_events",
+            "contacts",
+            "blocks",
+            "attachments",
+        ];
+        let mut counts = Vec::with_capacity(TABLES.len());
+        for table in TABLES {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let n: i64 = match &self.backend {
+                Backend::Sqlite(dir) => {
+                    let url = format!("sqlite://{}", dir.path().join("jeco.db").display());
+                    let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
+                    sqlx::query_scalar(&sql)
+                        .fetch_one(&pool)
+                        .await
+                        .expect("count")
+                }
+                Backend::Postgres(db) => {
+                    let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
+                    sqlx::query_scalar(&sql)
+                        .fetch_one(&pool)
+                        .await
+                        .expect("count")
+                }
+            };
+            counts.push((*table, n));
+        }
+        counts
+    }
+}
+
+/// A text message with `client_id`.
+pub fn text(client_id: &str, body: &str) -> SendMessage {
+    SendMessage {
+        client_id: client_id.to_owned(),
+        body: body.to_owned(),
+        ..SendMessage::default()
+    }
+}
+
+/// A few bytes that sniff as PNG.
+pub fn png() -> Bytes {
+    let mut data = b"\x89PNG\r\n\x1a\n".to_vec();
+    data.extend_from_slice(b"\0\0\0\rIHDR not really an image");
+    Bytes::from(data)
+}
+
+/// A public room owned by `owner` that `members` have joined.
+pub async fn public_room(h: &Harness, owner: UserId, name: &str, members: &[UserId]) -> RoomId {
+    let room = h
+        .engine
+        .rooms()
+        .create(owner, name, RoomKind::Public, "")
+        .await
+        .expect("create room");
+    for m in members {
+        h.engine.rooms().join(*m, room.id).await.expect("join room");
+    }
+    room.id
+}
+
+/// The room's last sequence, as `user` sees it.
+pub async fn last_seq(h: &Harness, user: UserId, room: RoomId) -> Seq {
+    h.engine
+        .rooms()
+        .get(user, room)
+        .await
+        .expect("room")
+        .last_seq
+}
+
+/// Up to 100 of `user`'s notifications, newest first.
+pub async fn notifications(h: &Harness, user: UserId) -> Vec<Notification> {
+    h.engine
+        .notifications()
+        .list(user, None, false, Some(100))
+        .await
+        .expect("notifications")
+        .items
+}
+
+/// Uploads a PNG to `room` and sends it with `body`.
+pub async fn send_png(
+    h: &Harness,
+    user: UserId,
+    room: RoomId,
+    client_id: &str,
+    body: &str,
+) -> (AttachmentMeta, Message) {
+    let file = h
+        .engine
+        .attachments()
+        .upload(user, Some(room), "photo.png", png())
+        .await
+        .expect("upload");
+    let message = h
+        .engine
+        .messages()
+        .send(
+            user,
+            room,
+            SendMessage {
+                attachments: vec![file.id],
+                ..text(client_id, body)
+            },
+        )
+        .await
+        .expect("send");
+    (file, message)
 }
 
 /// Drains the events already queued on `sub` (everything published so far is queued

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod guarantees;
 pub mod harness;
 pub mod messages;
 pub mod rooms;
@@ -50,9 +51,43 @@ macro_rules! conformance_suite {
             block_stops_direct_messages,
             read_markers_unread_and_read_by,
         );
+        cases!($make; guarantees:
+            acknowledged_messages_survive_a_restart,
+            writes_per_message_do_not_grow_with_room_size,
+            typing_and_presence_never_touch_sql,
+        );
         cases!($make; messages:
+            send_and_history_pagination,
+            send_is_idempotent_by_client_id,
+            send_validation_changes_nothing,
+            edit_and_delete_rules,
+            mentions_are_recorded_and_notified,
+            replies_notify_the_author,
+            forward_into_another_conversation,
+            reactions_toggle_aggregate_and_notify,
+            changes_after_resumes_without_gaps,
+            live_events_follow_commits,
+            concurrent_sends_are_gap_free,
+            concurrent_retries_make_one_message,
+            edits_update_mentions_and_notify_only_the_newly_mentioned,
+            mentions_of_strangers_do_not_use_up_the_allowance,
+            deleting_a_message_withdraws_its_files,
+            a_retried_forward_copies_nothing_twice,
         );
         cases!($make; social:
+            direct_message_notifications_list_and_mark_read,
+            notifications_paginate,
+            feed_after_is_gap_free,
+            search_users,
+            search_results_respect_the_configured_limit,
+            contacts_add_list_remove,
+            presence_transitions_are_announced_once,
+            typing_requires_membership_and_is_announced,
+            uploads_sniff_type_and_limit_access,
+            avatars_must_be_images_and_are_public,
+            an_avatar_is_always_public,
+            outsiders_cannot_touch_a_direct_conversation,
+            unknown_ids_are_not_found,
         );
     };
 }

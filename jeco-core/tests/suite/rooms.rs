@@ -2,20 +2,12 @@
 
 use jeco_core::ids::{RoomId, Seq, UserId};
 use jeco_core::model::{NotificationKind, Role, RoomKind, RoomSummary};
-use jeco_core::service::{HistoryQuery, SendMessage};
+use jeco_core::service::HistoryQuery;
 
-use super::harness::Harness;
+use super::harness::{Harness, text};
 
 fn summary(rooms: &[RoomSummary], id: RoomId) -> Option<&RoomSummary> {
     rooms.iter().find(|r| r.room.id == id)
-}
-
-fn text(client_id: &str, body: &str) -> SendMessage {
-    SendMessage {
-        client_id: client_id.into(),
-        body: body.into(),
-        ..SendMessage::default()
-    }
 }
 
 pub async fn create_list_join_leave(h: Harness) {

@@ -139,6 +139,48 @@ macro_rules! impl_sql_store {
                 Ok((id, Seq(seq)))
             }
 
+            /// Creates the notifications about a message, at most one per user (the first listed
+            /// wins), locking users in id order so concurrent transactions cannot deadlock.
+            async fn notify_about(
+                tx: &mut Tx,
+                room: RoomId,
+                message: MessageId,
+                actor: &UserRef,
+                notify: &[(UserId, NotificationKind)],
+                now: Timestamp,
+            ) -> StoreResult<Vec<(UserId, Notification)>> {
+                let mut notify = notify.to_vec();
+                notify.sort_by_key(|(u, _)| *u);
+                notify.dedup_by_key(|(u, _)| *u);
+                let mut notifications = Vec::with_capacity(notify.len());
+                for (user, kind) in notify {
+                    let (nid, feed_seq) = append_feed(
+                        tx,
+                        user,
+                        kind.as_str(),
+                        true,
+                        room,
+                        Some(message),
+                        Some(actor.id),
+                        None,
+                        now,
+                    )
+                    .await?;
+                    notifications.push((user, Notification {
+                        id: NotificationId(nid),
+                        feed_seq,
+                        kind,
+                        room_id: room,
+                        message_id: Some(message),
+                        actor: actor.clone(),
+                        detail: None,
+                        created_at: now,
+                        read: false,
+                    }));
+                }
+                Ok(notifications)
+            }
+
             async fn user_ref(tx: &mut Tx, id: UserId) -> StoreResult<UserRef> {
                 sqlx::query_as::<_, UserRefRow>(
                     "SELECT id, username, display_name FROM users WHERE id = $1",
@@ -897,21 +939,34 @@ macro_rules! impl_sql_store {
 
             #[async_trait]
             impl MessageStore for $store {
+                async fn message_by_client_id(
+                    &self,
+                    room: RoomId,
+                    sender: UserId,
+                    client_id: &str,
+                ) -> StoreResult<Option<Message>> {
+                    // The writer sees every committed send, including one committed a moment ago
+                    // by a concurrent retry.
+                    let id: Option<i64> = sqlx::query_scalar(
+                        "SELECT id FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_id = $3",
+                    )
+                    .bind(room.get())
+                    .bind(sender.get())
+                    .bind(client_id)
+                    .fetch_optional(self.writer())
+                    .await
+                    .map_err(backend)?;
+                    match id {
+                        Some(id) => Ok(messages_by_id(self.writer(), &[id]).await?.pop()),
+                        None => Ok(None),
+                    }
+                }
+
                 async fn append_message(&self, m: NewMessage) -> StoreResult<Appended> {
-                    let find_existing = || async {
-                        let id: Option<i64> = sqlx::query_scalar(
-                            "SELECT id FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_id = $3",
-                        )
-                        .bind(m.room_id.get())
-                        .bind(m.sender_id.get())
-                        .bind(&m.client_id)
-                        .fetch_optional(self.writer())
-                        .await
-                        .map_err(backend)?;
-                        StoreResult::Ok(id)
-                    };
-                    if let Some(id) = find_existing().await? {
-                        return Ok(Appended::Existing(self.message(MessageId(id)).await?));
+                    if let Some(existing) =
+                        self.message_by_client_id(m.room_id, m.sender_id, &m.client_id).await?
+                    {
+                        return Ok(Appended::Existing(existing));
                     }
                     let mut tx = self.writer().begin().await.map_err(backend)?;
                     let seq = next_room_seq(&mut tx, m.room_id, 0).await?;
@@ -940,8 +995,11 @@ macro_rules! impl_sql_store {
                             // A concurrent retry with the same client id won the race; its
                             // message is the answer. The rollback returns our sequence number.
                             drop(tx);
-                            let id = find_existing().await?.ok_or(StoreError::NotFound("message"))?;
-                            return Ok(Appended::Existing(self.message(MessageId(id)).await?));
+                            return self
+                                .message_by_client_id(m.room_id, m.sender_id, &m.client_id)
+                                .await?
+                                .map(Appended::Existing)
+                                .ok_or(StoreError::NotFound("message"));
                         }
                         Err(e) => return Err(backend(e)),
                     };
@@ -958,35 +1016,8 @@ macro_rules! impl_sql_store {
                     )
                     .await?;
                     let sender = user_ref(&mut tx, m.sender_id).await?;
-                    let mut notify = m.notify.clone();
-                    notify.sort_by_key(|(u, _)| *u);
-                    notify.dedup_by_key(|(u, _)| *u);
-                    let mut notifications = Vec::with_capacity(notify.len());
-                    for (user, kind) in notify {
-                        let (nid, feed_seq) = append_feed(
-                            &mut tx,
-                            user,
-                            kind.as_str(),
-                            true,
-                            m.room_id,
-                            Some(id),
-                            Some(m.sender_id),
-                            None,
-                            m.now,
-                        )
-                        .await?;
-                        notifications.push((user, Notification {
-                            id: NotificationId(nid),
-                            feed_seq,
-                            kind,
-                            room_id: m.room_id,
-                            message_id: Some(id),
-                            actor: sender.clone(),
-                            detail: None,
-                            created_at: m.now,
-                            read: false,
-                        }));
-                    }
+                    let notifications =
+                        notify_about(&mut tx, m.room_id, id, &sender, &m.notify, m.now).await?;
                     tx.commit().await.map_err(backend)?;
                     let message = Message {
                         id,
@@ -1014,41 +1045,67 @@ macro_rules! impl_sql_store {
                         .ok_or(StoreError::NotFound("message"))
                 }
 
-                async fn edit_message(
-                    &self,
-                    id: MessageId,
-                    body: &str,
-                    now: Timestamp,
-                ) -> StoreResult<(Seq, Message)> {
+                async fn edit_message(&self, edit: MessageEdit<'_>) -> StoreResult<Edited> {
+                    let MessageEdit { id, body, mentions, notify, now } = edit;
                     let mut tx = self.writer().begin().await.map_err(backend)?;
-                    let room: i64 = sqlx::query_scalar(
-                        "UPDATE messages SET body = $2, edited_at = $3 \
-                         WHERE id = $1 AND deleted_at IS NULL RETURNING room_id",
+                    let (room, sender): (i64, i64) = sqlx::query_as(
+                        "UPDATE messages SET body = $2, mentions = $3, edited_at = $4 \
+                         WHERE id = $1 AND deleted_at IS NULL RETURNING room_id, sender_id",
                     )
                     .bind(id.get())
                     .bind(body)
+                    .bind(json_of(&mentions))
                     .bind(now.0)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(map_err("message"))?;
-                    let seq = next_room_seq(&mut tx, RoomId(room), 0).await?;
-                    log_room_event(&mut tx, RoomId(room), seq, kind::MESSAGE_EDITED, Some(id), None, None, None, now)
+                    let room = RoomId(room);
+                    let seq = next_room_seq(&mut tx, room, 0).await?;
+                    log_room_event(&mut tx, room, seq, kind::MESSAGE_EDITED, Some(id), None, None, None, now)
                         .await?;
+                    let author = user_ref(&mut tx, UserId(sender)).await?;
+                    let notifications = notify_about(&mut tx, room, id, &author, notify, now).await?;
                     tx.commit().await.map_err(backend)?;
-                    Ok((seq, self.message(id).await?))
+                    let message = messages_by_id(self.writer(), &[id.get()])
+                        .await?
+                        .pop()
+                        .ok_or(StoreError::NotFound("message"))?;
+                    Ok(Edited { seq, message, notifications })
                 }
 
                 async fn delete_message(&self, id: MessageId, by: UserId, now: Timestamp) -> StoreResult<Seq> {
                     let mut tx = self.writer().begin().await.map_err(backend)?;
-                    let room: i64 = sqlx::query_scalar(
-                        "UPDATE messages SET body = '', attachments = '[]', mentions = '[]', deleted_at = $2 \
-                         WHERE id = $1 AND deleted_at IS NULL RETURNING room_id",
+                    let (room, files): (i64, String) = sqlx::query_as(
+                        "SELECT room_id, attachments FROM messages WHERE id = $1 AND deleted_at IS NULL",
                     )
                     .bind(id.get())
-                    .bind(now.0)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(map_err("message"))?;
+                    sqlx::query(
+                        "UPDATE messages SET body = '', attachments = '[]', mentions = '[]', deleted_at = $2 \
+                         WHERE id = $1",
+                    )
+                    .bind(id.get())
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                    // The files go with the message: their records are removed, so nobody can
+                    // download them by id any more. (Forwarded copies have records of their own.)
+                    let files: Vec<AttachmentMeta> =
+                        serde_json::from_str(&files).map_err(|e| StoreError::Backend(Box::new(e)))?;
+                    if !files.is_empty() {
+                        let sql = format!(
+                            "DELETE FROM attachments WHERE id IN ({})",
+                            placeholders(1, files.len())
+                        );
+                        let mut q = sqlx::query(&sql);
+                        for f in &files {
+                            q = q.bind(f.id.get());
+                        }
+                        q.execute(&mut *tx).await.map_err(backend)?;
+                    }
                     sqlx::query("DELETE FROM reactions WHERE message_id = $1")
                         .bind(id.get())
                         .execute(&mut *tx)
