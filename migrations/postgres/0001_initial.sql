@@ -85,15 +85,16 @@ CREATE TABLE messages (
 );
 
 -- Reactions carry their message's room and sequence so a history page loads its reactions
--- with one range scan.
+-- with one range scan; id keeps the order in which they were made.
 CREATE TABLE reactions (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- order of reacting
     message_id  BIGINT NOT NULL REFERENCES messages (id),
     user_id     BIGINT NOT NULL REFERENCES users (id),
     emoji       TEXT    NOT NULL,
     room_id     BIGINT NOT NULL,
     message_seq BIGINT NOT NULL,
     created_at  BIGINT NOT NULL,
-    PRIMARY KEY (message_id, user_id, emoji)
+    UNIQUE (message_id, user_id, emoji)
 );
 CREATE INDEX reactions_room_seq ON reactions (room_id, message_seq);
 

@@ -85,15 +85,16 @@ CREATE TABLE messages (
 );
 
 -- Reactions carry their message's room and sequence so a history page loads its reactions
--- with one range scan.
+-- with one range scan; id keeps the order in which they were made.
 CREATE TABLE reactions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- order of reacting
     message_id  INTEGER NOT NULL REFERENCES messages (id),
     user_id     INTEGER NOT NULL REFERENCES users (id),
     emoji       TEXT    NOT NULL,
     room_id     INTEGER NOT NULL,
     message_seq INTEGER NOT NULL,
     created_at  INTEGER NOT NULL,
-    PRIMARY KEY (message_id, user_id, emoji)
+    UNIQUE (message_id, user_id, emoji)
 );
 CREATE INDEX reactions_room_seq ON reactions (room_id, message_seq);
 

@@ -258,7 +258,7 @@ macro_rules! impl_sql_store {
                     messages_where(pool, &format!("WHERE m.id IN ({list})"), ids).await?;
                 let sql = format!(
                     "SELECT message_id, user_id, emoji FROM reactions \
-                     WHERE message_id IN ({list}) ORDER BY created_at, user_id"
+                     WHERE message_id IN ({list}) ORDER BY id"
                 );
                 let mut q = sqlx::query_as::<_, ReactionRow>(&sql);
                 for id in ids {
@@ -1149,7 +1149,7 @@ macro_rules! impl_sql_store {
                     };
                     let reactions = sqlx::query_as::<_, ReactionRow>(
                         "SELECT message_id, user_id, emoji FROM reactions \
-                         WHERE room_id = $1 AND message_seq BETWEEN $2 AND $3 ORDER BY created_at, user_id",
+                         WHERE room_id = $1 AND message_seq BETWEEN $2 AND $3 ORDER BY id",
                     )
                     .bind(room.get())
                     .bind(lo)

@@ -167,7 +167,7 @@ pub(super) struct ReactionRow {
     pub(super) emoji: String,
 }
 
-/// Attaches reactions (ordered by time) to their messages, keeping each emoji at the place of
+/// Attaches reactions (in the order they were made) to their messages, keeping each emoji at the place of
 /// its first use.
 pub(super) fn attach_reactions(messages: &mut [Message], rows: Vec<ReactionRow>) {
     for row in rows {
