@@ -14,7 +14,7 @@
 //!        ├─ presence.rs               Presence trait, in-memory backend (never SQL)
 //!        ├─ blob.rs                   BlobStore trait, local directory, type sniffing
 //!        └─ mailer.rs                 Mailer trait, log and memory mailers
-//! model.rs, event.rs, ids.rs          the wire types shared with servers and clients
+//! event.rs                            Published: an event serialized once (types: jeco-proto)
 //! auth/                               argon2id passwords, JWT access tokens, opaque tokens
 //! validate.rs                         input rules (usernames, text, names, mentions)
 //! error.rs                            Error with stable codes
@@ -31,9 +31,7 @@ pub mod blob;
 mod engine;
 pub mod error;
 pub mod event;
-pub mod ids;
 pub mod mailer;
-pub mod model;
 pub mod presence;
 pub mod pubsub;
 pub mod service;
@@ -42,3 +40,4 @@ mod validate;
 
 pub use engine::{Engine, EngineBuilder, GENERAL_ROOM, Limits};
 pub use error::{Error, ErrorKind, Result};
+pub use jeco_proto::{ids, model};

@@ -120,6 +120,7 @@ CREATE TABLE user_events (
     kind            TEXT    NOT NULL,
     is_notification BOOLEAN NOT NULL,
     room_id         BIGINT NOT NULL,
+    room_seq        BIGINT,                              -- membership entries: the room change
     message_id      BIGINT,
     actor_id        BIGINT,
     detail          TEXT,

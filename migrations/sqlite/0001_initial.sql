@@ -120,6 +120,7 @@ CREATE TABLE user_events (
     kind            TEXT    NOT NULL,
     is_notification BOOLEAN NOT NULL,
     room_id         INTEGER NOT NULL,
+    room_seq        INTEGER,                              -- membership entries: the room change
     message_id      INTEGER,
     actor_id        INTEGER,
     detail          TEXT,

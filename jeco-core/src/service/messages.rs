@@ -4,12 +4,10 @@
 //! The rules: only members post, read and react; the author edits; the author or a room
 //! admin deletes; in a direct room, a block on either side stops new messages.
 
-use serde::{Deserialize, Serialize};
-
 use crate::engine::Core;
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::ids::{AttachmentId, MessageId, RoomId, Seq, Timestamp, UserId};
+use crate::ids::{MessageId, RoomId, Seq, Timestamp, UserId};
 use crate::model::{
     AttachmentMeta, Message, Notification, NotificationKind, Page, Role, Room, RoomKind,
 };
@@ -18,44 +16,7 @@ use crate::service::{member_of, page_size};
 use crate::store::{Appended, HistoryFrom, MessageEdit, NewAttachment, NewMessage};
 use crate::validate;
 
-/// A message to send.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendMessage {
-    /// The sender's own id for this send; retrying with the same id returns the first
-    /// message instead of posting a second one.
-    pub client_id: String,
-    /// The text (may be empty when files are attached).
-    #[serde(default)]
-    pub body: String,
-    /// The message this answers, in the same room.
-    #[serde(default)]
-    pub reply_to: Option<MessageId>,
-    /// Files uploaded to this room by the sender.
-    #[serde(default)]
-    pub attachments: Vec<AttachmentId>,
-}
-
-/// Which page of history to read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryQuery {
-    /// Messages before this sequence, newest first.
-    pub before: Option<Seq>,
-    /// Messages after this sequence, oldest first. Ignored when `before` is set.
-    pub after: Option<Seq>,
-    /// Page size; the default is 50.
-    pub limit: Option<i64>,
-}
-
-/// A slice of a room's change log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Changes {
-    /// Changes in sequence order, each with its sequence, none skipped.
-    pub events: Vec<Event>,
-    /// The room's last sequence when the page was read.
-    pub last_seq: Seq,
-    /// Whether more changes follow the last one returned.
-    pub has_more: bool,
-}
+pub use jeco_proto::api::{Changes, HistoryQuery, SendMessage};
 
 /// Sending, editing, deleting, history, reactions and resume.
 pub struct Messages<'a> {

@@ -440,6 +440,7 @@ impl<'a> Rooms<'a> {
                 &Event::Membership {
                     feed_seq: seqs.feed_seq,
                     room_id: room,
+                    room_seq: seqs.room_seq,
                     joined: false,
                 },
             )
@@ -479,6 +480,7 @@ impl<'a> Rooms<'a> {
                     &Event::Membership {
                         feed_seq: s.feed_seq,
                         room_id: room.id,
+                        room_seq: s.room_seq,
                         joined: true,
                     },
                 )

@@ -107,6 +107,7 @@ macro_rules! impl_sql_store {
                 kind: &str,
                 is_notification: bool,
                 room: RoomId,
+                room_seq: Option<Seq>,
                 message: Option<MessageId>,
                 actor: Option<UserId>,
                 detail: Option<&str>,
@@ -121,14 +122,15 @@ macro_rules! impl_sql_store {
                 .map_err(map_err("user"))?;
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO user_events (user_id, seq, kind, is_notification, room_id, \
-                     message_id, actor_id, detail, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                     room_seq, message_id, actor_id, detail, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                 )
                 .bind(user.get())
                 .bind(seq)
                 .bind(kind)
                 .bind(is_notification)
                 .bind(room.get())
+                .bind(room_seq.map(Seq::get))
                 .bind(message.map(MessageId::get))
                 .bind(actor.map(UserId::get))
                 .bind(detail)
@@ -160,6 +162,7 @@ macro_rules! impl_sql_store {
                         kind.as_str(),
                         true,
                         room,
+                        None,
                         Some(message),
                         Some(actor.id),
                         None,
@@ -229,7 +232,7 @@ macro_rules! impl_sql_store {
                 )
                 .await?;
                 let (_, feed_seq) =
-                    append_feed(tx, user, kind::FEED_JOINED, false, room, None, by, None, now)
+                    append_feed(tx, user, kind::FEED_JOINED, false, room, Some(room_seq), None, by, None, now)
                         .await?;
                 Ok(Some(MembershipSeqs { room_seq, feed_seq }))
             }
@@ -795,7 +798,7 @@ macro_rules! impl_sql_store {
                     )
                     .await?;
                     let (_, feed_seq) =
-                        append_feed(&mut tx, user, kind::FEED_LEFT, false, room, None, by, None, now)
+                        append_feed(&mut tx, user, kind::FEED_LEFT, false, room, Some(room_seq), None, by, None, now)
                             .await?;
                     tx.commit().await.map_err(backend)?;
                     Ok(Some(MembershipSeqs { room_seq, feed_seq }))
@@ -1208,6 +1211,7 @@ macro_rules! impl_sql_store {
                             NotificationKind::Reaction.as_str(),
                             true,
                             message.room_id,
+                            None,
                             Some(message.id),
                             Some(user),
                             Some(emoji),
@@ -1289,7 +1293,7 @@ macro_rules! impl_sql_store {
                 ) -> StoreResult<Notification> {
                     let mut tx = self.writer().begin().await.map_err(backend)?;
                     let (id, feed_seq) =
-                        append_feed(&mut tx, user, kind.as_str(), true, room, None, Some(actor), None, now).await?;
+                        append_feed(&mut tx, user, kind.as_str(), true, room, None, None, Some(actor), None, now).await?;
                     let actor = user_ref(&mut tx, actor).await?;
                     tx.commit().await.map_err(backend)?;
                     Ok(Notification {

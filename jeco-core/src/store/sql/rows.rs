@@ -320,7 +320,7 @@ pub(super) fn room_events(
 }
 
 pub(super) const NOTIFICATION_SELECT: &str = "SELECT e.id, e.seq, e.kind, e.room_id, \
-     e.message_id, e.actor_id, a.username AS actor_username, a.display_name AS actor_display_name, \
+     e.room_seq, e.message_id, e.actor_id, a.username AS actor_username, a.display_name AS actor_display_name, \
      e.detail, e.created_at, e.read_at FROM user_events e LEFT JOIN users a ON a.id = e.actor_id";
 
 #[derive(sqlx::FromRow)]
@@ -329,6 +329,7 @@ pub(super) struct FeedRow {
     pub(super) seq: i64,
     pub(super) kind: String,
     pub(super) room_id: i64,
+    pub(super) room_seq: Option<i64>,
     pub(super) message_id: Option<i64>,
     pub(super) actor_id: Option<i64>,
     pub(super) actor_username: Option<String>,
@@ -365,6 +366,9 @@ impl FeedRow {
             kind::FEED_JOINED | kind::FEED_LEFT => Event::Membership {
                 feed_seq: Seq(self.seq),
                 room_id: RoomId(self.room_id),
+                room_seq: Seq(self
+                    .room_seq
+                    .ok_or_else(|| corrupt("user_events.room_seq"))?),
                 joined: self.kind == kind::FEED_JOINED,
             },
             _ => Event::Notification {

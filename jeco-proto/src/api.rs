@@ -1,0 +1,309 @@
+//! Bodies of the REST API under `/v1`. Every error response is an [`ErrorBody`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+use crate::ids::{AttachmentId, MessageId, NotificationId, RoomId, Seq, UserId};
+use crate::model::{Role, RoomKind};
+
+/// Every error response: a stable machine-readable code and a sentence for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// Stable code, such as `room_not_found` or `weak_password`.
+    pub code: String,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// The request field at fault, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// `POST /v1/auth/register`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterRequest {
+    /// 3 to 32 letters, digits or underscores; stored lower-case.
+    pub username: String,
+    /// Where password-reset mail goes.
+    pub email: String,
+    /// 8 to 128 characters, not a common password, not containing the username.
+    pub password: String,
+}
+
+/// `POST /v1/auth/login`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginRequest {
+    /// Username or email.
+    pub login: String,
+    /// The password.
+    pub password: String,
+}
+
+/// `POST /v1/auth/refresh` and `POST /v1/auth/logout`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    pub refresh_token: String,
+}
+
+/// `POST /v1/auth/password-reset`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordResetRequest {
+    /// The account's email address.
+    pub email: String,
+}
+
+/// `POST /v1/auth/password-reset/confirm`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordResetConfirm {
+    /// The token from the reset mail.
+    pub token: String,
+    /// The new password.
+    pub new_password: String,
+}
+
+/// `POST /v1/me/password`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePasswordRequest {
+    /// The password in use now.
+    pub current_password: String,
+    /// The new one.
+    pub new_password: String,
+}
+
+/// `POST /v1/rooms`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateRoomRequest {
+    /// 2 to 64 letters, digits, `-` or `_`; stored lower-case; unique.
+    pub name: String,
+    /// `public` or `private`.
+    pub kind: RoomKind,
+    /// What the room is about.
+    #[serde(default)]
+    pub topic: String,
+}
+
+/// `POST /v1/rooms/{room_id}/members`: add someone (admins and the owner).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteRequest {
+    /// Who to add.
+    pub user_id: UserId,
+}
+
+/// `PUT /v1/rooms/{room_id}/members/{user_id}/role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetRoleRequest {
+    /// The new role; `owner` hands the room over.
+    pub role: Role,
+}
+
+/// `POST /v1/rooms/{room_id}/messages`, and the `send` frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendMessage {
+    /// The sender's own id for this send (1 to 64 of `A-Z a-z 0-9 - _ . :`); retrying with
+    /// the same id returns the first message instead of posting a second one.
+    pub client_id: String,
+    /// The text (may be empty when files are attached).
+    #[serde(default)]
+    pub body: String,
+    /// The message this answers, in the same room.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
+    /// Files uploaded to this room by the sender.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentId>,
+}
+
+/// `GET /v1/rooms/{room_id}/messages`: which page of history to read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct HistoryQuery {
+    /// Messages before this sequence, newest first.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<i64>))]
+    pub before: Option<Seq>,
+    /// Messages after this sequence, oldest first. Ignored when `before` is set.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<i64>))]
+    pub after: Option<Seq>,
+    /// Page size; the default is 50, the most 100.
+    pub limit: Option<i64>,
+}
+
+/// `GET /v1/rooms/{room_id}/changes` and `GET /v1/feed`: where to continue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct AfterQuery {
+    /// The last sequence the caller has seen (0: from the start).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(value_type = i64))]
+    pub after: Seq,
+    /// Page size; the default and most is 500.
+    pub limit: Option<i64>,
+}
+
+/// A slice of a room's change log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Changes {
+    /// Changes in sequence order, each with its sequence, none skipped.
+    pub events: Vec<Event>,
+    /// The room's last sequence when the page was read.
+    pub last_seq: Seq,
+    /// Whether more changes follow the last one returned.
+    pub has_more: bool,
+}
+
+/// A slice of the caller's feed (notifications and their own membership changes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Feed {
+    /// Entries in feed order, none skipped.
+    pub events: Vec<Event>,
+}
+
+/// `PATCH /v1/messages/{message_id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EditMessageRequest {
+    /// The new text.
+    pub body: String,
+}
+
+/// `POST /v1/messages/{message_id}/reactions`: toggle one emoji.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReactRequest {
+    /// The emoji (1 to 32 bytes, no spaces).
+    pub emoji: String,
+}
+
+/// Whether a toggled reaction is now present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReactResponse {
+    /// `true`: added; `false`: taken back.
+    pub added: bool,
+}
+
+/// `POST /v1/messages/{message_id}/forward`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ForwardRequest {
+    /// The conversation to share it into (one the caller is in).
+    pub room_id: RoomId,
+    /// Idempotency key of the new message, as for a send.
+    pub client_id: String,
+}
+
+/// `PUT /v1/rooms/{room_id}/read`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarkReadRequest {
+    /// Everything up to and including this sequence has been read.
+    pub seq: Seq,
+}
+
+/// The caller's read watermark after marking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadMarker {
+    /// The watermark (it never moves back).
+    pub last_read_seq: Seq,
+}
+
+/// `POST /v1/rooms/{room_id}/typing`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TypingRequest {
+    /// Typing now (lapses by itself), or stopped.
+    pub active: bool,
+}
+
+/// Unread messages of one conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnreadRoom {
+    /// The conversation.
+    pub room_id: RoomId,
+    /// Messages from others after the caller's watermark.
+    pub unread: i64,
+    /// The caller's watermark.
+    pub last_read_seq: Seq,
+    /// The room's last sequence.
+    pub last_seq: Seq,
+}
+
+/// `GET /v1/unread`: unread counts of every conversation the caller is in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnreadSummary {
+    /// Conversations with their counts.
+    pub rooms: Vec<UnreadRoom>,
+    /// Unread notifications.
+    pub notifications: i64,
+}
+
+/// `GET /v1/notifications`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct NotificationsQuery {
+    /// Continue below this notification (the previous page's `next`).
+    #[cfg_attr(feature = "openapi", param(value_type = Option<i64>))]
+    pub before: Option<NotificationId>,
+    /// Only unread ones.
+    #[serde(default)]
+    pub unread_only: bool,
+    /// Page size; the default is 50, the most 100.
+    pub limit: Option<i64>,
+}
+
+/// A count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Count {
+    /// How many.
+    pub count: i64,
+}
+
+/// `GET /v1/users/search`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct SearchQuery {
+    /// The start of a username, or a whole email address.
+    pub q: String,
+    /// At most this many results (20 at most).
+    pub limit: Option<i64>,
+}
+
+/// `GET /v1/users/presence`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct PresenceQuery {
+    /// Comma-separated user ids (at most 1,000).
+    pub ids: String,
+}
+
+/// `POST /v1/ws/ticket` and `POST /v1/sse/ticket`: a single-use ticket for opening a
+/// real-time connection without putting the access token in a URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Ticket {
+    /// Pass as `?ticket=` once, within `expires_in_ms`.
+    pub ticket: String,
+    /// How long it stays valid.
+    pub expires_in_ms: u64,
+}
