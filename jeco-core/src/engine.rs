@@ -34,6 +34,8 @@ pub struct Limits {
     pub history_page: i64,
     /// Largest page of changes or feed entries.
     pub changes_page: i64,
+    /// Most changes one `resume` replays per room; a client further behind reloads history.
+    pub resume_events: i64,
     /// Largest page of notifications.
     pub notifications_page: i64,
     /// Most user-search results.
@@ -65,6 +67,7 @@ impl Default for Limits {
             upload_bytes: 10 * 1024 * 1024,
             history_page: 100,
             changes_page: 500,
+            resume_events: 10_000,
             notifications_page: 100,
             search_results: 20,
             reactions_per_user: 20,

@@ -104,6 +104,14 @@ impl Error {
         }
     }
 
+    /// The request field at fault, for input errors.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     /// The class of the error.
     pub fn kind(&self) -> ErrorKind {
         match self {

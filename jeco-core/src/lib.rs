@@ -18,6 +18,7 @@
 //! auth/                               argon2id passwords, JWT access tokens, opaque tokens
 //! validate.rs                         input rules (usernames, text, names, mentions)
 //! error.rs                            Error with stable codes
+//! session.rs                          one real-time connection, for any transport
 //! ```
 //!
 //! A change flows one way: a service checks who may make it, the store commits it in one
@@ -35,6 +36,7 @@ pub mod mailer;
 pub mod presence;
 pub mod pubsub;
 pub mod service;
+pub mod session;
 pub mod store;
 mod validate;
 

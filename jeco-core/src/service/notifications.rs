@@ -68,6 +68,11 @@ impl<'a> Notifications<'a> {
             .await?)
     }
 
+    /// The sequence of the user's latest feed entry.
+    pub async fn feed_seq(&self, user: UserId) -> Result<Seq> {
+        Ok(self.core.stores.feed.feed_seq(user).await?)
+    }
+
     /// The user's feed after sequence `after`, in order and without gaps: notifications and
     /// their own membership changes.
     ///

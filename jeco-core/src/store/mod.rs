@@ -395,6 +395,8 @@ pub trait FeedStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Marks all of `user`'s notifications read; returns how many changed.
     async fn mark_all_notifications_read(&self, user: UserId, now: Timestamp) -> StoreResult<i64>;
+    /// The sequence of `user`'s latest feed entry.
+    async fn feed_seq(&self, user: UserId) -> StoreResult<Seq>;
     /// Feed entries after `after`, oldest first, at most `limit`.
     async fn feed_after(&self, user: UserId, after: Seq, limit: i64) -> StoreResult<Vec<Event>>;
 }

@@ -8,6 +8,7 @@ pub mod guarantees;
 pub mod harness;
 pub mod messages;
 pub mod rooms;
+pub mod sessions;
 pub mod social;
 
 /// Expands to one `#[tokio::test]` per case, inside a module named after the suite module.
@@ -73,6 +74,13 @@ macro_rules! conformance_suite {
             mentions_of_strangers_do_not_use_up_the_allowance,
             deleting_a_message_withdraws_its_files,
             a_retried_forward_copies_nothing_twice,
+        );
+        cases!($make; sessions:
+            commands_are_acked_and_events_arrive_in_order,
+            resume_replays_what_was_missed_once,
+            joining_a_room_starts_its_stream,
+            bad_commands_get_errors_and_change_nothing,
+            presence_follows_sessions,
         );
         cases!($make; social:
             direct_message_notifications_list_and_mark_read,

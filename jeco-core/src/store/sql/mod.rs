@@ -1387,6 +1387,15 @@ macro_rules! impl_sql_store {
                     Ok(n as i64)
                 }
 
+                async fn feed_seq(&self, user: UserId) -> StoreResult<Seq> {
+                    sqlx::query_scalar("SELECT feed_seq FROM users WHERE id = $1")
+                        .bind(user.get())
+                        .fetch_one(self.reader())
+                        .await
+                        .map(Seq)
+                        .map_err(map_err("user"))
+                }
+
                 async fn feed_after(&self, user: UserId, after: Seq, limit: i64) -> StoreResult<Vec<Event>> {
                     let sql = format!(
                         "{NOTIFICATION_SELECT} WHERE e.user_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"

@@ -1,0 +1,435 @@
+//! One authenticated real-time connection, independent of the transport that carries it.
+//!
+//! A transport (WebSocket, SSE + HTTP, an embedder's own socket) authenticates the user,
+//! opens a [`Session`], sends it the client's [`ClientFrame`]s with [`Session::handle`] and
+//! writes out whatever [`Session::next`] yields, until it returns `None`; then it calls
+//! [`Session::close`]. Frames are JSON bytes ready to send: live events are forwarded exactly
+//! as they were serialized when published.
+//!
+//! The session keeps, per room, the last sequence it delivered. A live event at or below it
+//! is a duplicate and is dropped; one more than a step ahead means events were lost on the
+//! way (a pub/sub backend may lose them), and the missing ones are read from the store before
+//! it. So what a client receives for a room is always gap-free and in order.
+
+use std::collections::{HashMap, VecDeque};
+
+use bytes::Bytes;
+use jeco_proto::PROTOCOL_VERSION;
+use jeco_proto::ws::{ClientFrame, RoomPosition, ServerFrame};
+use serde::Serialize;
+
+use crate::Engine;
+use crate::auth::random_key;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::ids::{RoomId, Seq, UserId};
+use crate::pubsub::{Subscription, Topic};
+use crate::service::SendMessage;
+
+/// The interval at which transports ping their clients.
+pub const HEARTBEAT_MS: u64 = 20_000;
+
+/// What a session wants sent next.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outbound {
+    /// A frame to send as it is.
+    Frame(Bytes),
+    /// Send this `closing` frame, then close the connection: the client fell too far behind
+    /// and must reconnect and resume.
+    Close(Bytes),
+}
+
+/// One authenticated connection's state.
+pub struct Session {
+    engine: Engine,
+    user: UserId,
+    id: String,
+    sub: Subscription,
+    positions: HashMap<RoomId, Seq>,
+    feed_seq: Seq,
+    queued: VecDeque<Bytes>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl Session {
+    /// Opens a session for an authenticated `user` and returns it with its `ready` frame.
+    /// The user counts as online until [`Session::close`].
+    pub async fn open(engine: &Engine, user: UserId) -> Result<(Session, Bytes)> {
+        // Subscribe before reading positions: anything published in between is queued, and
+        // the positions tell which of it is old.
+        let sub = engine.subscribe(user).await?;
+        let mut positions = HashMap::new();
+        for summary in engine.rooms().list(user).await? {
+            if summary.role.is_some() {
+                positions.insert(summary.room.id, summary.room.last_seq);
+            }
+        }
+        let feed_seq = engine.notifications().feed_seq(user).await?;
+        engine.presence().connected(user).await?;
+        let session = Session {
+            engine: engine.clone(),
+            user,
+            id: random_key(),
+            sub,
+            positions,
+            feed_seq,
+            queued: VecDeque::new(),
+        };
+        let ready = frame(&ServerFrame::Ready {
+            protocol: PROTOCOL_VERSION,
+            user_id: user,
+            session_id: session.id.clone(),
+            heartbeat_ms: HEARTBEAT_MS,
+            rooms: session.room_positions(),
+            feed_seq,
+        });
+        Ok((session, ready))
+    }
+
+    /// The authenticated user.
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// This connection's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Carries out one command and returns the reply (`ack`, `error`, `pong`, `resumed`).
+    /// Events a `resume` replays are queued before the reply and come out of
+    /// [`Session::next`] first; a transport that sends both on one channel should drain
+    /// [`Session::take_queued`] before sending the reply.
+    pub async fn handle(&mut self, frame_in: ClientFrame) -> Bytes {
+        let id = frame_in.id().map(str::to_owned);
+        match self.run(frame_in).await {
+            Ok(reply) => frame(&reply),
+            Err(e) => error_frame(id, &e),
+        }
+    }
+
+    /// Frames queued by the last command (a resume's replay), oldest first.
+    pub fn take_queued(&mut self) -> Vec<Bytes> {
+        self.queued.drain(..).collect()
+    }
+
+    /// The next frame to send, waiting for one if none is ready. `None` when the session has
+    /// ended.
+    pub async fn next(&mut self) -> Option<Outbound> {
+        loop {
+            if let Some(f) = self.queued.pop_front() {
+                return Some(Outbound::Frame(f));
+            }
+            let Some(published) = self.sub.recv().await else {
+                return self.sub.overflowed().then(|| {
+                    Outbound::Close(frame(&ServerFrame::Closing {
+                        code: "slow_consumer".to_owned(),
+                        message: "too many events were waiting; reconnect and resume".to_owned(),
+                    }))
+                });
+            };
+            match (published.topic, published.seq) {
+                (Topic::Room(room), Some(seq)) => {
+                    let Some(&at) = self.positions.get(&room) else {
+                        continue;
+                    };
+                    if seq <= at {
+                        continue;
+                    }
+                    if seq.get() == at.get() + 1 {
+                        self.positions.insert(room, seq);
+                        return Some(Outbound::Frame(published.payload));
+                    }
+                    // A gap: what was lost is read from the store, up to and including this.
+                    if let Err(e) = self.replay_room(room, at).await {
+                        tracing::warn!(error = %e, %room, "could not fill a gap from the store");
+                    }
+                }
+                (Topic::User(_), _) => {
+                    self.on_feed_event(&published.payload).await;
+                    return Some(Outbound::Frame(published.payload));
+                }
+                _ => return Some(Outbound::Frame(published.payload)),
+            }
+        }
+    }
+
+    /// Ends the session: the user's connection count drops.
+    pub async fn close(self) {
+        if let Err(e) = self.engine.presence().disconnected(self.user).await {
+            tracing::warn!(error = %e, user = %self.user, "presence update on close failed");
+        }
+    }
+
+    async fn run(&mut self, frame_in: ClientFrame) -> Result<ServerFrame> {
+        let user = self.user;
+        Ok(match frame_in {
+            ClientFrame::Auth { .. } => {
+                return Err(Error::invalid(
+                    "already_authenticated",
+                    "type",
+                    "this connection is already authenticated",
+                ));
+            }
+            ClientFrame::Send {
+                id,
+                room_id,
+                client_id,
+                body,
+                reply_to,
+                attachments,
+            } => {
+                let msg = SendMessage {
+                    client_id,
+                    body,
+                    reply_to,
+                    attachments,
+                };
+                let message = self.engine.messages().send(user, room_id, msg).await?;
+                ServerFrame::Ack {
+                    id,
+                    message: Some(Box::new(message)),
+                    seq: None,
+                    added: None,
+                }
+            }
+            ClientFrame::Edit {
+                id,
+                message_id,
+                body,
+            } => {
+                let message = self.engine.messages().edit(user, message_id, &body).await?;
+                ServerFrame::Ack {
+                    id,
+                    message: Some(Box::new(message)),
+                    seq: None,
+                    added: None,
+                }
+            }
+            ClientFrame::Delete { id, message_id } => {
+                self.engine.messages().delete(user, message_id).await?;
+                empty_ack(id)
+            }
+            ClientFrame::React {
+                id,
+                message_id,
+                emoji,
+            } => {
+                let added = self
+                    .engine
+                    .messages()
+                    .react(user, message_id, &emoji)
+                    .await?;
+                ServerFrame::Ack {
+                    id,
+                    message: None,
+                    seq: None,
+                    added: Some(added),
+                }
+            }
+            ClientFrame::Typing {
+                id,
+                room_id,
+                active,
+            } => {
+                self.engine.presence().typing(user, room_id, active).await?;
+                empty_ack(id)
+            }
+            ClientFrame::Read { id, room_id, seq } => {
+                let at = self.engine.rooms().mark_read(user, room_id, seq).await?;
+                ServerFrame::Ack {
+                    id,
+                    message: None,
+                    seq: Some(at),
+                    added: None,
+                }
+            }
+            ClientFrame::Resume {
+                id,
+                rooms,
+                feed_after,
+            } => self.resume(id, rooms, feed_after).await?,
+            ClientFrame::Ping { id } => ServerFrame::Pong { id },
+            _ => {
+                return Err(Error::invalid(
+                    "unknown_type",
+                    "type",
+                    "this frame type is not supported",
+                ));
+            }
+        })
+    }
+
+    async fn resume(
+        &mut self,
+        id: String,
+        rooms: Vec<RoomPosition>,
+        feed_after: Option<Seq>,
+    ) -> Result<ServerFrame> {
+        // Check every position before replaying anything, so a bad one changes nothing.
+        for p in &rooms {
+            if !self.positions.contains_key(&p.room_id) {
+                return Err(Error::NotFound("room"));
+            }
+            if p.seq.get() < 0 {
+                return Err(Error::invalid(
+                    "invalid_seq",
+                    "rooms",
+                    "a sequence is never negative",
+                ));
+            }
+        }
+        let limit = self.engine.limits().resume_events;
+        for p in &rooms {
+            let room = self.engine.rooms().get(self.user, p.room_id).await?;
+            if room.last_seq.get() - p.seq.get() > limit {
+                return Err(Error::invalid(
+                    "too_far_behind",
+                    "rooms",
+                    format!(
+                        "room {} has more than {limit} changes to replay; reload its history instead",
+                        p.room_id
+                    ),
+                ));
+            }
+        }
+        for p in rooms {
+            self.replay_room(p.room_id, p.seq).await?;
+        }
+        if let Some(after) = feed_after {
+            let mut at = after;
+            loop {
+                let page = self
+                    .engine
+                    .notifications()
+                    .feed_after(self.user, at, None)
+                    .await?;
+                let Some(last) = page.last() else { break };
+                at = feed_seq_of(last).unwrap_or(at);
+                for event in &page {
+                    self.queued.push_back(frame(event));
+                }
+            }
+            self.feed_seq = self.feed_seq.max(at);
+        }
+        Ok(ServerFrame::Resumed {
+            id,
+            rooms: self.room_positions(),
+            feed_seq: self.feed_seq,
+        })
+    }
+
+    /// Queues every change of `room` after `after`, and records the new position.
+    async fn replay_room(&mut self, room: RoomId, after: Seq) -> Result<()> {
+        let mut at = after;
+        loop {
+            let changes = self
+                .engine
+                .messages()
+                .changes_after(self.user, room, at, None)
+                .await?;
+            for event in &changes.events {
+                if let Some((_, seq)) = event.room_seq() {
+                    at = seq;
+                }
+                self.queued.push_back(frame(event));
+            }
+            if !changes.has_more || changes.events.is_empty() {
+                break;
+            }
+        }
+        self.positions.insert(room, at);
+        Ok(())
+    }
+
+    /// Follows or drops a room when the user joins or leaves it.
+    async fn on_feed_event(&mut self, payload: &[u8]) {
+        let Ok(event) = serde_json::from_slice::<Event>(payload) else {
+            return;
+        };
+        if let Some(seq) = feed_seq_of(&event) {
+            self.feed_seq = self.feed_seq.max(seq);
+        }
+        if let Event::Membership {
+            room_id,
+            room_seq,
+            joined,
+            ..
+        } = event
+        {
+            let topic = Topic::Room(room_id);
+            if joined {
+                // Follow first, then read the store from just before the join: what was
+                // published before the follow took effect comes from the store, what after
+                // from the topic, and the positions drop whatever arrives twice.
+                self.sub.follow(topic);
+                let from = Seq(room_seq.get() - 1);
+                let at = self
+                    .positions
+                    .get(&room_id)
+                    .copied()
+                    .unwrap_or(from)
+                    .max(from);
+                if let Err(e) = self.replay_room(room_id, at).await {
+                    tracing::warn!(error = %e, room = %room_id, "could not load a joined room");
+                }
+            } else {
+                self.sub.unfollow(topic);
+                self.positions.remove(&room_id);
+            }
+        }
+    }
+
+    fn room_positions(&self) -> Vec<RoomPosition> {
+        let mut rooms: Vec<RoomPosition> = self
+            .positions
+            .iter()
+            .map(|(&room_id, &seq)| RoomPosition { room_id, seq })
+            .collect();
+        rooms.sort_by_key(|p| p.room_id);
+        rooms
+    }
+}
+
+fn empty_ack(id: String) -> ServerFrame {
+    ServerFrame::Ack {
+        id,
+        message: None,
+        seq: None,
+        added: None,
+    }
+}
+
+fn feed_seq_of(event: &Event) -> Option<Seq> {
+    match event {
+        Event::Membership { feed_seq, .. } => Some(*feed_seq),
+        Event::Notification { notification } => Some(notification.feed_seq),
+        _ => None,
+    }
+}
+
+/// Serializes a frame. These plain data types cannot fail to serialize.
+pub fn frame<T: Serialize>(value: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// The `error` frame for a failed command. Internal causes are logged, never sent.
+pub fn error_frame(id: Option<String>, e: &Error) -> Bytes {
+    if let Error::Internal(cause) = e {
+        tracing::error!(error = %cause, "command failed");
+    }
+    frame(&ServerFrame::Error {
+        id,
+        code: e.code().to_owned(),
+        message: e.to_string(),
+        field: e.field().map(str::to_owned),
+    })
+}

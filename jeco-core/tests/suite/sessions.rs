@@ -1,0 +1,257 @@
+//! Sessions: one real-time connection, as every transport drives it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use jeco_core::event::Event;
+use jeco_core::ids::{RoomId, Seq};
+use jeco_core::session::{Outbound, Session};
+use jeco_proto::ws::{ClientFrame, Incoming, RoomPosition, ServerFrame};
+
+use super::harness::{Harness, public_room};
+
+fn parse(bytes: &Bytes) -> Incoming {
+    serde_json::from_slice(bytes).expect("frames parse")
+}
+
+/// The next frame the session yields (failing the test if none comes).
+async fn next(session: &mut Session) -> Incoming {
+    let out = tokio::time::timeout(Duration::from_secs(30), session.next())
+        .await
+        .expect("a frame is ready")
+        .expect("the session is alive");
+    match out {
+        Outbound::Frame(f) => parse(&f),
+        Outbound::Close(f) => panic!("session closed: {:?}", parse(&f)),
+    }
+}
+
+/// The next room event of `room`, skipping presence and feed frames.
+async fn next_in(session: &mut Session, room: RoomId) -> Event {
+    loop {
+        if let Incoming::Event(e) = next(session).await
+            && e.room_seq().is_some_and(|(r, _)| r == room)
+        {
+            return e;
+        }
+    }
+}
+
+fn send(id: &str, room: RoomId, body: &str) -> ClientFrame {
+    ClientFrame::Send {
+        id: id.into(),
+        room_id: room,
+        client_id: id.into(),
+        body: body.into(),
+        reply_to: None,
+        attachments: Vec::new(),
+    }
+}
+
+fn ready_position(ready: &Bytes, room: RoomId) -> Seq {
+    match parse(ready) {
+        Incoming::Frame(ServerFrame::Ready { rooms, .. }) => {
+            rooms
+                .iter()
+                .find(|p| p.room_id == room)
+                .expect("room listed")
+                .seq
+        }
+        other => panic!("expected ready, got {other:?}"),
+    }
+}
+
+pub async fn commands_are_acked_and_events_arrive_in_order(h: Harness) {
+    let ann = h.user("ann").await;
+    let bob = h.user("bob").await;
+    let room = public_room(&h, ann.id, "live", &[bob.id]).await;
+    let (mut a, _) = Session::open(&h.engine, ann.id).await.unwrap();
+    let (mut b, _) = Session::open(&h.engine, bob.id).await.unwrap();
+
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        let reply = parse(
+            &b.handle(send(&format!("c{i}"), room, &format!("n{i}")))
+                .await,
+        );
+        let Incoming::Frame(ServerFrame::Ack {
+            id,
+            message: Some(m),
+            ..
+        }) = reply
+        else {
+            panic!("expected an ack with the message, got {reply:?}");
+        };
+        assert_eq!(id, format!("c{i}"));
+        sent.push(m.seq);
+    }
+    for expected in &sent {
+        match next_in(&mut a, room).await {
+            Event::MessageCreated { seq, .. } => assert_eq!(seq, *expected),
+            other => panic!("expected message.created, got {other:?}"),
+        }
+    }
+    let pong = parse(&a.handle(ClientFrame::Ping { id: "p".into() }).await);
+    assert_eq!(pong, Incoming::Frame(ServerFrame::Pong { id: "p".into() }));
+    a.close().await;
+    b.close().await;
+}
+
+pub async fn resume_replays_what_was_missed_once(h: Harness) {
+    let ann = h.user("ann").await;
+    let bob = h.user("bob").await;
+    let room = public_room(&h, ann.id, "resume", &[bob.id]).await;
+    let (first, ready) = Session::open(&h.engine, ann.id).await.unwrap();
+    let seen = ready_position(&ready, room);
+    first.close().await;
+
+    let messages = h.engine.messages();
+    for i in 0..3 {
+        messages
+            .send(
+                bob.id,
+                room,
+                super::harness::text(&format!("m{i}"), "while away"),
+            )
+            .await
+            .unwrap();
+    }
+    let (mut again, ready) = Session::open(&h.engine, ann.id).await.unwrap();
+    let now = ready_position(&ready, room);
+    assert_eq!(now.get(), seen.get() + 3);
+
+    let reply = again
+        .handle(ClientFrame::Resume {
+            id: "r".into(),
+            rooms: vec![RoomPosition {
+                room_id: room,
+                seq: seen,
+            }],
+            feed_after: None,
+        })
+        .await;
+    let replayed: Vec<Seq> = again
+        .take_queued()
+        .iter()
+        .filter_map(|f| match parse(f) {
+            Incoming::Event(e) => e.room_seq().map(|(_, s)| s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        replayed,
+        (seen.get() + 1..=now.get()).map(Seq).collect::<Vec<_>>()
+    );
+    let Incoming::Frame(ServerFrame::Resumed { rooms, .. }) = parse(&reply) else {
+        panic!("expected resumed");
+    };
+    assert!(rooms.contains(&RoomPosition {
+        room_id: room,
+        seq: now
+    }));
+
+    // Live delivery continues right after the replay, with nothing repeated.
+    let live = messages
+        .send(bob.id, room, super::harness::text("m3", "back"))
+        .await
+        .unwrap();
+    match next_in(&mut again, room).await {
+        Event::MessageCreated { seq, .. } => assert_eq!(seq, live.seq),
+        other => panic!("expected the live message, got {other:?}"),
+    }
+    again.close().await;
+}
+
+pub async fn joining_a_room_starts_its_stream(h: Harness) {
+    let ann = h.user("ann").await;
+    let bob = h.user("bob").await;
+    let room = public_room(&h, ann.id, "later", &[]).await;
+    let (mut b, _) = Session::open(&h.engine, bob.id).await.unwrap();
+    h.engine.rooms().join(bob.id, room).await.unwrap();
+    match next_in(&mut b, room).await {
+        Event::MemberJoined { user, .. } => assert_eq!(user.id, bob.id),
+        other => panic!("expected member.joined, got {other:?}"),
+    }
+    let m = h
+        .engine
+        .messages()
+        .send(ann.id, room, super::harness::text("x", "welcome"))
+        .await
+        .unwrap();
+    match next_in(&mut b, room).await {
+        Event::MessageCreated { seq, .. } => assert_eq!(seq, m.seq),
+        other => panic!("expected message.created, got {other:?}"),
+    }
+    b.close().await;
+}
+
+pub async fn bad_commands_get_errors_and_change_nothing(h: Harness) {
+    let ann = h.user("ann").await;
+    let bob = h.user("bob").await;
+    let private = h
+        .engine
+        .rooms()
+        .create(bob.id, "hidden", jeco_core::model::RoomKind::Private, "")
+        .await
+        .unwrap();
+    let (mut a, _) = Session::open(&h.engine, ann.id).await.unwrap();
+    let cases = [
+        (send("s1", private.id, "let me in"), "room_not_found"),
+        (send("s2", RoomId(999_999), "anyone?"), "room_not_found"),
+        (send("s3", h.engine.general_room(), ""), "empty_message"),
+        (
+            ClientFrame::Resume {
+                id: "r1".into(),
+                rooms: vec![RoomPosition {
+                    room_id: private.id,
+                    seq: Seq::ZERO,
+                }],
+                feed_after: None,
+            },
+            "room_not_found",
+        ),
+        (
+            ClientFrame::Auth {
+                token: "again".into(),
+            },
+            "already_authenticated",
+        ),
+    ];
+    for (command, code) in cases {
+        let id = command.id().map(str::to_owned);
+        match parse(&a.handle(command).await) {
+            Incoming::Frame(ServerFrame::Error {
+                id: got, code: c, ..
+            }) => {
+                assert_eq!((got, c.as_str()), (id, code));
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+    assert!(a.take_queued().is_empty());
+    assert_eq!(
+        h.engine
+            .rooms()
+            .get(bob.id, private.id)
+            .await
+            .unwrap()
+            .last_seq,
+        private.last_seq
+    );
+    a.close().await;
+}
+
+pub async fn presence_follows_sessions(h: Harness) {
+    let ann = h.user("ann").await;
+    let status = |h: &Harness| {
+        let engine = h.engine.clone();
+        async move { engine.presence().status(&[ann.id]).await.unwrap()[0].online }
+    };
+    let (one, _) = Session::open(&h.engine, ann.id).await.unwrap();
+    let (two, _) = Session::open(&h.engine, ann.id).await.unwrap();
+    assert!(status(&h).await);
+    one.close().await;
+    assert!(status(&h).await);
+    two.close().await;
+    assert!(!status(&h).await);
+}
