@@ -176,6 +176,12 @@ impl Engine {
         &self.core.limits
     }
 
+    /// Whether the store answers (for readiness probes).
+    pub async fn check_store(&self) -> Result<()> {
+        self.core.stores.rooms.room(self.core.general).await?;
+        Ok(())
+    }
+
     /// The public room every new user joins.
     pub fn general_room(&self) -> RoomId {
         self.core.general

@@ -96,6 +96,7 @@ impl Error {
                 "attachment" => "attachment_not_found",
                 "contact" => "contact_not_found",
                 "member" => "member_not_found",
+                "session" => "session_not_found",
                 _ => "not_found",
             },
             Error::Conflict { code, .. } => code,

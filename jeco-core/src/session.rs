@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::Engine;
 use crate::auth::random_key;
 use crate::error::{Error, Result};
-use crate::event::Event;
+use crate::event::{Event, Published};
 use crate::ids::{RoomId, Seq, UserId};
 use crate::pubsub::{Subscription, Topic};
 use crate::service::SendMessage;
@@ -48,6 +48,9 @@ pub struct Session {
     positions: HashMap<RoomId, Seq>,
     feed_seq: Seq,
     queued: VecDeque<Bytes>,
+    /// The event being processed when [`Session::next`] was last interrupted at an await
+    /// (a transport's `select!` drops the future); taken up again on the next call.
+    pending: Option<Published>,
 }
 
 impl std::fmt::Debug for Session {
@@ -82,6 +85,7 @@ impl Session {
             positions,
             feed_seq,
             queued: VecDeque::new(),
+            pending: None,
         };
         let ready = frame(&ServerFrame::Ready {
             protocol: PROTOCOL_VERSION,
@@ -123,42 +127,64 @@ impl Session {
 
     /// The next frame to send, waiting for one if none is ready. `None` when the session has
     /// ended.
+    ///
+    /// Cancel-safe: a transport may poll it in `select!` next to reading its socket. An event
+    /// taken off the subscription is kept until fully handled, and replays record their
+    /// progress event by event, so an interrupted call loses and repeats nothing.
     pub async fn next(&mut self) -> Option<Outbound> {
         loop {
             if let Some(f) = self.queued.pop_front() {
                 return Some(Outbound::Frame(f));
             }
-            let Some(published) = self.sub.recv().await else {
-                return self.sub.overflowed().then(|| {
-                    Outbound::Close(frame(&ServerFrame::Closing {
-                        code: "slow_consumer".to_owned(),
-                        message: "too many events were waiting; reconnect and resume".to_owned(),
-                    }))
-                });
+            let published = match self.pending.take() {
+                Some(p) => p,
+                None => match self.sub.recv().await {
+                    Some(p) => p,
+                    None => return self.ended(),
+                },
             };
-            match (published.topic, published.seq) {
-                (Topic::Room(room), Some(seq)) => {
-                    let Some(&at) = self.positions.get(&room) else {
-                        continue;
-                    };
-                    if seq <= at {
-                        continue;
-                    }
-                    if seq.get() == at.get() + 1 {
-                        self.positions.insert(room, seq);
-                        return Some(Outbound::Frame(published.payload));
-                    }
-                    // A gap: what was lost is read from the store, up to and including this.
-                    if let Err(e) = self.replay_room(room, at).await {
-                        tracing::warn!(error = %e, %room, "could not fill a gap from the store");
-                    }
-                }
-                (Topic::User(_), _) => {
-                    self.on_feed_event(&published.payload).await;
-                    return Some(Outbound::Frame(published.payload));
-                }
-                _ => return Some(Outbound::Frame(published.payload)),
+            self.pending = Some(published.clone());
+            let frame = self.process(published).await;
+            self.pending = None;
+            if let Some(f) = frame {
+                return Some(Outbound::Frame(f));
             }
+        }
+    }
+
+    fn ended(&self) -> Option<Outbound> {
+        self.sub.overflowed().then(|| {
+            Outbound::Close(frame(&ServerFrame::Closing {
+                code: "slow_consumer".to_owned(),
+                message: "too many events were waiting; reconnect and resume".to_owned(),
+            }))
+        })
+    }
+
+    /// Handles one published event: the frame to send now, if any (replayed events are
+    /// queued).
+    async fn process(&mut self, published: Published) -> Option<Bytes> {
+        match (published.topic, published.seq) {
+            (Topic::Room(room), Some(seq)) => {
+                let &at = self.positions.get(&room)?;
+                if seq <= at {
+                    return None;
+                }
+                if seq.get() == at.get() + 1 {
+                    self.positions.insert(room, seq);
+                    return Some(published.payload);
+                }
+                // A gap: what was lost is read from the store, up to and including this.
+                if let Err(e) = self.replay_room(room, at).await {
+                    tracing::warn!(error = %e, %room, "could not fill a gap from the store");
+                }
+                None
+            }
+            (Topic::User(_), _) => {
+                self.on_feed_event(&published.payload).await;
+                Some(published.payload)
+            }
+            _ => Some(published.payload),
         }
     }
 
@@ -342,11 +368,13 @@ impl Session {
                 }
                 self.queued.push_back(frame(event));
             }
+            // Progress is recorded page by page, together with the queued frames, so an
+            // interrupted replay resumes where it stopped.
+            self.positions.insert(room, at);
             if !changes.has_more || changes.events.is_empty() {
                 break;
             }
         }
-        self.positions.insert(room, at);
         Ok(())
     }
 

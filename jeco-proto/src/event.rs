@@ -12,6 +12,7 @@ use crate::model::{Message, Notification, Role, UserRef};
 
 /// Why a member left a room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LeaveReason {
     /// They left.
@@ -22,6 +23,7 @@ pub enum LeaveReason {
 
 /// Something that happened, as subscribers receive it. The JSON form has a `type` field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum Event {

@@ -9,6 +9,7 @@ use crate::ids::{AttachmentId, MessageId, NotificationId, RoomId, Seq, Timestamp
 
 /// The short public face of a user, embedded wherever a user is mentioned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRef {
     /// The account.
     pub id: UserId,
@@ -20,6 +21,7 @@ pub struct UserRef {
 
 /// A user's public profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     /// The account.
     pub id: UserId,
@@ -37,6 +39,7 @@ pub struct Profile {
 
 /// What the owner of an account sees of it: the profile plus private fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// The public part.
     #[serde(flatten)]
@@ -47,11 +50,13 @@ pub struct Account {
 
 /// Changes to a profile; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileUpdate {
     /// New display name (empty clears it).
     pub display_name: Option<String>,
-    /// New avatar: `Some(None)` clears it.
+    /// New avatar: `null` clears it, absent keeps it.
     #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub avatar: Option<Option<AttachmentId>>,
     /// New bio.
     pub bio: Option<String>,
@@ -80,6 +85,7 @@ mod double_option {
 
 /// Access and refresh tokens handed out at login and on refresh.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tokens {
     /// A short-lived JWT to put in `Authorization: Bearer`.
     pub access_token: String,
@@ -93,6 +99,7 @@ pub struct Tokens {
 
 /// The result of a successful login or registration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     /// Who logged in.
     pub account: Account,
@@ -102,6 +109,7 @@ pub struct Session {
 
 /// The kind of a conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RoomKind {
@@ -136,6 +144,7 @@ impl RoomKind {
 
 /// A member's rank in a room. Ordered: `Member < Admin < Owner`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// May read, post and react.
@@ -169,6 +178,7 @@ impl Role {
 
 /// A conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Room {
     /// The room.
     pub id: RoomId,
@@ -190,6 +200,7 @@ pub struct Room {
 
 /// A room as one user sees it in their room list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoomSummary {
     /// The room.
     pub room: Room,
@@ -205,6 +216,7 @@ pub struct RoomSummary {
 
 /// A member of a room.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// Who.
     pub user: UserRef,
@@ -218,6 +230,7 @@ pub struct Member {
 
 /// An uploaded file as messages refer to it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentMeta {
     /// The file.
     pub id: AttachmentId,
@@ -234,6 +247,7 @@ pub struct AttachmentMeta {
 
 /// The users who reacted to a message with one emoji.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reaction {
     /// The emoji.
     pub emoji: String,
@@ -243,6 +257,7 @@ pub struct Reaction {
 
 /// A chat message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// The message.
     pub id: MessageId,
@@ -276,6 +291,7 @@ pub struct Message {
 
 /// What a notification is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum NotificationKind {
@@ -318,6 +334,7 @@ impl NotificationKind {
 
 /// A notification in a user's list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
     /// The notification.
     pub id: NotificationId,
@@ -341,6 +358,7 @@ pub struct Notification {
 
 /// A user found by search, or in a contact list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// Who.
     pub user: UserRef,
@@ -350,6 +368,7 @@ pub struct Contact {
 
 /// Whether a user is connected, and when they were last.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PresenceInfo {
     /// Who.
     pub user_id: UserId,
@@ -361,6 +380,7 @@ pub struct PresenceInfo {
 
 /// One page of results with a cursor for the next page in the same direction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T, C> {
     /// The items, in the order the request asked for.
     pub items: Vec<T>,

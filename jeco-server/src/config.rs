@@ -1,0 +1,249 @@
+//! The binary's configuration: command-line flags, each also an environment variable
+//! (`JECO_...`), over an optional TOML file (`--config`), over the defaults. Every setting is
+//! optional: with none, the server runs on the embedded defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use jeco_core::{Engine, Limits};
+use serde::Deserialize;
+
+use crate::ratelimit::Rate;
+use crate::state::ServerConfig;
+
+/// A configuration problem, reported before the server starts.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// `jeco-server`: the Jeco Chat reference server.
+#[derive(Debug, Parser)]
+#[command(name = "jeco-server", version, about)]
+pub struct Cli {
+    /// A TOML file with any of the settings below (flag names with `_` for `-`).
+    #[arg(long, env = "JECO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The settings.
+    #[command(flatten)]
+    pub options: Options,
+}
+
+/// Every setting. Unset ones fall back to the config file, then to the default.
+#[derive(Debug, Default, Clone, Parser, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Options {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "JECO_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the SQLite database, uploads and the token signing key
+    /// [default: ./jeco-data].
+    #[arg(long, env = "JECO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://user@host/db); SQLite in the data directory when unset.
+    #[arg(long, env = "JECO_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory of the web client's static files, served at `/`.
+    #[arg(long, env = "JECO_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// File holding the access-token signing secret [default: <data dir>/jwt.key, created
+    /// on first start]. All nodes of one deployment need the same secret.
+    #[arg(long, env = "JECO_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// Origins allowed to call the API from browsers (comma-separated) [default: none].
+    #[arg(long, env = "JECO_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Option<Vec<String>>,
+    /// Take client addresses from X-Forwarded-For (only behind a trusted proxy).
+    #[arg(long, env = "JECO_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<bool>,
+    /// The web page that completes a password reset [default: http://<listen>/reset-password].
+    #[arg(long, env = "JECO_RESET_LINK")]
+    pub reset_link: Option<String>,
+    /// Largest JSON request body in bytes [default: 65536].
+    #[arg(long, env = "JECO_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Largest upload in bytes [default: 10485760].
+    #[arg(long, env = "JECO_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+    /// Longest message in characters [default: 4000].
+    #[arg(long, env = "JECO_MAX_MESSAGE_CHARS")]
+    pub max_message_chars: Option<usize>,
+    /// Messages per second one user may send, sustained [default: 10].
+    #[arg(long, env = "JECO_SEND_RATE")]
+    pub send_rate: Option<f64>,
+    /// Messages one user may send in a burst [default: 30].
+    #[arg(long, env = "JECO_SEND_BURST")]
+    pub send_burst: Option<f64>,
+    /// Login, register, refresh and reset attempts per minute per address [default: 12].
+    #[arg(long, env = "JECO_AUTH_RATE_PER_MINUTE")]
+    pub auth_rate_per_minute: Option<f64>,
+    /// Real-time connections one user may hold [default: 16].
+    #[arg(long, env = "JECO_MAX_CONNECTIONS_PER_USER")]
+    pub max_connections_per_user: Option<usize>,
+}
+
+macro_rules! merge {
+    ($first:expr, $second:expr, $($field:ident),* $(,)?) => {
+        Options { $($field: $first.$field.or($second.$field)),* }
+    };
+}
+
+impl Options {
+    /// Settings from `self`, falling back to `other` where unset.
+    fn or(self, other: Options) -> Options {
+        merge!(
+            self,
+            other,
+            listen,
+            data_dir,
+            database_url,
+            web_dir,
+            jwt_secret_file,
+            cors_origins,
+            trust_forwarded_for,
+            reset_link,
+            max_body_bytes,
+            max_upload_bytes,
+            max_message_chars,
+            send_rate,
+            send_burst,
+            auth_rate_per_minute,
+            max_connections_per_user,
+        )
+    }
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Everything else as given.
+    pub options: Options,
+}
+
+impl Settings {
+    /// Flags and environment over the config file (if any) over the defaults.
+    pub fn from_cli(cli: Cli) -> Result<Settings, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("reading {}: {e}", path.display())))?;
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError(format!("in {}: {e}", path.display())))?
+            }
+            None => Options::default(),
+        };
+        let options = cli.options.or(file);
+        let listen = options
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        Ok(Settings { listen, options })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.options
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./jeco-data"))
+    }
+
+    /// Opens the engine these settings describe.
+    pub async fn engine(&self) -> Result<Engine, ConfigError> {
+        let data_dir = self.data_dir();
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| ConfigError(format!("creating {}: {e}", data_dir.display())))?;
+        let secret_file = self
+            .options
+            .jwt_secret_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("jwt.key"));
+        let secret = load_or_create_secret(&secret_file)?;
+        let mut limits = Limits::default();
+        if let Some(n) = self.options.max_message_chars {
+            limits.message_chars = n;
+        }
+        if let Some(n) = self.options.max_upload_bytes {
+            limits.upload_bytes = n;
+        }
+        let reset_link = self
+            .options
+            .reset_link
+            .clone()
+            .unwrap_or_else(|| format!("http://{}/reset-password", self.listen));
+        let mut builder = Engine::builder()
+            .data_dir(&data_dir)
+            .jwt_secret(secret)
+            .limits(limits)
+            .reset_link(reset_link);
+        if let Some(url) = &self.options.database_url {
+            builder = builder.postgres(url.clone());
+        }
+        builder
+            .build()
+            .await
+            .map_err(|e| ConfigError(format!("opening the store: {e} ({e:?})")))
+    }
+
+    /// The HTTP and real-time settings.
+    pub fn server_config(&self, engine: &Engine) -> ServerConfig {
+        let defaults = ServerConfig::default();
+        let o = &self.options;
+        ServerConfig {
+            body_bytes: o.max_body_bytes.unwrap_or(defaults.body_bytes),
+            send_rate: Rate {
+                per_second: o.send_rate.unwrap_or(defaults.send_rate.per_second),
+                burst: o.send_burst.unwrap_or(defaults.send_rate.burst),
+            },
+            auth_rate: match o.auth_rate_per_minute {
+                Some(per_minute) => Rate {
+                    per_second: per_minute / 60.0,
+                    burst: per_minute.max(1.0),
+                },
+                None => defaults.auth_rate,
+            },
+            max_connections_per_user: o
+                .max_connections_per_user
+                .unwrap_or(defaults.max_connections_per_user),
+            cors_origins: o.cors_origins.clone().unwrap_or_default(),
+            trust_forwarded_for: o.trust_forwarded_for.unwrap_or(false),
+            web_dir: o.web_dir.clone(),
+            upload_bytes: engine.limits().upload_bytes,
+            ..defaults
+        }
+    }
+}
+
+/// Reads the signing secret, creating a random one (readable by the owner only) on first
+/// start so that sessions survive restarts.
+fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() >= 32 => return Ok(bytes),
+        Ok(_) => {
+            return Err(ConfigError(format!(
+                "{} holds fewer than 32 bytes; use a longer secret",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ConfigError(format!("reading {}: {e}", path.display()))),
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(hex.as_bytes()))
+        .map_err(|e| ConfigError(format!("writing {}: {e}", path.display())))?;
+    Ok(hex.into_bytes())
+}

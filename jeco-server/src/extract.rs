@@ -1,0 +1,86 @@
+//! Request extractors that answer malformed input with an [`ApiError`] body instead of
+//! axum's plain-text rejections, and the authenticated-user extractor.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use jeco_core::ids::UserId;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body; malformed JSON answers `invalid_json`.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Path parameters; a malformed one answers `invalid_path`.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// Query parameters; a malformed one answers `invalid_query`.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// The user named by a valid `Authorization: Bearer` access token.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser(pub UserId);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthenticated(
+                "send an access token in the Authorization header",
+            ))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or(ApiError::Unauthenticated(
+                "use the Bearer authorization scheme",
+            ))?;
+        let user = state.engine.accounts().authenticate(token.trim())?;
+        Ok(AuthUser(user))
+    }
+}
+
+/// The client's address: the socket's peer, or the first `X-Forwarded-For` entry when the
+/// server is configured to trust a proxy in front of it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config.trust_forwarded_for
+            && let Some(ip) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse().ok())
+        {
+            return Ok(ClientIp(ip));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        Ok(ClientIp(peer))
+    }
+}

@@ -1,0 +1,67 @@
+//! The `jeco-server` binary: reads its configuration, opens the engine and serves until
+//! SIGTERM or Ctrl-C, then closes real-time connections with a `closing` frame and lets
+//! in-flight requests finish.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::Parser;
+use jeco_server::AppState;
+use jeco_server::config::{Cli, Settings};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let settings = Settings::from_cli(Cli::parse())?;
+    let engine = settings.engine().await?;
+    let state = AppState::new(engine.clone(), settings.server_config(&engine));
+    let app = jeco_server::router(state.clone());
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let store = match &settings.options.database_url {
+        Some(_) => "PostgreSQL".to_owned(),
+        None => format!("SQLite in {}", settings.data_dir().display()),
+    };
+    println!("Jeco Chat is listening on http://{addr} ({store})");
+    let shutdown = state.shutdown.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        stop_signal().await;
+        tracing::info!("shutting down: closing real-time connections");
+        shutdown.cancel();
+    })
+    .await
+    .context("serving")?;
+    Ok(())
+}
+
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

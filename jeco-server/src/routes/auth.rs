@@ -1,0 +1,140 @@
+//! Registration, login, token refresh, logout and password reset. Each is rate-limited per
+//! client address.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use jeco_core::model::{Session, Tokens};
+use jeco_proto::api::{
+    ErrorBody, LoginRequest, PasswordResetConfirm, PasswordResetRequest, RefreshRequest,
+    RegisterRequest,
+};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ClientIp, Json};
+use crate::state::AppState;
+
+fn limit(state: &AppState, ip: ClientIp) -> ApiResult<()> {
+    if state.auth_limiter.check(&ip.0) {
+        Ok(())
+    } else {
+        Err(ApiError::RateLimited)
+    }
+}
+
+/// Creates an account, joins it to `general` and signs it in.
+#[utoipa::path(post, path = "/v1/auth/register", tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered and signed in", body = Session),
+        (status = 400, description = "invalid_username, invalid_email, weak_password", body = ErrorBody),
+        (status = 409, description = "username_taken, email_taken", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)))]
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(req): Json<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<Session>)> {
+    limit(&state, ip)?;
+    let session = state
+        .engine
+        .accounts()
+        .register(&req.username, &req.email, &req.password)
+        .await?;
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+/// Signs in with a username or email and a password.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = Session),
+        (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)))]
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<Session>> {
+    limit(&state, ip)?;
+    Ok(Json(
+        state
+            .engine
+            .accounts()
+            .login(&req.login, &req.password)
+            .await?,
+    ))
+}
+
+/// Trades a refresh token for a new pair. Each refresh token works once; reusing one signs
+/// out that login everywhere.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = Tokens),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)))]
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(req): Json<RefreshRequest>,
+) -> ApiResult<Json<Tokens>> {
+    limit(&state, ip)?;
+    Ok(Json(
+        state.engine.accounts().refresh(&req.refresh_token).await?,
+    ))
+}
+
+/// Signs out the login the refresh token belongs to.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 204, description = "Signed out")))]
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    Json(req): Json<RefreshRequest>,
+) -> ApiResult<StatusCode> {
+    state.engine.accounts().logout(&req.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mails a reset link if an account has this email; the answer is the same either way.
+#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "If the address has an account, a mail is on its way"),
+        (status = 400, description = "invalid_email", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)))]
+pub(crate) async fn request_password_reset(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(req): Json<PasswordResetRequest>,
+) -> ApiResult<StatusCode> {
+    limit(&state, ip)?;
+    state
+        .engine
+        .accounts()
+        .request_password_reset(&req.email)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Sets a new password with the token from the reset mail.
+#[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "auth",
+    request_body = PasswordResetConfirm,
+    responses(
+        (status = 204, description = "Password changed; every login signed out"),
+        (status = 400, description = "weak_password", body = ErrorBody),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)))]
+pub(crate) async fn confirm_password_reset(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(req): Json<PasswordResetConfirm>,
+) -> ApiResult<StatusCode> {
+    limit(&state, ip)?;
+    state
+        .engine
+        .accounts()
+        .confirm_password_reset(&req.token, &req.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,38 @@
+//! Liveness, readiness and metrics.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Alive", body = String)))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The store answers: the node can serve requests.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = String),
+        (status = 500, description = "The store does not answer", body = jeco_proto::api::ErrorBody)))]
+pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
+    state.engine.check_store().await.map_err(ApiError::from)?;
+    Ok("ready")
+}
+
+/// Counters in the Prometheus text format: connections, messages sent, send latency, HTTP
+/// responses by class.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text", body = String)))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(state.connections.total()),
+    )
+}

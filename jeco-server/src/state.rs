@@ -1,0 +1,206 @@
+//! The server's shared state and configuration, handed explicitly to every handler.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jeco_core::Engine;
+use jeco_core::ids::UserId;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::ratelimit::{Rate, RateLimiter};
+use crate::sse::SseSessions;
+
+/// What the HTTP and real-time layers enforce (the engine enforces its own [`jeco_core::Limits`]).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Largest JSON request body.
+    pub body_bytes: usize,
+    /// Largest upload (the engine's limit; multipart framing is allowed on top).
+    pub upload_bytes: u64,
+    /// Largest real-time frame from a client.
+    pub frame_bytes: usize,
+    /// WebSocket read and write buffer per connection. Small on purpose: most frames are
+    /// well under a kilobyte, and idle connections should cost little.
+    pub ws_buffer_bytes: usize,
+    /// Sends per user (REST and real-time together).
+    pub send_rate: Rate,
+    /// Register, login, refresh and password-reset attempts per client address.
+    pub auth_rate: Rate,
+    /// Real-time connections one user may hold open.
+    pub max_connections_per_user: usize,
+    /// Origins allowed by CORS; empty means none (same-origin only).
+    pub cors_origins: Vec<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Static files of the web client, served at `/`.
+    pub web_dir: Option<PathBuf>,
+    /// How long a real-time ticket stays valid.
+    pub ticket_ttl: Duration,
+    /// How long a WebSocket may stay open without authenticating.
+    pub auth_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            body_bytes: 64 * 1024,
+            upload_bytes: 10 * 1024 * 1024,
+            frame_bytes: 64 * 1024,
+            ws_buffer_bytes: 4 * 1024,
+            send_rate: Rate {
+                per_second: 10.0,
+                burst: 30.0,
+            },
+            auth_rate: Rate {
+                per_second: 0.2,
+                burst: 10.0,
+            },
+            max_connections_per_user: 16,
+            cors_origins: Vec::new(),
+            trust_forwarded_for: false,
+            web_dir: None,
+            ticket_ttl: Duration::from_secs(30),
+            auth_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Engine,
+    /// The configuration.
+    pub config: Arc<ServerConfig>,
+    /// Authentication attempts per address.
+    pub auth_limiter: Arc<RateLimiter<IpAddr>>,
+    /// Sends per user.
+    pub send_limiter: Arc<RateLimiter<UserId>>,
+    /// Single-use real-time tickets.
+    pub tickets: Arc<Tickets>,
+    /// Open real-time connections per user.
+    pub connections: Arc<Connections>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Open SSE sessions, for their command endpoint.
+    pub sse: Arc<SseSessions>,
+    /// Cancelled when the server shuts down: real-time connections say goodbye and close.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// State for `engine` under `config`.
+    pub fn new(engine: Engine, config: ServerConfig) -> AppState {
+        AppState {
+            engine,
+            auth_limiter: Arc::new(RateLimiter::new(config.auth_rate)),
+            send_limiter: Arc::new(RateLimiter::new(config.send_rate)),
+            tickets: Arc::new(Tickets::new(config.ticket_ttl)),
+            connections: Arc::new(Connections::default()),
+            metrics: Arc::new(Metrics::default()),
+            sse: Arc::new(SseSessions::default()),
+            shutdown: CancellationToken::new(),
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// Short-lived single-use tickets that let a client open a real-time connection without
+/// putting its access token in a URL (URLs end up in logs).
+pub struct Tickets {
+    ttl: Duration,
+    issued: Mutex<HashMap<String, (UserId, Instant)>>,
+}
+
+impl Tickets {
+    fn new(ttl: Duration) -> Tickets {
+        Tickets {
+            ttl,
+            issued: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long a ticket stays valid.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A new ticket for `user`.
+    pub fn issue(&self, user: UserId) -> String {
+        use rand::RngCore;
+        let mut bytes = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let ticket: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let now = Instant::now();
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        issued.retain(|_, (_, at)| now.duration_since(*at) < self.ttl);
+        issued.insert(ticket.clone(), (user, now));
+        ticket
+    }
+
+    /// Uses a ticket: the user it was issued to, if it is valid. It cannot be used again.
+    pub fn redeem(&self, ticket: &str) -> Option<UserId> {
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        let (user, at) = issued.remove(ticket)?;
+        (Instant::now().duration_since(at) < self.ttl).then_some(user)
+    }
+}
+
+/// Counts open real-time connections per user.
+#[derive(Default)]
+pub struct Connections {
+    open: Mutex<HashMap<UserId, usize>>,
+}
+
+impl Connections {
+    /// Registers a connection of `user` if they have fewer than `max`; the guard
+    /// unregisters it when dropped.
+    pub fn acquire(self: &Arc<Self>, user: UserId, max: usize) -> Option<ConnectionGuard> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(user).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ConnectionGuard {
+            connections: Arc::clone(self),
+            user,
+        })
+    }
+
+    /// All open connections.
+    pub fn total(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .sum()
+    }
+}
+
+/// One registered connection.
+pub struct ConnectionGuard {
+    connections: Arc<Connections>,
+    user: UserId,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        let mut open = self
+            .connections
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! What the WebSocket and SSE transports share: reading a command frame, and running one
+//! with the per-user send limit and the send metrics.
+
+use bytes::Bytes;
+use jeco_core::session::{Session, frame};
+use jeco_proto::ws::{ClientFrame, ServerFrame};
+use tokio::time::Instant;
+
+use crate::state::AppState;
+
+/// Parses a command; a frame that is not one is answered with an `error` frame (carrying
+/// the command's id when it can still be read).
+pub(crate) fn parse(raw: &[u8]) -> Result<ClientFrame, Bytes> {
+    serde_json::from_slice(raw).map_err(|e| {
+        let id = serde_json::from_slice::<serde_json::Value>(raw)
+            .ok()
+            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+        frame(&ServerFrame::Error {
+            id,
+            code: "invalid_frame".to_owned(),
+            message: format!("the frame is not a valid command: {e}"),
+            field: None,
+        })
+    })
+}
+
+/// Runs one command and returns its reply. Events a `resume` replays are left queued in
+/// the session for the caller to send first.
+pub(crate) async fn run(state: &AppState, session: &mut Session, command: ClientFrame) -> Bytes {
+    let ClientFrame::Send { id, .. } = &command else {
+        return session.handle(command).await;
+    };
+    if !state.send_limiter.check(&session.user()) {
+        return frame(&ServerFrame::Error {
+            id: Some(id.clone()),
+            code: "rate_limited".to_owned(),
+            message: "too many messages; slow down".to_owned(),
+            field: None,
+        });
+    }
+    let started = Instant::now();
+    let reply = session.handle(command).await;
+    let ok = !reply.starts_with(br#"{"type":"error""#);
+    state.metrics.sent(ok, started.elapsed());
+    reply
+}
+
+/// A `closing` frame.
+pub(crate) fn closing_frame(code: &str, message: &str) -> Bytes {
+    frame(&ServerFrame::Closing {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    })
+}

@@ -1,0 +1,189 @@
+//! `GET /v1/ws`: the WebSocket transport.
+//!
+//! The client authenticates with a ticket (`?ticket=`, from `POST /v1/tickets`) or, without
+//! one, with an `auth` frame carrying its access token as the first frame. From then on the
+//! connection moves frames between the socket and a [`Session`]: text frames in are commands,
+//! and every frame out is JSON text. A command that cannot be read gets an `error` frame and
+//! the connection stays open.
+//!
+//! One task serves a connection. It never waits on other connections: when the client reads
+//! too slowly, its session's queue fills, the engine's hub drops it, and the client gets a
+//! `closing` frame (`slow_consumer`) and can resume after reconnecting.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use jeco_core::ids::UserId;
+use jeco_core::session::{HEARTBEAT_MS, Outbound, Session, error_frame};
+use jeco_proto::ws::ClientFrame;
+
+use crate::transport::{self, closing_frame};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::state::AppState;
+
+/// Query parameters of `GET /v1/ws`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WsQuery {
+    /// A ticket from `POST /v1/tickets`; without one, the first frame must be `auth`.
+    pub ticket: Option<String>,
+}
+
+/// Opens a real-time connection.
+#[utoipa::path(get, path = "/v1/ws", tag = "realtime",
+    params(WsQuery),
+    responses((status = 101, description = "Switching to the WebSocket protocol; see docs/PROTOCOL.md")))]
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(q): Query<WsQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let buffer = state.config.ws_buffer_bytes;
+    let frame_max = state.config.frame_bytes;
+    ws.read_buffer_size(buffer)
+        .write_buffer_size(buffer)
+        .max_message_size(frame_max)
+        .max_frame_size(frame_max)
+        .on_upgrade(move |socket| serve(state, socket, q.ticket))
+}
+
+async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
+    let user = match authenticate(&state, &mut socket, ticket).await {
+        Ok(user) => user,
+        Err(closing) => {
+            let _ = socket.send(text(closing)).await;
+            let _ = socket.close().await;
+            return;
+        }
+    };
+    let Some(_guard) = state
+        .connections
+        .acquire(user, state.config.max_connections_per_user)
+    else {
+        let _ = socket
+            .send(text(closing_frame(
+                "too_many_connections",
+                "close another connection of this account first",
+            )))
+            .await;
+        let _ = socket.close().await;
+        return;
+    };
+    let (mut session, ready) = match Session::open(&state.engine, user).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = socket.send(text(error_frame(None, &e))).await;
+            return;
+        }
+    };
+    let (mut tx, mut rx) = socket.split();
+    if tx.send(text(ready)).await.is_err() {
+        session.close().await;
+        return;
+    }
+    let heartbeat = Duration::from_millis(HEARTBEAT_MS);
+    let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+    let mut last_heard = Instant::now();
+    let shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => {
+                let _ = tx.send(text(closing_frame("shutting_down", "the server is restarting; reconnect and resume"))).await;
+                let _ = tx.send(Message::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("shutting down") }))).await;
+                break;
+            }
+            incoming = rx.next() => {
+                let Some(Ok(msg)) = incoming else { break };
+                last_heard = Instant::now();
+                let replies = match msg {
+                    Message::Text(t) => match transport::parse(t.as_bytes()) {
+                        Ok(command) => {
+                            let reply = transport::run(&state, &mut session, command).await;
+                            let mut out = session.take_queued();
+                            out.push(reply);
+                            out
+                        }
+                        Err(error) => vec![error],
+                    },
+                    Message::Binary(_) => vec![error_frame(None, &jeco_core::Error::Invalid {
+                        code: "invalid_frame",
+                        field: "frame",
+                        message: "send JSON text frames".into(),
+                    })],
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => Vec::new(),
+                };
+                let mut failed = false;
+                for r in replies {
+                    if tx.send(text(r)).await.is_err() {
+                        failed = true;
+                        break;
+                    }
+                }
+                if failed { break; }
+            }
+            out = session.next() => match out {
+                Some(Outbound::Frame(f)) => {
+                    if tx.send(text(f)).await.is_err() { break; }
+                }
+                Some(Outbound::Close(f)) => {
+                    let _ = tx.send(text(f)).await;
+                    let _ = tx.send(Message::Close(Some(CloseFrame { code: 1008, reason: Utf8Bytes::from_static("slow consumer") }))).await;
+                    break;
+                }
+                None => break,
+            },
+            _ = ticker.tick() => {
+                if last_heard.elapsed() > heartbeat * 3 {
+                    let _ = tx.send(text(closing_frame("heartbeat_timeout", "no answer to pings"))).await;
+                    break;
+                }
+                if tx.send(Message::Ping(Bytes::new())).await.is_err() { break; }
+            }
+        }
+    }
+    session.close().await;
+}
+
+/// Finds the user: by ticket, or by an `auth` frame within the configured time.
+async fn authenticate(
+    state: &AppState,
+    socket: &mut WebSocket,
+    ticket: Option<String>,
+) -> Result<UserId, Bytes> {
+    if let Some(ticket) = ticket {
+        return state.tickets.redeem(&ticket).ok_or_else(|| {
+            closing_frame("invalid_ticket", "the ticket is unknown, used or expired")
+        });
+    }
+    let first = tokio::time::timeout(state.config.auth_timeout, socket.recv()).await;
+    let Ok(Some(Ok(Message::Text(t)))) = first else {
+        return Err(closing_frame("auth_timeout", "send an auth frame first"));
+    };
+    match serde_json::from_str::<ClientFrame>(t.as_str()) {
+        Ok(ClientFrame::Auth { token }) => state
+            .engine
+            .accounts()
+            .authenticate(&token)
+            .map_err(|e| closing_frame(e.code(), &e.to_string())),
+        _ => Err(closing_frame(
+            "auth_required",
+            "the first frame must be auth",
+        )),
+    }
+}
+
+/// A text message of JSON bytes (always valid UTF-8).
+fn text(bytes: Bytes) -> Message {
+    match Utf8Bytes::try_from(bytes) {
+        Ok(t) => Message::Text(t),
+        Err(_) => Message::Text(Utf8Bytes::from_static("{}")),
+    }
+}
