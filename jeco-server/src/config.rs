@@ -247,3 +247,59 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
         .map_err(|e| ConfigError(format!("writing {}: {e}", path.display())))?;
     Ok(hex.into_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jeco.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9999\"\nsend_rate = 2.5\ncors_origins = [\"https://chat.example\"]\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "jeco-server",
+            "--config",
+            file.to_str().unwrap(),
+            "--send-rate",
+            "7",
+            "--data-dir",
+            "/srv/jeco",
+        ])
+        .unwrap();
+        let settings = Settings::from_cli(cli).unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:9999".parse().unwrap());
+        assert_eq!(settings.options.send_rate, Some(7.0));
+        assert_eq!(settings.data_dir(), PathBuf::from("/srv/jeco"));
+        assert_eq!(
+            settings.options.cors_origins,
+            Some(vec!["https://chat.example".to_owned()])
+        );
+        assert_eq!(settings.options.max_body_bytes, None);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jeco.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:1\"\n").unwrap();
+        let cli = Cli::try_parse_from(["jeco-server", "--config", file.to_str().unwrap()]).unwrap();
+        let err = Settings::from_cli(cli).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn the_signing_secret_is_created_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt.key");
+        let first = load_or_create_secret(&path).unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(load_or_create_secret(&path).unwrap(), first);
+        std::fs::write(&path, b"short").unwrap();
+        assert!(load_or_create_secret(&path).is_err());
+    }
+}
