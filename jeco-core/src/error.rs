@@ -97,6 +97,7 @@ impl Error {
                 "contact" => "contact_not_found",
                 "member" => "member_not_found",
                 "session" => "session_not_found",
+                "thumbnail" => "thumbnail_not_found",
                 _ => "not_found",
             },
             Error::Conflict { code, .. } => code,

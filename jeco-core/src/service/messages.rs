@@ -105,6 +105,7 @@ impl<'a> Messages<'a> {
             return Err(Error::NotFound("message"));
         }
         let (target, _) = member_of(self.core, user, to).await?;
+        self.direct_peer(user, &target).await?;
         // A retried forward returns the first one before any file is copied again.
         if let Some(done) = self
             .core
@@ -280,10 +281,13 @@ impl<'a> Messages<'a> {
     /// Adds `emoji` to a message, or takes it back if the user had already put it there.
     /// Returns whether it is now present.
     ///
-    /// Errors: `invalid_emoji`, `message_not_found`, `message_deleted`, `too_many_reactions`.
+    /// Errors: `invalid_emoji`, `message_not_found`, `message_deleted`, `too_many_reactions`,
+    /// `blocked` (in a direct room where either side blocks the other).
     pub async fn react(&self, user: UserId, message: MessageId, emoji: &str) -> Result<bool> {
         validate::emoji(emoji)?;
         let message = self.visible_message(user, message).await?;
+        let room = self.core.stores.rooms.room(message.room_id).await?;
+        self.direct_peer(user, &room).await?;
         if message.deleted {
             return Err(Error::invalid(
                 "message_deleted",
@@ -436,28 +440,8 @@ impl<'a> Messages<'a> {
         reply_author: Option<UserId>,
     ) -> Result<Message> {
         let mut notify = Vec::new();
-        if room.kind == RoomKind::Direct {
-            let peer = self
-                .core
-                .stores
-                .rooms
-                .members(room.id)
-                .await?
-                .into_iter()
-                .map(|m| m.user.id)
-                .find(|id| *id != user);
-            if let Some(peer) = peer {
-                if self
-                    .core
-                    .stores
-                    .contacts
-                    .blocked_either_way(user, peer)
-                    .await?
-                {
-                    return Err(Error::forbidden("blocked", "you cannot message this user"));
-                }
-                notify.push((peer, NotificationKind::DirectMessage));
-            }
+        if let Some(peer) = self.direct_peer(user, room).await? {
+            notify.push((peer, NotificationKind::DirectMessage));
         }
         let mentions = self.resolve_mentions(room.id, &body, user).await?;
         notify.extend(mentions.iter().map(|id| (*id, NotificationKind::Mention)));
@@ -515,6 +499,36 @@ impl<'a> Messages<'a> {
             .filter(|id| *id != author)
             .take(self.core.limits.mentions_per_message)
             .collect())
+    }
+
+    /// In a direct room, the other person, after checking that neither blocks the other;
+    /// `None` in group rooms.
+    ///
+    /// Errors: `blocked`.
+    async fn direct_peer(&self, user: UserId, room: &Room) -> Result<Option<UserId>> {
+        if room.kind != RoomKind::Direct {
+            return Ok(None);
+        }
+        let peer = self
+            .core
+            .stores
+            .rooms
+            .members(room.id)
+            .await?
+            .into_iter()
+            .map(|m| m.user.id)
+            .find(|id| *id != user);
+        if let Some(peer) = peer
+            && self
+                .core
+                .stores
+                .contacts
+                .blocked_either_way(user, peer)
+                .await?
+        {
+            return Err(Error::forbidden("blocked", "you cannot message this user"));
+        }
+        Ok(peer)
     }
 
     async fn announce(&self, notifications: Vec<(UserId, Notification)>) {

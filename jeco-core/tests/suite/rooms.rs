@@ -384,6 +384,12 @@ pub async fn block_stops_direct_messages(h: Harness) {
     let rooms = h.engine.rooms();
     let messages = h.engine.messages();
     let ab = rooms.open_direct(a.id, b.id).await.unwrap();
+    let earlier = messages
+        .send(a.id, ab.id, text("a0", "before"))
+        .await
+        .unwrap();
+    let general = h.engine.general_room();
+    let (_, shared) = super::harness::send_png(&h, b.id, general, "g1", "a picture").await;
     h.engine.contacts().block(a.id, b.id).await.unwrap();
     assert_eq!(h.engine.contacts().blocked(a.id).await.unwrap()[0].id, b.id);
 
@@ -398,6 +404,26 @@ pub async fn block_stops_direct_messages(h: Harness) {
             "blocked"
         );
     }
+    // Reactions and forwards into the blocked conversation are refused too, and a refused
+    // forward leaves no copied files behind.
+    assert_eq!(
+        messages
+            .react(b.id, earlier.id, "👍")
+            .await
+            .unwrap_err()
+            .code(),
+        "blocked"
+    );
+    let rows = h.row_counts().await;
+    assert_eq!(
+        messages
+            .forward(b.id, shared.id, ab.id, "fw".into())
+            .await
+            .unwrap_err()
+            .code(),
+        "blocked"
+    );
+    assert_eq!(h.row_counts().await, rows);
     assert_eq!(rooms.get(a.id, ab.id).await.unwrap().last_seq, before);
     let ac = rooms.open_direct(a.id, c.id).await.unwrap();
     assert_ne!(ac.id, ab.id);

@@ -1,0 +1,302 @@
+//! Files: uploads (room attachments and avatars, multipart), downloads and image thumbnails.
+//!
+//! Uploads get a body limit of their own ([`upload_routes`]), a little above the engine's
+//! upload limit to leave room for the multipart framing; the size of the file itself is
+//! enforced while it is read, so an oversized upload is refused without being buffered.
+
+use std::io::Cursor;
+
+use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use jeco_core::ids::{AttachmentId, RoomId};
+use jeco_core::model::AttachmentMeta;
+use jeco_proto::api::ErrorBody;
+use tokio::sync::Semaphore;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, AuthUser, Json};
+use crate::state::AppState;
+
+/// Room for the multipart framing (boundaries, part headers) on top of the file itself.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+/// Thumbnails fit in a square this many pixels wide.
+const THUMBNAIL_PX: u32 = 256;
+/// Largest image width or height decoded for a thumbnail.
+const MAX_DECODE_PX: u32 = 8192;
+/// Most memory a decoder may allocate for a thumbnail.
+const MAX_DECODE_ALLOC: u64 = 128 * 1024 * 1024;
+/// How long clients may keep a file: ids never point at different bytes.
+const CACHE: &str = "private, max-age=86400";
+
+/// Thumbnails decoded at once: decoding is CPU- and memory-heavy, so a burst of requests
+/// waits here instead of filling the blocking pool.
+static DECODING: Semaphore = Semaphore::const_new(4);
+
+/// The upload routes, with a body limit that fits the largest allowed file.
+pub(crate) fn upload_routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let limit = usize::try_from(state.config.upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(MULTIPART_OVERHEAD);
+    OpenApiRouter::new()
+        .routes(routes!(upload_attachment))
+        .routes(routes!(upload_avatar))
+        .layer(DefaultBodyLimit::max(limit))
+}
+
+/// A multipart upload; only the part named `file` is read.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only describes the body for the OpenAPI document.
+struct FileUpload {
+    /// The file. The part's filename becomes the attachment's name (default `file`).
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+}
+
+/// A file's raw bytes.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // Only describes the body for the OpenAPI document.
+struct RawBytes(Vec<u8>);
+
+/// Uploads a file to a room, for attaching to a message there. Its type is detected from
+/// its bytes.
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/attachments", tag = "files",
+    params(("room_id" = i64, Path, description = "The room the file is for")),
+    request_body(content = inline(FileUpload), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored", body = AttachmentMeta),
+        (status = 400, description = "invalid_path, invalid_multipart, empty_file", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 403, description = "not_a_member", body = ErrorBody),
+        (status = 404, description = "room_not_found", body = ErrorBody),
+        (status = 413, description = "too_large", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn upload_attachment(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(room): ApiPath<RoomId>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<AttachmentMeta>)> {
+    let (filename, data) = read_file(multipart, state.config.upload_bytes).await?;
+    let meta = state
+        .engine
+        .attachments()
+        .upload(user, Some(room), &filename, data)
+        .await?;
+    Ok((StatusCode::CREATED, Json(meta)))
+}
+
+/// Uploads an image for the caller's avatar (PNG, JPEG, GIF or WebP). Every signed-in user
+/// may download it. Set it with `PATCH /v1/me {"avatar": id}`.
+#[utoipa::path(post, path = "/v1/me/avatar", tag = "files",
+    request_body(content = inline(FileUpload), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored", body = AttachmentMeta),
+        (status = 400, description = "invalid_multipart, empty_file, avatar_must_be_image", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 413, description = "too_large", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn upload_avatar(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<AttachmentMeta>)> {
+    let (filename, data) = read_file(multipart, state.config.upload_bytes).await?;
+    let meta = state
+        .engine
+        .attachments()
+        .upload(user, None, &filename, data)
+        .await?;
+    Ok((StatusCode::CREATED, Json(meta)))
+}
+
+/// A file's bytes, for members of the room it was uploaded to (avatars: anyone signed in).
+#[utoipa::path(get, path = "/v1/attachments/{attachment_id}", tag = "files",
+    params(("attachment_id" = i64, Path, description = "The file")),
+    responses(
+        (status = 200, description = "The bytes, with the detected Content-Type; images inline, \
+            anything else as a download", content_type = "application/octet-stream", body = inline(RawBytes)),
+        (status = 400, description = "invalid_path", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 404, description = "attachment_not_found (also when the caller may not see it)", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<AttachmentId>,
+) -> ApiResult<Response> {
+    let (meta, data) = state.engine.attachments().download(user, id).await?;
+    let content_type = HeaderValue::from_str(&meta.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let disposition = if meta.content_type.starts_with("image/") {
+        HeaderValue::from_static("inline")
+    } else {
+        HeaderValue::from_str(&attachment_disposition(&meta.filename))
+            .unwrap_or(HeaderValue::from_static("attachment"))
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, content_type),
+            (CONTENT_DISPOSITION, disposition),
+            (CACHE_CONTROL, HeaderValue::from_static(CACHE)),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+/// A PNG of an image attachment, fitted into 256x256 pixels with its aspect ratio kept.
+#[utoipa::path(get, path = "/v1/attachments/{attachment_id}/thumbnail", tag = "files",
+    params(("attachment_id" = i64, Path, description = "The image")),
+    responses(
+        (status = 200, description = "The thumbnail", content_type = "image/png", body = inline(RawBytes)),
+        (status = 400, description = "invalid_path", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 404, description = "attachment_not_found, thumbnail_not_found (not an image, or one that cannot be decoded)", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn thumbnail(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<AttachmentId>,
+) -> ApiResult<Response> {
+    let no_thumbnail = || ApiError::Core(jeco_core::Error::NotFound("thumbnail"));
+    let (meta, data) = state.engine.attachments().download(user, id).await?;
+    if !meta.content_type.starts_with("image/") {
+        return Err(no_thumbnail());
+    }
+    let _permit = DECODING
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Core(jeco_core::Error::Internal(Box::new(e))))?;
+    let png = tokio::task::spawn_blocking(move || make_thumbnail(&data))
+        .await
+        .map_err(|e| ApiError::Core(jeco_core::Error::Internal(Box::new(e))))?
+        .map_err(|e| {
+            tracing::debug!(error = %e, attachment = %id, "no thumbnail");
+            no_thumbnail()
+        })?;
+    Ok((
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (CACHE_CONTROL, HeaderValue::from_static(CACHE)),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// Reads the part named `file`: its filename (default `file`) and bytes, refusing it as
+/// soon as it grows past `limit` bytes.
+async fn read_file(
+    multipart: Result<Multipart, MultipartRejection>,
+    limit: u64,
+) -> ApiResult<(String, Bytes)> {
+    let mut multipart = multipart.map_err(|e| ApiError::BadRequest {
+        code: "invalid_multipart",
+        message: e.body_text(),
+    })?;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename = field.file_name().unwrap_or("file").to_owned();
+        let mut data = BytesMut::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if (data.len() + chunk.len()) as u64 > limit {
+                return Err(ApiError::TooLarge);
+            }
+            data.extend_from_slice(&chunk);
+        }
+        return Ok((filename, data.freeze()));
+    }
+    Err(ApiError::BadRequest {
+        code: "invalid_multipart",
+        message: "send the file as a multipart/form-data part named `file`".to_owned(),
+    })
+}
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge
+    } else {
+        ApiError::BadRequest {
+            code: "invalid_multipart",
+            message: e.body_text(),
+        }
+    }
+}
+
+/// `attachment` with the filename twice: a plain-ASCII fallback for old clients, and the
+/// exact name percent-encoded as UTF-8 (RFC 6266, RFC 8187).
+fn attachment_disposition(filename: &str) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if !matches!(c, '"' | '\\' | '%') => c,
+            _ => '_',
+        })
+        .collect();
+    let mut encoded = String::with_capacity(filename.len() * 3);
+    for b in filename.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// Decodes an image within fixed limits (against decompression bombs) and encodes it as a
+/// PNG no larger than [`THUMBNAIL_PX`] on either side. Small images keep their size.
+fn make_thumbnail(data: &[u8]) -> Result<Vec<u8>, image::ImageError> {
+    let mut reader = image::ImageReader::new(Cursor::new(data)).with_guessed_format()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DECODE_PX);
+    limits.max_image_height = Some(MAX_DECODE_PX);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let mut image = reader.decode()?;
+    if image.width() > THUMBNAIL_PX || image.height() > THUMBNAIL_PX {
+        image = image.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX);
+    }
+    let mut png = Vec::new();
+    image.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)?;
+    Ok(png)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_is_ascii_with_an_exact_utf8_name() {
+        assert_eq!(
+            attachment_disposition("report 2024.pdf"),
+            "attachment; filename=\"report 2024.pdf\"; filename*=UTF-8''report%202024.pdf"
+        );
+        assert_eq!(
+            attachment_disposition("naïve\\100%.txt"),
+            "attachment; filename=\"na_ve_100_.txt\"; \
+             filename*=UTF-8''na%C3%AFve%5C100%25.txt"
+        );
+    }
+
+    #[test]
+    fn thumbnails_fit_and_keep_the_aspect_ratio() {
+        let big = image::DynamicImage::new_rgb8(1024, 512);
+        let mut png = Vec::new();
+        big.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("encode");
+        let thumb =
+            image::load_from_memory(&make_thumbnail(&png).expect("thumbnail")).expect("decode");
+        assert_eq!((thumb.width(), thumb.height()), (256, 128));
+        assert!(make_thumbnail(b"\x89PNG\r\n\x1a\nnot really").is_err());
+    }
+}

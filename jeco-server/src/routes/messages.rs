@@ -1,0 +1,222 @@
+//! Messages: history, sending, the change log, editing, deleting, reactions, forwarding
+//! and read receipts.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use jeco_core::ids::{MessageId, RoomId, Seq};
+use jeco_core::model::{Message, Page, UserRef};
+use jeco_proto::api::{
+    AfterQuery, Changes, EditMessageRequest, ErrorBody, ForwardRequest, HistoryQuery, ReactRequest,
+    ReactResponse, SendMessage,
+};
+use tokio::time::Instant;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, AuthUser, Json};
+use crate::state::AppState;
+
+/// A page of a room's messages. Without a cursor: the newest, newest first. With `before`:
+/// older ones, newest first. With `after`: newer ones, oldest first. `next` continues in the
+/// same direction.
+#[utoipa::path(get, path = "/v1/rooms/{room_id}/messages", tag = "messages",
+    params(("room_id" = i64, Path, description = "The room"), HistoryQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = Page<Message, Seq>),
+        (status = 400, description = "invalid_path, invalid_query", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 403, description = "not_a_member", body = ErrorBody),
+        (status = 404, description = "room_not_found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(room): ApiPath<RoomId>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Page<Message, Seq>>> {
+    Ok(Json(state.engine.messages().history(user, room, q).await?))
+}
+
+/// Posts a message. It is committed before the answer and before anyone receives it;
+/// sending the same `client_id` to the same room again returns the first message. Sends are
+/// rate-limited per user, together with real-time sends.
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/messages", tag = "messages",
+    params(("room_id" = i64, Path, description = "The room")),
+    request_body = SendMessage,
+    responses(
+        (status = 201, description = "Posted (or the earlier message with this client_id)", body = Message),
+        (status = 400, description = "invalid_path, invalid_json, invalid_client_id, empty_message, too_long, invalid_characters, invalid_reply_to, invalid_attachment", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 403, description = "not_a_member, blocked", body = ErrorBody),
+        (status = 404, description = "room_not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn send(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(room): ApiPath<RoomId>,
+    Json(msg): Json<SendMessage>,
+) -> ApiResult<(StatusCode, Json<Message>)> {
+    if !state.send_limiter.check(&user) {
+        return Err(ApiError::RateLimited);
+    }
+    let started = Instant::now();
+    let sent = state.engine.messages().send(user, room, msg).await;
+    state.metrics.sent(sent.is_ok(), started.elapsed());
+    Ok((StatusCode::CREATED, Json(sent?)))
+}
+
+/// The room's changes after sequence `after`, in order and without gaps: what a client that
+/// last saw `after` has missed.
+#[utoipa::path(get, path = "/v1/rooms/{room_id}/changes", tag = "messages",
+    params(("room_id" = i64, Path, description = "The room"), AfterQuery),
+    responses(
+        (status = 200, description = "The changes", body = Changes),
+        (status = 400, description = "invalid_path, invalid_query, invalid_seq", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 403, description = "not_a_member", body = ErrorBody),
+        (status = 404, description = "room_not_found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn changes(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(room): ApiPath<RoomId>,
+    ApiQuery(q): ApiQuery<AfterQuery>,
+) -> ApiResult<Json<Changes>> {
+    Ok(Json(
+        state
+            .engine
+            .messages()
+            .changes_after(user, room, q.after, q.limit)
+            .await?,
+    ))
+}
+
+/// One message, if the caller is a member of its room.
+#[utoipa::path(get, path = "/v1/messages/{message_id}", tag = "messages",
+    params(("message_id" = i64, Path, description = "The message")),
+    responses(
+        (status = 200, description = "The message", body = Message),
+        (status = 400, description = "invalid_path", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 404, description = "message_not_found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(message): ApiPath<MessageId>,
+) -> ApiResult<Json<Message>> {
+    Ok(Json(state.engine.messages().get(user, message).await?))
+}
+
+/// Replaces the text of one of the caller's messages.
+#[utoipa::path(patch, path = "/v1/messages/{message_id}", tag = "messages",
+    params(("message_id" = i64, Path, description = "The message")),
+    request_body = EditMessageRequest,
+    responses(
+        (status = 200, description = "The edited message", body = Message),
+        (status = 400, description = "invalid_path, invalid_json, message_deleted, empty_message, too_long, invalid_characters", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 403, description = "not_author", body = ErrorBody),
+        (status = 404, description = "message_not_found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn edit(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(message): ApiPath<MessageId>,
+    Json(req): Json<EditMessageRequest>,
+) -> ApiResult<Json<Message>> {
+    Ok(Json(
+        state
+            .engine
+            .messages()
+            .edit(user, message, &req.body)
+            .await?,
+    ))
+}
+
+/// Deletes a message, leaving a tombstone in its place (the author or a room admin).
+/// Deleting a deleted message changes nothing.
+#[utoipa::path(delete, path = "/v1/messages/{message_id}", tag = "messages",
+    params(("message_id" = i64, Path, description = "The message")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "invalid_path", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 403, description = "not_allowed", body = ErrorBody),
+        (status = 404, description = "message_not_found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(message): ApiPath<MessageId>,
+) -> ApiResult<StatusCode> {
+    state.engine.messages().delete(user, message).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Toggles one emoji on a message: adds it, or takes it back if the caller had put it there.
+#[utoipa::path(post, path = "/v1/messages/{message_id}/reactions", tag = "messages",
+    params(("message_id" = i64, Path, description = "The message")),
+    request_body = ReactRequest,
+    responses(
+        (status = 200, description = "Whether the reaction is now present", body = ReactResponse),
+        (status = 400, description = "invalid_path, invalid_json, invalid_emoji, message_deleted, too_many_reactions", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 404, description = "message_not_found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn react(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(message): ApiPath<MessageId>,
+    Json(req): Json<ReactRequest>,
+) -> ApiResult<Json<ReactResponse>> {
+    let added = state
+        .engine
+        .messages()
+        .react(user, message, &req.emoji)
+        .await?;
+    Ok(Json(ReactResponse { added }))
+}
+
+/// Shares a message into another conversation the caller is in, as a new message of theirs
+/// that points at the original; its files are shared along with it.
+#[utoipa::path(post, path = "/v1/messages/{message_id}/forward", tag = "messages",
+    params(("message_id" = i64, Path, description = "The message to forward")),
+    request_body = ForwardRequest,
+    responses(
+        (status = 201, description = "The new message (or the earlier one with this client_id)", body = Message),
+        (status = 400, description = "invalid_path, invalid_json, invalid_client_id", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 403, description = "not_a_member, blocked", body = ErrorBody),
+        (status = 404, description = "message_not_found, room_not_found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn forward(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(message): ApiPath<MessageId>,
+    Json(req): Json<ForwardRequest>,
+) -> ApiResult<(StatusCode, Json<Message>)> {
+    let forwarded = state
+        .engine
+        .messages()
+        .forward(user, message, req.room_id, req.client_id)
+        .await?;
+    Ok((StatusCode::CREATED, Json(forwarded)))
+}
+
+/// Who, apart from the author, has read a message.
+#[utoipa::path(get, path = "/v1/messages/{message_id}/read-by", tag = "messages",
+    params(("message_id" = i64, Path, description = "The message")),
+    responses(
+        (status = 200, description = "The members who have read it", body = Vec<UserRef>),
+        (status = 400, description = "invalid_path", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 404, description = "message_not_found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn read_by(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(message): ApiPath<MessageId>,
+) -> ApiResult<Json<Vec<UserRef>>> {
+    Ok(Json(state.engine.rooms().read_by(user, message).await?))
+}
