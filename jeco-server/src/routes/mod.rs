@@ -21,7 +21,6 @@ use crate::state::AppState;
 
 /// Every REST route.
 pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
-    let _ = state;
     OpenApiRouter::new()
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
