@@ -1,0 +1,60 @@
+//! An existing axum application that adds chat by nesting the Jeco reference server under
+//! `/chat`: the REST API answers at `/chat/v1/...`, the WebSocket at `/chat/v1/ws`, the event
+//! stream at `/chat/v1/sse`. The application keeps its own routes and its own listener.
+//!
+//! Run with `cargo run -p embed-axum`, then e.g.
+//! `curl -X POST localhost:3000/chat/v1/auth/register -H 'content-type: application/json'
+//! -d '{"username":"alice","email":"alice@example.com","password":"correct horse 9"}'`.
+
+use std::error::Error;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::get;
+use jeco_server::{AppState, ServerConfig};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+
+    // A fixed secret keeps access tokens valid across restarts (without one the engine picks a
+    // random secret each start). It must be at least 32 bytes; take it from your secret store.
+    let secret = std::env::var("JECO_JWT_SECRET")
+        .unwrap_or_else(|_| "embed-axum-development-secret-change-me!".to_owned());
+    let engine = jeco_core::Engine::builder()
+        .data_dir("./jeco-data/embed-axum")
+        .jwt_secret(secret)
+        .build()
+        .await?;
+
+    // Default limits (64 KiB frames, 16 connections per user, ...). `web_dir` stays unset:
+    // this application serves its own pages, and Jeco only answers under /chat.
+    let state = AppState::new(engine, ServerConfig::default());
+    let shutdown = state.shutdown.clone();
+
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async { "My application. Chat lives under /chat/v1/.\n" }),
+        )
+        .route("/health", get(|| async { "ok\n" }))
+        // Everything Jeco serves (/v1/..., /healthz, /metrics) appears under /chat. Its
+        // middleware (CORS, security headers, body limit) applies to its routes only.
+        .nest("/chat", jeco_server::router(state));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    // Connect info gives Jeco the client address it rate-limits logins and registrations by.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        // Tell real-time connections to say `closing` (shutting_down) so clients reconnect
+        // and resume, instead of being cut off mid-frame.
+        shutdown.cancel();
+    })
+    .await?;
+    Ok(())
+}
