@@ -11,7 +11,7 @@
 //! way (a pub/sub backend may lose them), and the missing ones are read from the store before
 //! it. So what a client receives for a room is always gap-free and in order.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use bytes::Bytes;
 use jeco_proto::PROTOCOL_VERSION;
@@ -25,6 +25,7 @@ use crate::event::{Event, Published};
 use crate::ids::{RoomId, Seq, UserId};
 use crate::pubsub::{Subscription, Topic};
 use crate::service::SendMessage;
+use crate::service::notifications::feed_seq_of;
 
 /// The interval at which transports ping their clients.
 pub const HEARTBEAT_MS: u64 = 20_000;
@@ -48,6 +49,9 @@ pub struct Session {
     positions: HashMap<RoomId, Seq>,
     feed_seq: Seq,
     queued: VecDeque<Bytes>,
+    /// Rooms this connection said it is typing in: a message sent there, or the connection
+    /// closing, ends the indication at once rather than when it lapses.
+    typing: HashSet<RoomId>,
     /// The event being processed when [`Session::next`] was last interrupted at an await
     /// (a transport's `select!` drops the future); taken up again on the next call.
     pending: Option<Published>,
@@ -85,6 +89,7 @@ impl Session {
             positions,
             feed_seq,
             queued: VecDeque::new(),
+            typing: HashSet::new(),
             pending: None,
         };
         let ready = frame(&ServerFrame::Ready {
@@ -180,16 +185,18 @@ impl Session {
                 }
                 None
             }
-            (Topic::User(_), _) => {
-                self.on_feed_event(&published.payload).await;
-                Some(published.payload)
-            }
+            (Topic::User(_), _) => self.on_feed_event(published.payload).await,
             _ => Some(published.payload),
         }
     }
 
-    /// Ends the session: the user's connection count drops.
+    /// Ends the session: typing indications of this connection stop, and the user's
+    /// connection count drops.
     pub async fn close(self) {
+        for room in &self.typing {
+            // Best effort: the indication lapses by itself anyway.
+            let _ = self.engine.presence().typing(self.user, *room, false).await;
+        }
         if let Err(e) = self.engine.presence().disconnected(self.user).await {
             tracing::warn!(error = %e, user = %self.user, "presence update on close failed");
         }
@@ -220,6 +227,12 @@ impl Session {
                     attachments,
                 };
                 let message = self.engine.messages().send(user, room_id, msg).await?;
+                if self.typing.remove(&room_id)
+                    && let Err(e) = self.engine.presence().typing(user, room_id, false).await
+                {
+                    // The message is sent; the indication lapses by itself.
+                    tracing::warn!(error = %e, "could not end typing after a send");
+                }
                 ServerFrame::Ack {
                     id,
                     message: Some(Box::new(message)),
@@ -267,6 +280,11 @@ impl Session {
                 active,
             } => {
                 self.engine.presence().typing(user, room_id, active).await?;
+                if active {
+                    self.typing.insert(room_id);
+                } else {
+                    self.typing.remove(&room_id);
+                }
                 empty_ack(id)
             }
             ClientFrame::Read { id, room_id, seq } => {
@@ -314,8 +332,12 @@ impl Session {
             }
         }
         let limit = self.engine.limits().resume_events;
-        for p in &rooms {
+        let mut rooms = rooms;
+        for p in &mut rooms {
             let room = self.engine.rooms().get(self.user, p.room_id).await?;
+            // A position past the room's end would silence it; the client cannot have seen
+            // more than there is.
+            p.seq = p.seq.min(room.last_seq);
             if room.last_seq.get() - p.seq.get() > limit {
                 return Err(Error::invalid(
                     "too_far_behind",
@@ -331,20 +353,39 @@ impl Session {
             self.replay_room(p.room_id, p.seq).await?;
         }
         if let Some(after) = feed_after {
+            if after.get() < 0 {
+                return Err(Error::invalid(
+                    "invalid_seq",
+                    "feed_after",
+                    "a sequence is never negative",
+                ));
+            }
+            if self.feed_seq.get() - after.get() > limit {
+                return Err(Error::invalid(
+                    "too_far_behind",
+                    "feed_after",
+                    format!(
+                        "more than {limit} feed entries to replay; reload notifications instead"
+                    ),
+                ));
+            }
+            // Entries up to the connection's own position are history: replayed as they are.
+            // Anything newer is handled as if it had arrived live.
             let mut at = after;
-            loop {
+            while at < self.feed_seq {
                 let page = self
                     .engine
                     .notifications()
-                    .feed_after(self.user, at, None)
-                    .await?;
-                let Some(last) = page.last() else { break };
-                at = feed_seq_of(last).unwrap_or(at);
-                for event in &page {
-                    self.queued.push_back(frame(event));
-                }
+                    .feed_after(self.user, at, Some(self.feed_seq.get() - at.get()))
+                    .await?
+                    .events;
+                let Some(last) = page.last().and_then(feed_seq_of) else {
+                    break;
+                };
+                self.queued.extend(page.iter().map(frame));
+                at = last;
             }
-            self.feed_seq = self.feed_seq.max(at);
+            self.replay_new_feed().await?;
         }
         Ok(ServerFrame::Resumed {
             id,
@@ -378,41 +419,81 @@ impl Session {
         Ok(())
     }
 
-    /// Follows or drops a room when the user joins or leaves it.
-    async fn on_feed_event(&mut self, payload: &[u8]) {
-        let Ok(event) = serde_json::from_slice::<Event>(payload) else {
-            return;
+    /// Handles a live feed event: delivers it if it is the next one, drops it if it was
+    /// already delivered, and fills a gap from the store first.
+    async fn on_feed_event(&mut self, payload: Bytes) -> Option<Bytes> {
+        let Ok(event) = serde_json::from_slice::<Event>(&payload) else {
+            return Some(payload);
         };
-        if let Some(seq) = feed_seq_of(&event) {
-            self.feed_seq = self.feed_seq.max(seq);
+        let seq = feed_seq_of(&event)?;
+        if seq <= self.feed_seq {
+            return None;
         }
-        if let Event::Membership {
+        if seq.get() > self.feed_seq.get() + 1 {
+            if let Err(e) = self.replay_new_feed().await {
+                tracing::warn!(error = %e, user = %self.user, "could not fill a feed gap");
+            }
+            return None;
+        }
+        self.apply_membership(&event).await;
+        self.feed_seq = seq;
+        Some(payload)
+    }
+
+    /// Queues the feed entries after the connection's feed position, acting on membership
+    /// changes as they come, and advances the position entry by entry.
+    async fn replay_new_feed(&mut self) -> Result<()> {
+        loop {
+            let page = self
+                .engine
+                .notifications()
+                .feed_after(self.user, self.feed_seq, None)
+                .await?
+                .events;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for event in &page {
+                let Some(seq) = feed_seq_of(event) else {
+                    continue;
+                };
+                self.queued.push_back(frame(event));
+                self.apply_membership(event).await;
+                self.feed_seq = seq;
+            }
+        }
+    }
+
+    /// Follows or drops a room when the user joins or leaves it.
+    async fn apply_membership(&mut self, event: &Event) {
+        let &Event::Membership {
             room_id,
             room_seq,
             joined,
             ..
         } = event
-        {
-            let topic = Topic::Room(room_id);
-            if joined {
-                // Follow first, then read the store from just before the join: what was
-                // published before the follow took effect comes from the store, what after
-                // from the topic, and the positions drop whatever arrives twice.
-                self.sub.follow(topic);
-                let from = Seq(room_seq.get() - 1);
-                let at = self
-                    .positions
-                    .get(&room_id)
-                    .copied()
-                    .unwrap_or(from)
-                    .max(from);
-                if let Err(e) = self.replay_room(room_id, at).await {
-                    tracing::warn!(error = %e, room = %room_id, "could not load a joined room");
-                }
-            } else {
-                self.sub.unfollow(topic);
-                self.positions.remove(&room_id);
+        else {
+            return;
+        };
+        let topic = Topic::Room(room_id);
+        if joined {
+            // Follow first, then read the store from just before the join: what was
+            // published before the follow took effect comes from the store, what after
+            // from the topic, and the positions drop whatever arrives twice.
+            self.sub.follow(topic);
+            let from = Seq(room_seq.get() - 1);
+            let at = self
+                .positions
+                .get(&room_id)
+                .copied()
+                .unwrap_or(from)
+                .max(from);
+            if let Err(e) = self.replay_room(room_id, at).await {
+                tracing::warn!(error = %e, room = %room_id, "could not load a joined room");
             }
+        } else {
+            self.sub.unfollow(topic);
+            self.positions.remove(&room_id);
         }
     }
 
@@ -433,14 +514,6 @@ fn empty_ack(id: String) -> ServerFrame {
         message: None,
         seq: None,
         added: None,
-    }
-}
-
-fn feed_seq_of(event: &Event) -> Option<Seq> {
-    match event {
-        Event::Membership { feed_seq, .. } => Some(*feed_seq),
-        Event::Notification { notification } => Some(notification.feed_seq),
-        _ => None,
     }
 }
 

@@ -170,6 +170,10 @@ pub struct Changes {
 pub struct Feed {
     /// Entries in feed order, none skipped.
     pub events: Vec<Event>,
+    /// The caller's latest feed sequence when the page was read.
+    pub feed_seq: Seq,
+    /// Whether more entries follow the last one returned.
+    pub has_more: bool,
 }
 
 /// `PATCH /v1/messages/{message_id}`.
@@ -297,8 +301,8 @@ pub struct PresenceQuery {
     pub ids: String,
 }
 
-/// `POST /v1/ws/ticket` and `POST /v1/sse/ticket`: a single-use ticket for opening a
-/// real-time connection without putting the access token in a URL.
+/// `POST /v1/tickets`: a single-use ticket for opening a real-time connection
+/// (`/v1/ws?ticket=` or `/v1/sse?ticket=`) without putting the access token in a URL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ticket {

@@ -181,6 +181,10 @@ pub enum Event {
         /// Member now, or not.
         joined: bool,
     },
+    /// An event type this version of the types does not know (sent by a newer server).
+    /// Clients ignore it; the server never sends this variant.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Event {

@@ -94,8 +94,9 @@ pub enum ClientFrame {
         seq: Seq,
     },
     /// Replay what was missed: every change after each given position, then the feed after
-    /// `feed_after`, then a `resumed` frame. Rooms not listed continue from where the
-    /// connection started.
+    /// `feed_after`, then a `resumed` frame. Rooms not listed continue from the connection's
+    /// current position. Events already sent on this connection may come again in the
+    /// replay; clients drop events at or below the position they hold.
     Resume {
         /// Command id.
         id: String,
@@ -197,7 +198,10 @@ pub enum ServerFrame {
         feed_seq: Seq,
     },
     /// The server is about to close the connection, and why: `slow_consumer` (reconnect and
-    /// resume), `shutting_down`, `heartbeat_timeout`, `auth_timeout`.
+    /// resume), `shutting_down` (reconnect and resume), `heartbeat_timeout`, `frame_too_large`,
+    /// `protocol_error`; before the connection was authenticated: `auth_timeout`,
+    /// `auth_required`, `invalid_ticket`, `invalid_token`, `too_many_connections`,
+    /// `unavailable`.
     Closing {
         /// Stable reason code.
         code: String,
@@ -256,5 +260,10 @@ mod tests {
             Incoming::Frame(ServerFrame::Pong { .. })
         ));
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope","id":"x"}"#).is_err());
+        // A newer server's event types parse, as something to skip.
+        assert_eq!(
+            serde_json::from_str::<Incoming>(r#"{"type":"poll.created","room_id":1}"#).unwrap(),
+            Incoming::Event(Event::Unknown)
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The one place where errors become HTTP responses: a status from the error's kind, and an
 //! [`ErrorBody`] with its stable code. The cause of a 500 is logged, never sent.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jeco_core::ErrorKind;
@@ -30,6 +30,16 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("the request body is larger than allowed")]
     TooLarge,
+    /// Any other refusal with its own status and code.
+    #[error("{message}")]
+    Status {
+        /// The HTTP status.
+        status: StatusCode,
+        /// Stable code.
+        code: &'static str,
+        /// For people.
+        message: &'static str,
+    },
 }
 
 impl ApiError {
@@ -70,6 +80,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 body("too_large", self.to_string(), None),
             ),
+            ApiError::Status {
+                status,
+                code,
+                message,
+            } => (*status, body(code, (*message).to_owned(), None)),
         }
     }
 
@@ -107,6 +122,19 @@ impl From<JsonRejection> for ApiError {
                 code: "invalid_json",
                 message: other.body_text(),
             },
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> ApiError {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadRequest {
+                code: "invalid_body",
+                message: r.body_text(),
+            }
         }
     }
 }

@@ -22,6 +22,18 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     }
 }
 
+/// A raw body; one over the size limit answers `too_large` with an error body.
+#[derive(Debug)]
+pub struct ApiBytes(pub bytes::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Ok(ApiBytes(bytes::Bytes::from_request(req, state).await?))
+    }
+}
+
 /// Path parameters; a malformed one answers `invalid_path`.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(Path), rejection(ApiError))]

@@ -98,12 +98,17 @@ fn api_router(state: &AppState) -> (Router, OpenApi) {
             .to_owned(),
     );
     routes::add_security(&mut doc);
+    if let Some(base) = &state.config.base_path {
+        doc.servers = Some(vec![utoipa::openapi::Server::new(base.clone())]);
+    }
     let served = doc.clone();
     let router = router
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || async move { axum::Json(served) }),
         )
+        // Unknown API paths answer with an error body, never with the web client's page.
+        .route("/v1/{*rest}", axum::routing::any(unknown_route))
         .layer(DefaultBodyLimit::max(state.config.body_bytes))
         .with_state(state.clone());
     (router, doc)
@@ -126,6 +131,14 @@ fn cors(state: &AppState) -> CorsLayer {
             Method::DELETE,
         ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+}
+
+async fn unknown_route() -> error::ApiError {
+    error::ApiError::Status {
+        status: axum::http::StatusCode::NOT_FOUND,
+        code: "unknown_route",
+        message: "no such API route; see /v1/openapi.json",
+    }
 }
 
 async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -9,6 +9,7 @@ use std::convert::Infallible;
 use std::sync::Mutex;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +25,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, AuthUser};
+use crate::extract::{ApiBytes, ApiPath, ApiQuery, AuthUser};
 use crate::state::AppState;
 use crate::transport::{self, closing_frame};
 
@@ -77,24 +78,24 @@ pub struct SseQuery {
     params(SseQuery),
     responses(
         (status = 200, description = "text/event-stream of protocol frames; the first is `ready`"),
-        (status = 401, description = "invalid_ticket", body = ErrorBody),
+        (status = 401, description = "invalid_ticket (tickets are single-use: get a new one before reconnecting)", body = ErrorBody),
         (status = 429, description = "too_many_connections", body = ErrorBody)))]
 pub async fn stream(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SseQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let user = state
-        .tickets
-        .redeem(&q.ticket)
-        .ok_or(ApiError::Unauthenticated(
-            "the ticket is unknown, used or expired",
-        ))?;
+    let user = state.tickets.redeem(&q.ticket).ok_or(ApiError::Status {
+        status: StatusCode::UNAUTHORIZED,
+        code: "invalid_ticket",
+        message: "the ticket is unknown, used or expired; get a new one for every connection",
+    })?;
     let guard = state
         .connections
         .acquire(user, state.config.max_connections_per_user)
-        .ok_or(ApiError::BadRequest {
+        .ok_or(ApiError::Status {
+            status: StatusCode::TOO_MANY_REQUESTS,
             code: "too_many_connections",
-            message: "close another connection of this account first".to_owned(),
+            message: "close another connection of this account first",
         })?;
     let (session, ready) = Session::open(&state.engine, user).await?;
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(64);
@@ -174,7 +175,7 @@ pub async fn command(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiPath(session_id): ApiPath<String>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
     let not_found = || ApiError::Core(jeco_core::Error::NotFound("session"));
     let commands = state

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub trust_forwarded_for: bool,
     /// Static files of the web client, served at `/`.
     pub web_dir: Option<PathBuf>,
+    /// The path the router is nested under in a larger application (such as `/chat`), so
+    /// the OpenAPI document names it as its server; `None` when served at the root.
+    pub base_path: Option<String>,
     /// How long a real-time ticket stays valid.
     pub ticket_ttl: Duration,
     /// How long a WebSocket may stay open without authenticating.
@@ -64,6 +67,7 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
             web_dir: None,
+            base_path: None,
             ticket_ttl: Duration::from_secs(30),
             auth_timeout: Duration::from_secs(10),
         }

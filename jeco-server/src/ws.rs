@@ -78,7 +78,13 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
     let (mut session, ready) = match Session::open(&state.engine, user).await {
         Ok(s) => s,
         Err(e) => {
-            let _ = socket.send(text(error_frame(None, &e))).await;
+            tracing::error!(error = ?e, "opening a session failed");
+            let closing = closing_frame(
+                "unavailable",
+                "the server cannot serve this connection now; retry later",
+            );
+            let _ = socket.send(text(closing)).await;
+            let _ = socket.close().await;
             return;
         }
     };
@@ -100,7 +106,20 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
                 break;
             }
             incoming = rx.next() => {
-                let Some(Ok(msg)) = incoming else { break };
+                let msg = match incoming {
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) => {
+                        // An oversized or malformed frame: say why before closing.
+                        let cause = e.into_inner();
+                        let (code, message) = match cause.downcast_ref::<tungstenite::Error>() {
+                            Some(tungstenite::Error::Capacity(_)) => ("frame_too_large", "a frame was larger than the limit"),
+                            _ => ("protocol_error", "the WebSocket stream could not be read"),
+                        };
+                        let _ = tx.send(text(closing_frame(code, message))).await;
+                        break;
+                    }
+                    None => break,
+                };
                 last_heard = Instant::now();
                 let replies = match msg {
                     Message::Text(t) => match transport::parse(t.as_bytes()) {
@@ -163,9 +182,20 @@ async fn authenticate(
             closing_frame("invalid_ticket", "the ticket is unknown, used or expired")
         });
     }
-    let first = tokio::time::timeout(state.config.auth_timeout, socket.recv()).await;
-    let Ok(Some(Ok(Message::Text(t)))) = first else {
-        return Err(closing_frame("auth_timeout", "send an auth frame first"));
+    let deadline = Instant::now() + state.config.auth_timeout;
+    let t = loop {
+        match tokio::time::timeout_at(deadline, socket.recv()).await {
+            Ok(Some(Ok(Message::Text(t)))) => break t,
+            // Control frames before authenticating are fine; keep waiting for `auth`.
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(_))) => {
+                return Err(closing_frame(
+                    "auth_required",
+                    "the first frame must be auth",
+                ));
+            }
+            _ => return Err(closing_frame("auth_timeout", "send an auth frame first")),
+        }
     };
     match serde_json::from_str::<ClientFrame>(t.as_str()) {
         Ok(ClientFrame::Auth { token }) => state

@@ -24,12 +24,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let engine = jeco_core::Engine::builder()
         .data_dir("./jeco-data/embed-axum")
         .jwt_secret(secret)
+        // Password-reset mail must link to a page of this application.
+        .reset_link("http://127.0.0.1:3000/reset-password")
         .build()
         .await?;
 
     // Default limits (64 KiB frames, 16 connections per user, ...). `web_dir` stays unset:
-    // this application serves its own pages, and Jeco only answers under /chat.
-    let state = AppState::new(engine, ServerConfig::default());
+    // this application serves its own pages, and Jeco only answers under /chat, which the
+    // OpenAPI document must name so that generated clients call the right paths.
+    let config = ServerConfig {
+        base_path: Some("/chat".to_owned()),
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(engine, config);
     let shutdown = state.shutdown.clone();
 
     let app = Router::new()

@@ -8,7 +8,7 @@ mod accounts;
 mod attachments;
 mod contacts;
 mod messages;
-mod notifications;
+pub(crate) mod notifications;
 mod presence;
 mod rooms;
 
@@ -16,7 +16,7 @@ pub use accounts::Accounts;
 pub use attachments::Attachments;
 pub use contacts::Contacts;
 pub use messages::{Changes, HistoryQuery, Messages, SendMessage};
-pub use notifications::Notifications;
+pub use notifications::{Feed, Notifications};
 pub use presence::PresenceService;
 pub use rooms::Rooms;
 

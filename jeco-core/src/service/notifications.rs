@@ -3,9 +3,11 @@
 use crate::engine::Core;
 use crate::error::{Error, Result};
 use crate::event::Event;
+
 use crate::ids::{NotificationId, Seq, Timestamp, UserId};
 use crate::model::{Notification, Page};
 use crate::service::page_size;
+pub use jeco_proto::api::Feed;
 
 /// Notifications and the per-user feed.
 pub struct Notifications<'a> {
@@ -77,12 +79,7 @@ impl<'a> Notifications<'a> {
     /// their own membership changes.
     ///
     /// Errors: `invalid_seq`.
-    pub async fn feed_after(
-        &self,
-        user: UserId,
-        after: Seq,
-        limit: Option<i64>,
-    ) -> Result<Vec<Event>> {
+    pub async fn feed_after(&self, user: UserId, after: Seq, limit: Option<i64>) -> Result<Feed> {
         if after.get() < 0 {
             return Err(Error::invalid(
                 "invalid_seq",
@@ -95,6 +92,22 @@ impl<'a> Notifications<'a> {
             self.core.limits.changes_page,
             self.core.limits.changes_page,
         );
-        Ok(self.core.stores.feed.feed_after(user, after, limit).await?)
+        let feed_seq = self.core.stores.feed.feed_seq(user).await?;
+        let events = self.core.stores.feed.feed_after(user, after, limit).await?;
+        let reached = events.last().and_then(feed_seq_of).unwrap_or(after);
+        Ok(Feed {
+            has_more: reached < feed_seq,
+            feed_seq,
+            events,
+        })
+    }
+}
+
+/// The feed sequence of a feed entry.
+pub(crate) fn feed_seq_of(event: &Event) -> Option<Seq> {
+    match event {
+        Event::Membership { feed_seq, .. } => Some(*feed_seq),
+        Event::Notification { notification } => Some(notification.feed_seq),
+        _ => None,
     }
 }

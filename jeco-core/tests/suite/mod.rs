@@ -81,6 +81,9 @@ macro_rules! conformance_suite {
             joining_a_room_starts_its_stream,
             bad_commands_get_errors_and_change_nothing,
             presence_follows_sessions,
+            resume_clamps_positions_past_the_end,
+            sending_ends_typing,
+            feed_replay_is_complete_and_not_repeated,
         );
         cases!($make; social:
             direct_message_notifications_list_and_mark_read,

@@ -273,7 +273,8 @@ pub async fn kick_and_roles(h: Harness) {
         .notifications()
         .feed_after(m1.id, Seq::ZERO, None)
         .await
-        .unwrap();
+        .unwrap()
+        .events;
     assert!(matches!(
         feed.last(),
         Some(jeco_core::event::Event::Membership { room_id, joined: false, .. }) if *room_id == room.id

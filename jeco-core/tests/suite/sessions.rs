@@ -255,3 +255,138 @@ pub async fn presence_follows_sessions(h: Harness) {
     two.close().await;
     assert!(!status(&h).await);
 }
+
+pub async fn resume_clamps_positions_past_the_end(h: Harness) {
+    let ann = h.user("ann").await;
+    let bob = h.user("bob").await;
+    let room = public_room(&h, ann.id, "clamp", &[bob.id]).await;
+    let (mut a, ready) = Session::open(&h.engine, ann.id).await.unwrap();
+    let last = ready_position(&ready, room);
+    let reply = a
+        .handle(ClientFrame::Resume {
+            id: "r".into(),
+            rooms: vec![RoomPosition {
+                room_id: room,
+                seq: Seq(last.get() + 100),
+            }],
+            feed_after: None,
+        })
+        .await;
+    let Incoming::Frame(ServerFrame::Resumed { rooms, .. }) = parse(&reply) else {
+        panic!("expected resumed, got {:?}", parse(&reply));
+    };
+    assert!(rooms.contains(&RoomPosition {
+        room_id: room,
+        seq: last
+    }));
+    // The room is not silenced: the next message arrives.
+    let m = h
+        .engine
+        .messages()
+        .send(bob.id, room, super::harness::text("b1", "still there?"))
+        .await
+        .unwrap();
+    match next_in(&mut a, room).await {
+        Event::MessageCreated { seq, .. } => assert_eq!(seq, m.seq),
+        other => panic!("expected message.created, got {other:?}"),
+    }
+    a.close().await;
+}
+
+pub async fn sending_ends_typing(h: Harness) {
+    let ann = h.user("ann").await;
+    let room = public_room(&h, ann.id, "typing", &[]).await;
+    let (mut a, _) = Session::open(&h.engine, ann.id).await.unwrap();
+    let typing = |active| ClientFrame::Typing {
+        id: "t".into(),
+        room_id: room,
+        active,
+    };
+    a.handle(typing(true)).await;
+    assert_eq!(
+        h.engine.presence().typing_in(ann.id, room).await.unwrap(),
+        vec![ann.id]
+    );
+    a.handle(send("s", room, "done typing")).await;
+    assert!(
+        h.engine
+            .presence()
+            .typing_in(ann.id, room)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    a.handle(typing(true)).await;
+    a.close().await;
+    assert!(
+        h.engine
+            .presence()
+            .typing_in(ann.id, room)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn feed_replay_is_complete_and_not_repeated(h: Harness) {
+    let ann = h.user("ann").await;
+    let bob = h.user("bob").await;
+    let dm = h.engine.rooms().open_direct(bob.id, ann.id).await.unwrap();
+    let dm_message = |i: usize| {
+        let engine = h.engine.clone();
+        async move {
+            engine
+                .messages()
+                .send(
+                    bob.id,
+                    dm.id,
+                    super::harness::text(&format!("d{i}"), "psst"),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    dm_message(0).await;
+    let (mut a, ready) = Session::open(&h.engine, ann.id).await.unwrap();
+    let Incoming::Frame(ServerFrame::Ready { feed_seq, .. }) = parse(&ready) else {
+        panic!("expected ready");
+    };
+    let feed_seqs = |frames: &[Bytes]| -> Vec<i64> {
+        frames
+            .iter()
+            .filter_map(|f| match parse(f) {
+                Incoming::Event(Event::Notification { notification }) => {
+                    Some(notification.feed_seq.get())
+                }
+                Incoming::Event(Event::Membership { feed_seq, .. }) => Some(feed_seq.get()),
+                _ => None,
+            })
+            .collect()
+    };
+    let reply = a
+        .handle(ClientFrame::Resume {
+            id: "r".into(),
+            rooms: Vec::new(),
+            feed_after: Some(Seq::ZERO),
+        })
+        .await;
+    assert!(matches!(
+        parse(&reply),
+        Incoming::Frame(ServerFrame::Resumed { .. })
+    ));
+    let replayed = feed_seqs(&a.take_queued());
+    assert_eq!(replayed, (1..=feed_seq.get()).collect::<Vec<_>>());
+
+    // The next notification arrives once, right after the replayed ones.
+    dm_message(1).await;
+    loop {
+        let Incoming::Event(e) = next(&mut a).await else {
+            continue;
+        };
+        if let Event::Notification { notification } = e {
+            assert_eq!(notification.feed_seq.get(), feed_seq.get() + 1);
+            break;
+        }
+    }
+    a.close().await;
+}

@@ -235,6 +235,9 @@ pub async fn feed_after_is_gap_free(h: Harness) {
         .feed_after(alice.id, Seq::ZERO, None)
         .await
         .unwrap();
+    assert!(!feed.has_more);
+    assert_eq!(feed.feed_seq, Seq(7));
+    let feed = feed.events;
     let seqs: Vec<i64> = feed.iter().map(|e| feed_seq(e).get()).collect();
     assert_eq!(seqs, (1..=feed.len() as i64).collect::<Vec<_>>());
     assert_eq!(feed.len(), 7, "{feed:?}");
@@ -276,7 +279,8 @@ pub async fn feed_after_is_gap_free(h: Harness) {
         .notifications()
         .feed_after(alice.id, Seq(2), None)
         .await
-        .unwrap();
+        .unwrap()
+        .events;
     assert_eq!(rest[..], feed[2..]);
     let page = h
         .engine
@@ -284,14 +288,16 @@ pub async fn feed_after_is_gap_free(h: Harness) {
         .feed_after(alice.id, Seq(1), Some(2))
         .await
         .unwrap();
-    assert_eq!(page[..], feed[1..3]);
+    assert!(page.has_more);
+    assert_eq!(page.events[..], feed[1..3]);
     let end = h
         .engine
         .notifications()
         .feed_after(alice.id, Seq(feed.len() as i64), None)
         .await
         .unwrap();
-    assert!(end.is_empty());
+    assert!(end.events.is_empty());
+    assert!(!end.has_more);
     let err = h
         .engine
         .notifications()
@@ -307,7 +313,8 @@ pub async fn feed_after_is_gap_free(h: Harness) {
             .notifications()
             .feed_after(user, Seq::ZERO, None)
             .await
-            .unwrap();
+            .unwrap()
+            .events;
         let seqs: Vec<i64> = feed.iter().map(|e| feed_seq(e).get()).collect();
         assert_eq!(seqs, (1..=feed.len() as i64).collect::<Vec<_>>());
     }

@@ -127,10 +127,11 @@ pub(crate) async fn feed(
     AuthUser(user): AuthUser,
     ApiQuery(q): ApiQuery<AfterQuery>,
 ) -> ApiResult<Json<Feed>> {
-    let events = state
-        .engine
-        .notifications()
-        .feed_after(user, q.after, q.limit)
-        .await?;
-    Ok(Json(Feed { events }))
+    Ok(Json(
+        state
+            .engine
+            .notifications()
+            .feed_after(user, q.after, q.limit)
+            .await?,
+    ))
 }
