@@ -73,12 +73,8 @@ impl Session {
         // Subscribe before reading positions: anything published in between is queued, and
         // the positions tell which of it is old.
         let sub = engine.subscribe(user).await?;
-        let mut positions = HashMap::new();
-        for summary in engine.rooms().list(user).await? {
-            if summary.role.is_some() {
-                positions.insert(summary.room.id, summary.room.last_seq);
-            }
-        }
+        let positions: HashMap<RoomId, Seq> =
+            engine.rooms().positions(user).await?.into_iter().collect();
         let feed_seq = engine.notifications().feed_seq(user).await?;
         engine.presence().connected(user).await?;
         let session = Session {

@@ -77,6 +77,12 @@ impl<'a> Rooms<'a> {
         Ok(self.core.stores.rooms.rooms_for(user).await?)
     }
 
+    /// The last sequence of every room `user` is a member of: where a live connection
+    /// starts. Cheaper than [`Rooms::list`], which also counts unread messages.
+    pub async fn positions(&self, user: UserId) -> Result<Vec<(RoomId, Seq)>> {
+        Ok(self.core.stores.rooms.last_seqs_of(user).await?)
+    }
+
     /// One room, if `user` may see it.
     pub async fn get(&self, user: UserId, room: RoomId) -> Result<Room> {
         visible_room(self.core, user, room).await.map(|(r, _)| r)

@@ -234,6 +234,8 @@ pub trait RoomStore: Send + Sync {
     ) -> StoreResult<Option<Seq>>;
     /// The rooms `user` is a member of.
     async fn room_ids_of(&self, user: UserId) -> StoreResult<Vec<RoomId>>;
+    /// The rooms `user` is a member of, each with its last sequence.
+    async fn last_seqs_of(&self, user: UserId) -> StoreResult<Vec<(RoomId, Seq)>>;
     /// Members of `room` among `usernames`.
     async fn members_named(&self, room: RoomId, usernames: &[String]) -> StoreResult<Vec<UserId>>;
 }

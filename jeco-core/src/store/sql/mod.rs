@@ -922,6 +922,18 @@ macro_rules! impl_sql_store {
                     Ok(ids.into_iter().map(RoomId).collect())
                 }
 
+                async fn last_seqs_of(&self, user: UserId) -> StoreResult<Vec<(RoomId, Seq)>> {
+                    let rows: Vec<(i64, i64)> = sqlx::query_as(
+                        "SELECT r.id, r.last_seq FROM room_members rm JOIN rooms r ON r.id = rm.room_id \
+                         WHERE rm.user_id = $1 ORDER BY r.id",
+                    )
+                    .bind(user.get())
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(backend)?;
+                    Ok(rows.into_iter().map(|(r, s)| (RoomId(r), Seq(s))).collect())
+                }
+
                 async fn members_named(&self, room: RoomId, usernames: &[String]) -> StoreResult<Vec<UserId>> {
                     if usernames.is_empty() {
                         return Ok(Vec::new());
