@@ -45,6 +45,16 @@ pub(crate) async fn run(state: &AppState, session: &mut Session, command: Client
     reply
 }
 
+/// The `error` frame for a frame over the size limit; nothing in it was carried out.
+pub(crate) fn too_large(limit: usize) -> Bytes {
+    frame(&ServerFrame::Error {
+        id: None,
+        code: "frame_too_large".to_owned(),
+        message: format!("frames are limited to {limit} bytes; nothing was done"),
+        field: None,
+    })
+}
+
 /// A `closing` frame.
 pub(crate) fn closing_frame(code: &str, message: &str) -> Bytes {
     frame(&ServerFrame::Closing {

@@ -45,11 +45,15 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let buffer = state.config.ws_buffer_bytes;
-    let frame_max = state.config.frame_bytes;
+    // The protocol's frame limit is checked per message below, answered with an `error` and
+    // the connection kept. The WebSocket layer's own cap is four times higher: only frames
+    // far beyond any legitimate use end the connection, whose unread rest a client may then
+    // see as a reset rather than the `closing` frame.
+    let hard_max = state.config.frame_bytes.saturating_mul(4);
     ws.read_buffer_size(buffer)
         .write_buffer_size(buffer)
-        .max_message_size(frame_max)
-        .max_frame_size(frame_max)
+        .max_message_size(hard_max)
+        .max_frame_size(hard_max)
         .on_upgrade(move |socket| serve(state, socket, q.ticket))
 }
 
@@ -122,6 +126,9 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
                 };
                 last_heard = Instant::now();
                 let replies = match msg {
+                    Message::Text(t) if t.len() > state.config.frame_bytes => {
+                        vec![transport::too_large(state.config.frame_bytes)]
+                    }
                     Message::Text(t) => match transport::parse(t.as_bytes()) {
                         Ok(command) => {
                             let reply = transport::run(&state, &mut session, command).await;

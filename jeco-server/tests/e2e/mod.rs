@@ -1,0 +1,88 @@
+//! The end-to-end suite of the server: each case starts the real server on a free port over
+//! a real backend and drives it over sockets. `sqlite.rs` and `postgres.rs` each expand
+//! [`e2e_suite!`] with their backend, so every case runs on both.
+
+#![allow(dead_code)]
+
+pub mod accounts;
+pub mod bad_input;
+pub mod clients;
+pub mod denials;
+pub mod files;
+pub mod harness;
+pub mod messages;
+pub mod openapi;
+pub mod realtime;
+pub mod rooms;
+pub mod social;
+
+/// Expands to one `#[tokio::test]` per case, inside a module named after the suite module.
+macro_rules! cases {
+    ($db:expr; $module:ident: $($name:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::e2e::$module::$name($db).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Every case of the suite, on the backend `$db`.
+macro_rules! e2e_suite {
+    ($db:expr) => {
+        cases!($db; accounts:
+            register_login_and_the_protected_api,
+            logout_revokes_the_refresh_token,
+            password_reset_by_mail,
+            user_search_and_contacts,
+            profiles_avatars_passwords_and_blocks,
+        );
+        cases!($db; rooms:
+            group_rooms_deliver_only_to_their_members,
+            room_list_create_join_and_members,
+            history_on_join_is_the_last_fifty,
+            direct_messages_are_live_and_private,
+        );
+        cases!($db; social:
+            direct_message_notifications,
+            in_app_notifications,
+            presence_online_and_offline,
+            typing_starts_and_stops,
+            reactions_toggle_live_and_aggregate,
+            read_receipts,
+        );
+        cases!($db; messages:
+            edit_delete_forward_and_changes,
+            send_validation_posts_nothing,
+        );
+        cases!($db; files:
+            files_and_images_are_shared_with_members_only,
+            uploads_over_the_limit_are_refused,
+        );
+        cases!($db; realtime:
+            reconnect_and_resume_replays_exactly_what_was_missed,
+            a_resume_replays_from_the_given_position_then_goes_live,
+            a_retried_send_after_a_lost_ack_posts_once,
+            sse_carries_events_and_takes_commands,
+            a_slow_consumer_is_dropped_and_resumes,
+        );
+        cases!($db; denials:
+            outsiders_cannot_touch_private_conversations,
+            others_messages_and_notifications_are_off_limits,
+        );
+        cases!($db; bad_input:
+            malformed_requests_change_nothing,
+            expired_and_forged_tokens_are_refused,
+            bad_frames_get_errors_and_the_socket_stays_usable,
+            an_oversize_frame_is_refused_and_changes_nothing,
+            rate_limits_answer_rate_limited,
+            tickets_are_single_use_and_connections_are_capped,
+        );
+        cases!($db; openapi:
+            openapi_lists_exactly_the_served_routes,
+        );
+    };
+}

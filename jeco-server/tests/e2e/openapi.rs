@@ -1,0 +1,157 @@
+//! The served OpenAPI document and the router agree with the route table of the API: every
+//! route is documented, every documented route is served, and nothing else is either.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::e2e::harness::Db;
+
+/// The REST API: method, path, and whether it needs a bearer token.
+const ROUTES: &[(&str, &str, bool)] = &[
+    ("POST", "/v1/auth/register", false),
+    ("POST", "/v1/auth/login", false),
+    ("POST", "/v1/auth/refresh", false),
+    ("POST", "/v1/auth/logout", false),
+    ("POST", "/v1/auth/password-reset", false),
+    ("POST", "/v1/auth/password-reset/confirm", false),
+    ("POST", "/v1/tickets", true),
+    ("GET", "/v1/ws", false),
+    ("GET", "/v1/sse", false),
+    ("POST", "/v1/sse/{session_id}/commands", true),
+    ("GET", "/v1/me", true),
+    ("PATCH", "/v1/me", true),
+    ("POST", "/v1/me/password", true),
+    ("POST", "/v1/me/avatar", true),
+    ("GET", "/v1/users/search", true),
+    ("GET", "/v1/users/presence", true),
+    ("GET", "/v1/users/{user_id}", true),
+    ("GET", "/v1/contacts", true),
+    ("PUT", "/v1/contacts/{user_id}", true),
+    ("DELETE", "/v1/contacts/{user_id}", true),
+    ("GET", "/v1/blocks", true),
+    ("PUT", "/v1/blocks/{user_id}", true),
+    ("DELETE", "/v1/blocks/{user_id}", true),
+    ("GET", "/v1/rooms", true),
+    ("POST", "/v1/rooms", true),
+    ("GET", "/v1/rooms/{room_id}", true),
+    ("POST", "/v1/rooms/{room_id}/join", true),
+    ("POST", "/v1/rooms/{room_id}/leave", true),
+    ("GET", "/v1/rooms/{room_id}/members", true),
+    ("POST", "/v1/rooms/{room_id}/members", true),
+    ("DELETE", "/v1/rooms/{room_id}/members/{user_id}", true),
+    ("PUT", "/v1/rooms/{room_id}/members/{user_id}/role", true),
+    ("POST", "/v1/direct/{user_id}", true),
+    ("GET", "/v1/rooms/{room_id}/messages", true),
+    ("POST", "/v1/rooms/{room_id}/messages", true),
+    ("GET", "/v1/rooms/{room_id}/changes", true),
+    ("PUT", "/v1/rooms/{room_id}/read", true),
+    ("POST", "/v1/rooms/{room_id}/typing", true),
+    ("POST", "/v1/rooms/{room_id}/attachments", true),
+    ("GET", "/v1/messages/{message_id}", true),
+    ("PATCH", "/v1/messages/{message_id}", true),
+    ("DELETE", "/v1/messages/{message_id}", true),
+    ("POST", "/v1/messages/{message_id}/reactions", true),
+    ("POST", "/v1/messages/{message_id}/forward", true),
+    ("GET", "/v1/messages/{message_id}/read-by", true),
+    ("GET", "/v1/unread", true),
+    ("GET", "/v1/notifications", true),
+    ("GET", "/v1/notifications/unread-count", true),
+    ("POST", "/v1/notifications/{notification_id}/read", true),
+    ("POST", "/v1/notifications/read-all", true),
+    ("GET", "/v1/feed", true),
+    ("GET", "/v1/attachments/{attachment_id}", true),
+    ("GET", "/v1/attachments/{attachment_id}/thumbnail", true),
+    ("GET", "/healthz", false),
+    ("GET", "/readyz", false),
+    ("GET", "/metrics", false),
+];
+
+const METHODS: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "head", "options", "trace",
+];
+
+/// `GET /v1/openapi.json` documents exactly the routes of the table, authenticated ones
+/// with the bearer scheme, and the router serves each of them.
+pub async fn openapi_lists_exactly_the_served_routes(db: Db) {
+    let s = db.start().await;
+    let doc = s
+        .call(Method::GET, "/v1/openapi.json", None, Value::Null)
+        .await
+        .expect(200)
+        .body;
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')));
+    assert_eq!(doc["info"]["title"], "Jeco Chat API");
+    assert!(
+        doc["components"]["securitySchemes"]["bearer"].is_object(),
+        "the bearer scheme is declared"
+    );
+
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if item.get(*method).is_some() {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let missing: Vec<_> = expected.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "the OpenAPI document and the route table differ.\n\
+         routes with no documented operation: {missing:#?}\n\
+         documented operations that are not routes of the API: {extra:#?}"
+    );
+
+    let mut unsecured = Vec::new();
+    for (method, path, auth) in ROUTES {
+        if !auth {
+            continue;
+        }
+        let op = &doc["paths"][*path][method.to_lowercase()];
+        let bearer = op["security"]
+            .as_array()
+            .is_some_and(|reqs| reqs.iter().any(|r| r.get("bearer").is_some()));
+        if !bearer {
+            unsecured.push(format!("{method} {path}"));
+        }
+    }
+    assert!(
+        unsecured.is_empty(),
+        "authenticated routes documented without the bearer scheme: {unsecured:#?}"
+    );
+
+    // Every route is served: the router answers with the handler's own response, never
+    // its 404 for an unknown path or 405 for an unknown method.
+    let mut unserved = Vec::new();
+    for (method, path, auth) in ROUTES {
+        let concrete = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        let m = Method::from_bytes(method.as_bytes()).expect("method");
+        let r = s.call(m, &concrete, None, Value::Null).await;
+        let routed = if *auth {
+            r.status == 401 && r.code() == "unauthenticated"
+        } else {
+            r.status != 405 && !(r.status == 404 && r.body.is_null())
+        };
+        if !routed {
+            unserved.push(format!("{method} {path} -> {} {}", r.status, r.body));
+        }
+    }
+    assert!(
+        unserved.is_empty(),
+        "routes of the table the router does not serve (or serves without auth): {unserved:#?}"
+    );
+    s.call(Method::GET, "/v1/nothing-here", None, Value::Null)
+        .await
+        .expect(404);
+}
