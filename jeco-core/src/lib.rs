@@ -19,6 +19,7 @@
 //! validate.rs                         input rules (usernames, text, names, mentions)
 //! error.rs                            Error with stable codes
 //! session.rs                          one real-time connection, for any transport
+//! testing.rs                          throwaway PostgreSQL databases for tests
 //! ```
 //!
 //! A change flows one way: a service checks who may make it, the store commits it in one
@@ -38,6 +39,8 @@ pub mod pubsub;
 pub mod service;
 pub mod session;
 pub mod store;
+#[cfg(feature = "postgres")]
+pub mod testing;
 mod validate;
 
 pub use engine::{Engine, EngineBuilder, GENERAL_ROOM, Limits};

@@ -2,7 +2,6 @@
 //! whose outbox the test can read.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use bytes::Bytes;
 use jeco_core::auth::PasswordHashing;
@@ -80,7 +79,7 @@ impl Harness {
             .limits(limits);
         let builder = match &backend {
             Backend::Sqlite(dir) => builder.data_dir(dir.path()),
-            Backend::Postgres(db) => builder.postgres(db.url.clone()).data_dir(db.blobs.path()),
+            Backend::Postgres(db) => builder.postgres(db.url()).data_dir(db.blobs.path()),
         };
         let engine = builder.build().await.expect("engine builds");
         Harness {
@@ -135,7 +134,7 @@ impl Harness {
                         .expect("count")
                 }
                 Backend::Postgres(db) => {
-                    let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
+                    let pool = sqlx::PgPool::connect(db.url()).await.expect("postgres");
                     sqlx::query_scalar(&sql)
                         .fetch_one(&pool)
                         .await
@@ -238,77 +237,22 @@ pub fn drain(sub: &mut Subscription) -> Vec<Event> {
     events
 }
 
-/// A throwaway PostgreSQL database on the server named by `JECO_TEST_DATABASE_URL`
-/// (default: the local server's `test` database, used only to create and drop others).
+/// A fresh PostgreSQL database and a directory for its uploads.
 pub struct PgDatabase {
-    pub url: String,
-    name: String,
-    admin_url: String,
+    db: jeco_core::testing::TestDatabase,
     blobs: tempfile::TempDir,
-}
-
-fn admin_url() -> String {
-    std::env::var("JECO_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 impl PgDatabase {
     async fn create() -> PgDatabase {
-        use sqlx::Connection;
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let admin_url = admin_url();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "jeco_t_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            nanos
-        );
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL is required for these tests and is not reachable at {admin_url} \
-                 ({e}); start it or set JECO_TEST_DATABASE_URL"
-                )
-            });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
         PgDatabase {
-            url: format!("{base}/{name}"),
-            name,
-            admin_url,
+            db: jeco_core::testing::TestDatabase::create().await,
             blobs: tempfile::tempdir().expect("temp dir"),
         }
     }
-}
 
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop runs outside async context; a short-lived runtime on its own thread does the
-        // cleanup. FORCE ends the engine's pooled connections.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                use sqlx::Connection;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        })
-        .join();
+    /// Where to connect.
+    pub fn url(&self) -> &str {
+        &self.db.url
     }
 }

@@ -7,12 +7,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use jeco_core::auth::PasswordHashing;
 use jeco_core::ids::{RoomId, UserId};
 use jeco_core::mailer::MemoryMailer;
+use jeco_core::testing::TestDatabase;
 use jeco_core::{Engine, Limits};
 use jeco_proto::model::Session;
 use jeco_server::ratelimit::Rate;
@@ -71,9 +71,10 @@ impl Default for Setup {
     }
 }
 
+/// What the engine's data lives in; kept alive (and cleaned up on drop) with the server.
 enum Backend {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres(#[allow(dead_code)] PgDatabase),
+    Sqlite(tempfile::TempDir),
+    Postgres(TestDatabase, tempfile::TempDir),
 }
 
 /// A running server and what tests reach for.
@@ -121,11 +122,14 @@ impl Db {
         }
         let backend = match self {
             Db::Sqlite => Backend::Sqlite(tempfile::tempdir().expect("temp dir")),
-            Db::Postgres => Backend::Postgres(PgDatabase::create().await),
+            Db::Postgres => Backend::Postgres(
+                TestDatabase::create().await,
+                tempfile::tempdir().expect("temp dir"),
+            ),
         };
         let builder = match &backend {
             Backend::Sqlite(dir) => builder.data_dir(dir.path()),
-            Backend::Postgres(db) => builder.postgres(db.url.clone()).data_dir(db.blobs.path()),
+            Backend::Postgres(db, blobs) => builder.postgres(db.url.clone()).data_dir(blobs.path()),
         };
         let engine = builder.build().await.expect("engine builds");
         let state = AppState::new(engine, setup.config);
@@ -507,76 +511,5 @@ async fn finish(what: String, req: reqwest::RequestBuilder) -> Resp {
         headers,
         body,
         bytes,
-    }
-}
-
-/// A throwaway PostgreSQL database on the server named by `JECO_TEST_DATABASE_URL`
-/// (default: the local server's `test` database, used only to create and drop others).
-struct PgDatabase {
-    url: String,
-    name: String,
-    admin_url: String,
-    blobs: tempfile::TempDir,
-}
-
-impl PgDatabase {
-    async fn create() -> PgDatabase {
-        use sqlx::Connection;
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let admin_url = std::env::var("JECO_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "jeco_e2e_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            nanos
-        );
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL is required for these tests and is not reachable at {admin_url} \
-                     ({e}); start it or set JECO_TEST_DATABASE_URL"
-                )
-            });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
-        PgDatabase {
-            url: format!("{base}/{name}"),
-            name,
-            admin_url,
-            blobs: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop runs outside async context; a short-lived runtime on its own thread does the
-        // cleanup. FORCE ends the engine's pooled connections.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                use sqlx::Connection;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        })
-        .join();
     }
 }
