@@ -257,12 +257,17 @@ impl Session {
                 id,
                 message_id,
                 emoji,
+                add,
             } => {
-                let added = self
-                    .engine
-                    .messages()
-                    .react(user, message_id, &emoji)
-                    .await?;
+                let messages = self.engine.messages();
+                let added = match add {
+                    Some(present) => {
+                        messages
+                            .set_reaction(user, message_id, &emoji, present)
+                            .await?
+                    }
+                    None => messages.react(user, message_id, &emoji).await?,
+                };
                 ServerFrame::Ack {
                     id,
                     message: None,

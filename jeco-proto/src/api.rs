@@ -184,12 +184,15 @@ pub struct EditMessageRequest {
     pub body: String,
 }
 
-/// `POST /v1/messages/{message_id}/reactions`: toggle one emoji.
+/// `POST /v1/messages/{message_id}/reactions`: add, remove or toggle one emoji.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactRequest {
     /// The emoji (1 to 32 bytes, no spaces).
     pub emoji: String,
+    /// `true`: make it present; `false`: make it absent; both safe to retry. Absent: toggle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<bool>,
 }
 
 /// Whether a toggled reaction is now present.

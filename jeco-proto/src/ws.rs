@@ -66,7 +66,7 @@ pub enum ClientFrame {
         /// Which message.
         message_id: MessageId,
     },
-    /// Toggle a reaction. Acked with `added`.
+    /// Add or remove a reaction. Acked with `added`: whether it is present now.
     React {
         /// Command id.
         id: String,
@@ -74,6 +74,10 @@ pub enum ClientFrame {
         message_id: MessageId,
         /// The emoji.
         emoji: String,
+        /// `true`: make it present; `false`: make it absent; both safe to retry. Absent:
+        /// toggle.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        add: Option<bool>,
     },
     /// Typing started (lapses by itself) or stopped. Acked like any command.
     Typing {

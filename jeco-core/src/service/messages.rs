@@ -284,6 +284,30 @@ impl<'a> Messages<'a> {
     /// Errors: `invalid_emoji`, `message_not_found`, `message_deleted`, `too_many_reactions`,
     /// `blocked` (in a direct room where either side blocks the other).
     pub async fn react(&self, user: UserId, message: MessageId, emoji: &str) -> Result<bool> {
+        self.reaction(user, message, emoji, None).await
+    }
+
+    /// Makes `emoji` present on a message or not. Unlike [`Messages::react`], repeating the
+    /// call changes nothing, so a client may retry it after a lost answer.
+    ///
+    /// Errors: as for [`Messages::react`].
+    pub async fn set_reaction(
+        &self,
+        user: UserId,
+        message: MessageId,
+        emoji: &str,
+        present: bool,
+    ) -> Result<bool> {
+        self.reaction(user, message, emoji, Some(present)).await
+    }
+
+    async fn reaction(
+        &self,
+        user: UserId,
+        message: MessageId,
+        emoji: &str,
+        want: Option<bool>,
+    ) -> Result<bool> {
         validate::emoji(emoji)?;
         let message = self.visible_message(user, message).await?;
         let room = self.core.stores.rooms.room(message.room_id).await?;
@@ -304,6 +328,10 @@ impl<'a> Messages<'a> {
             .reactions
             .iter()
             .any(|r| r.emoji == emoji && r.users.contains(&user));
+        if want.is_some_and(|w| w != adding) {
+            // Already as asked.
+            return Ok(!adding);
+        }
         if adding && mine >= self.core.limits.reactions_per_user {
             return Err(Error::invalid(
                 "too_many_reactions",

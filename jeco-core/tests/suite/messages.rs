@@ -1121,3 +1121,43 @@ pub async fn a_retried_forward_copies_nothing_twice(h: Harness) {
     assert_eq!(again.attachments, first.attachments);
     assert_eq!(h.row_counts().await, before);
 }
+
+pub async fn explicit_reactions_are_safe_to_retry(h: Harness) {
+    let ann = h.user("ann").await;
+    let bob = h.user("bob").await;
+    let room = public_room(&h, ann.id, "retries", &[bob.id]).await;
+    let messages = h.engine.messages();
+    let m = messages
+        .send(ann.id, room, text("m", "react twice"))
+        .await
+        .unwrap();
+    let before = last_seq(&h, ann.id, room).await;
+    for _ in 0..2 {
+        assert!(
+            messages
+                .set_reaction(bob.id, m.id, "👍", true)
+                .await
+                .unwrap()
+        );
+    }
+    // One change, one notification, however often it was asked for.
+    assert_eq!(last_seq(&h, ann.id, room).await.get(), before.get() + 1);
+    assert_eq!(notifications(&h, ann.id).await.len(), 1);
+    for _ in 0..2 {
+        assert!(
+            !messages
+                .set_reaction(bob.id, m.id, "👍", false)
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(last_seq(&h, ann.id, room).await.get(), before.get() + 2);
+    assert!(
+        messages
+            .get(ann.id, m.id)
+            .await
+            .unwrap()
+            .reactions
+            .is_empty()
+    );
+}

@@ -74,6 +74,7 @@ macro_rules! conformance_suite {
             mentions_of_strangers_do_not_use_up_the_allowance,
             deleting_a_message_withdraws_its_files,
             a_retried_forward_copies_nothing_twice,
+            explicit_reactions_are_safe_to_retry,
         );
         cases!($make; sessions:
             commands_are_acked_and_events_arrive_in_order,

@@ -154,7 +154,8 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Toggles one emoji on a message: adds it, or takes it back if the caller had put it there.
+/// Adds or removes one emoji on a message (`add`: true or false, safe to retry), or toggles
+/// it when `add` is absent.
 #[utoipa::path(post, path = "/v1/messages/{message_id}/reactions", tag = "messages",
     params(("message_id" = i64, Path, description = "The message")),
     request_body = ReactRequest,
@@ -170,11 +171,15 @@ pub(crate) async fn react(
     ApiPath(message): ApiPath<MessageId>,
     Json(req): Json<ReactRequest>,
 ) -> ApiResult<Json<ReactResponse>> {
-    let added = state
-        .engine
-        .messages()
-        .react(user, message, &req.emoji)
-        .await?;
+    let messages = state.engine.messages();
+    let added = match req.add {
+        Some(present) => {
+            messages
+                .set_reaction(user, message, &req.emoji, present)
+                .await?
+        }
+        None => messages.react(user, message, &req.emoji).await?,
+    };
     Ok(Json(ReactResponse { added }))
 }
 
