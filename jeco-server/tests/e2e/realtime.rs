@@ -350,9 +350,11 @@ pub async fn sse_carries_events_and_takes_commands(db: Db) {
 /// A client that stops reading is dropped with a `closing` frame (`slow_consumer`) while
 /// the others keep receiving everything; after reconnecting it resumes without a gap.
 pub async fn a_slow_consumer_is_dropped_and_resumes(db: Db) {
+    // Every subscription may queue 64 events: plenty for a client that reads as events come
+    // (sends are paced by their acks), nothing for one that stops reading.
     let s = db
         .start_with(Setup {
-            queue: Some(4),
+            queue: Some(64),
             ..Setup::default()
         })
         .await;
