@@ -11,6 +11,7 @@
 //!        │    └─ store/sql/           FeedStore, ContactStore, AttachmentStore;
 //!        │                            SQLite and PostgreSQL share one implementation
 //!        ├─ pubsub.rs                 PubSub trait, node-local Hub, in-process backend
+//!        │    └─ pubsub_redis.rs      Redis backend for several nodes (feature `redis`)
 //!        ├─ presence.rs               Presence trait, in-memory backend (never SQL)
 //!        ├─ blob.rs                   BlobStore trait, local directory, type sniffing
 //!        └─ mailer.rs                 Mailer trait, log and memory mailers
@@ -36,6 +37,8 @@ pub mod event;
 pub mod mailer;
 pub mod presence;
 pub mod pubsub;
+#[cfg(feature = "redis")]
+pub mod pubsub_redis;
 pub mod service;
 pub mod session;
 pub mod store;

@@ -40,6 +40,25 @@ impl fmt::Display for Topic {
     }
 }
 
+impl Topic {
+    /// The topic whose [`Display`](fmt::Display) form is `s`, exactly: a networked backend
+    /// names its channels after topics and reads them back with this. Anything that is not
+    /// the canonical form of a topic (`room.05`, `room.+5`, `user.x`) is `None`.
+    pub fn parse(s: &str) -> Option<Topic> {
+        let topic = if s == "presence" {
+            Topic::Presence
+        } else if let Some(id) = s.strip_prefix("room.") {
+            Topic::Room(RoomId(id.parse().ok()?))
+        } else if let Some(id) = s.strip_prefix("user.") {
+            Topic::User(UserId(id.parse().ok()?))
+        } else {
+            return None;
+        };
+        // Only the canonical spelling, so that parsing is the exact inverse of printing.
+        (topic.to_string() == s).then_some(topic)
+    }
+}
+
 /// A pub/sub backend failed to publish.
 #[derive(Debug, thiserror::Error)]
 #[error("publish failed: {0}")]
@@ -305,6 +324,35 @@ mod tests {
         assert!(b.try_recv().is_none());
         drop(a);
         assert_eq!(hub.subscriber_count(Topic::Room(RoomId(1))), 1);
+    }
+
+    #[test]
+    fn topics_parse_back_from_their_display_form() {
+        for topic in [
+            Topic::Room(RoomId(5)),
+            Topic::Room(RoomId(-3)),
+            Topic::User(UserId(7)),
+            Topic::User(UserId(i64::MAX)),
+            Topic::Presence,
+        ] {
+            assert_eq!(Topic::parse(&topic.to_string()), Some(topic));
+        }
+        for bad in [
+            "",
+            "room.",
+            "room.x",
+            "room.05",
+            "room.+5",
+            "room.5 ",
+            "user.",
+            "user.1.2",
+            "presence.",
+            "Presence",
+            "rooms.5",
+            "typing",
+        ] {
+            assert_eq!(Topic::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[tokio::test]

@@ -46,8 +46,8 @@ pub struct Options {
     /// Directory of the web client's static files, served at `/`.
     #[arg(long, env = "JECO_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
-    /// File holding the access-token signing secret [default: <data dir>/jwt.key, created
-    /// on first start]. All nodes of one deployment need the same secret.
+    /// File holding the access-token signing secret (default: `<data dir>/jwt.key`, created
+    /// on first start). All nodes of one deployment need the same secret.
     #[arg(long, env = "JECO_JWT_SECRET_FILE")]
     pub jwt_secret_file: Option<PathBuf>,
     /// Origins allowed to call the API from browsers (comma-separated) [default: none].
@@ -56,7 +56,8 @@ pub struct Options {
     /// Take client addresses from X-Forwarded-For (only behind a trusted proxy).
     #[arg(long, env = "JECO_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
-    /// The web page that completes a password reset [default: http://<listen>/reset-password].
+    /// The web page that completes a password reset (default:
+    /// `http://<listen>/reset-password`).
     #[arg(long, env = "JECO_RESET_LINK")]
     pub reset_link: Option<String>,
     /// Largest JSON request body in bytes [default: 65536].

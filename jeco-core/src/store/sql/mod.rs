@@ -2,7 +2,7 @@
 //!
 //! Both dialects run the very same statements (sqlx accepts `$1` placeholders for SQLite too,
 //! and the schema keeps types that both map alike: BIGINT/INTEGER, TEXT, BOOLEAN). The trait
-//! implementations are therefore written once, in [`impl_sql_store!`], and stamped out for
+//! implementations are therefore written once, in `impl_sql_store!`, and stamped out for
 //! each backend type, which only has to say where its writer and reader pools are.
 //!
 //! Queries are built at run time (`query_as` + `FromRow`) rather than checked at compile time:

@@ -1,0 +1,367 @@
+//! A Redis pub/sub backend, so that several engine instances ("nodes") on one database deliver
+//! each other's events.
+//!
+//! How it works, and why:
+//! - **Publishing** is `PUBLISH <prefix><topic> <payload>` on one multiplexed connection that
+//!   every publisher of the node shares. A broken connection is thrown away and the next
+//!   publish opens a new one. A failed publish returns [`PubSubError`] and is neither retried
+//!   nor buffered: the change is already committed, the engine logs the failure, and sessions
+//!   fill the gap from the store by sequence (see [`crate::session`]). Losing an event costs
+//!   a store read, never correctness, so Redis needs no persistence or delivery guarantees.
+//! - **Receiving** uses one connection per node, subscribed with `PSUBSCRIBE <prefix>*`,
+//!   whose messages go to this node's [`Hub`]; the hub fans them out to local subscriptions.
+//!   Redis thus sees one subscriber per node however many clients are connected, and nothing
+//!   is (un)subscribed on Redis as clients come and go. When the connection drops it is
+//!   reopened with exponential backoff and jitter (so restarted Redis is not stampeded by
+//!   every node at once); what was published meanwhile is lost and repaired as above.
+//! - A node gets its own events back from Redis like any other node's: every event takes the
+//!   same path, so local and remote subscribers see one order.
+//! - **Wire format**: the channel is the prefix followed by the topic's display form
+//!   (`room.5`, `user.7`, `presence`; read back with [`Topic::parse`]). The payload is the
+//!   room sequence in decimal (empty for unsequenced events), `\n`, then the event's JSON
+//!   exactly as serialized at publish time: receivers learn the sequence without parsing JSON,
+//!   and forward the bytes untouched. Malformed messages are logged and skipped.
+//! - The **prefix** keeps deployments (or tests) that share a Redis server apart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use rand::Rng;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::event::Published;
+use crate::ids::Seq;
+use crate::pubsub::{Hub, PubSub, PubSubError, Topic};
+
+/// First delay before reconnecting the receiving connection; doubled on each failure.
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+/// Longest delay between reconnection attempts.
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// After a publisher connection attempt fails, publishes fail at once for this long instead
+/// of each waiting for an attempt of its own (they sit in the request path).
+const PUBLISH_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How often the receiving connection is pinged, to notice a peer that vanished silently.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+/// How long a keepalive ping may take before the connection counts as dead.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The [`PubSub`] backend for several nodes sharing a Redis server (see the module docs).
+///
+/// Dropping the last reference stops the node's receiving task.
+pub struct RedisPubSub {
+    client: redis::Client,
+    prefix: String,
+    publisher: Mutex<Publisher>,
+    subscribed: watch::Receiver<bool>,
+    receiver: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RedisPubSub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisPubSub")
+            .field("prefix", &self.prefix)
+            .field("subscribed", &*self.subscribed.borrow())
+            .finish()
+    }
+}
+
+/// The shared publishing connection, opened on demand.
+#[derive(Default)]
+struct Publisher {
+    /// The connection and its generation, so that a failure reported on an old connection
+    /// does not throw away a newer one.
+    conn: Option<(u64, MultiplexedConnection)>,
+    generation: u64,
+    /// Set after a failed connection attempt: no new attempt before then.
+    retry_at: Option<Instant>,
+}
+
+impl RedisPubSub {
+    /// A backend on the Redis server at `url` (`redis://host:port/db`) whose channels all
+    /// start with `prefix`, delivering what it receives into `hub`.
+    ///
+    /// Validates the URL and spawns the node's receiving task on the current tokio runtime;
+    /// it connects in the background and keeps reconnecting, so an unreachable server is not
+    /// an error here (see [`RedisPubSub::subscribed`]). Fails if the URL is invalid or there
+    /// is no runtime.
+    pub fn new(url: &str, prefix: &str, hub: Arc<Hub>) -> Result<Arc<RedisPubSub>, PubSubError> {
+        let client = redis::Client::open(url).map_err(|e| PubSubError(Box::new(e)))?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|e| PubSubError(Box::new(e)))?;
+        let (tx, rx) = watch::channel(false);
+        let receiver = runtime.spawn(receive(client.clone(), prefix.to_owned(), hub, tx));
+        Ok(Arc::new(RedisPubSub {
+            client,
+            prefix: prefix.to_owned(),
+            publisher: Mutex::new(Publisher::default()),
+            subscribed: rx,
+            receiver,
+        }))
+    }
+
+    /// Whether the receiving connection is subscribed right now (for readiness probes).
+    pub fn is_subscribed(&self) -> bool {
+        *self.subscribed.borrow()
+    }
+
+    /// Waits until the receiving connection is subscribed: from then on, events published by
+    /// any node reach this node's hub (until the connection drops).
+    pub async fn subscribed(&self) {
+        let mut rx = self.subscribed.clone();
+        // The sender lives as long as the receiving task, which runs until `self` is dropped.
+        let _ = rx.wait_for(|&subscribed| subscribed).await;
+    }
+
+    /// The shared connection, opened if there is none.
+    async fn connection(&self) -> Result<(u64, MultiplexedConnection), PubSubError> {
+        let mut publisher = self.publisher.lock().await;
+        if let Some((generation, conn)) = &publisher.conn {
+            return Ok((*generation, conn.clone()));
+        }
+        if let Some(at) = publisher.retry_at
+            && Instant::now() < at
+        {
+            return Err(PubSubError("Redis is unreachable; not retrying yet".into()));
+        }
+        match self.client.get_multiplexed_async_connection().await {
+            Ok(conn) => {
+                publisher.generation += 1;
+                publisher.retry_at = None;
+                publisher.conn = Some((publisher.generation, conn.clone()));
+                Ok((publisher.generation, conn))
+            }
+            Err(e) => {
+                publisher.retry_at = Some(Instant::now() + PUBLISH_RETRY_AFTER);
+                Err(PubSubError(Box::new(e)))
+            }
+        }
+    }
+
+    /// Throws away connection `generation` after it failed, unless it was already replaced.
+    async fn discard(&self, generation: u64) {
+        let mut publisher = self.publisher.lock().await;
+        if publisher
+            .conn
+            .as_ref()
+            .is_some_and(|(current, _)| *current == generation)
+        {
+            publisher.conn = None;
+        }
+    }
+}
+
+impl Drop for RedisPubSub {
+    fn drop(&mut self) {
+        self.receiver.abort();
+    }
+}
+
+#[async_trait]
+impl PubSub for RedisPubSub {
+    async fn publish(&self, event: Published) -> Result<(), PubSubError> {
+        let channel = format!("{}{}", self.prefix, event.topic);
+        let payload = encode(&event);
+        // A connection that died since the last publish fails the first attempt; one retry on
+        // a fresh connection saves unsequenced events (typing, presence) that the store cannot
+        // replay. A duplicate from a retried publish is harmless: receivers drop sequenced
+        // events they already have, and typing or presence repeats nothing.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (generation, mut conn) = self.connection().await?;
+            match redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(&payload)
+                .query_async::<i64>(&mut conn)
+                .await
+            {
+                Ok(_receivers) => return Ok(()),
+                Err(e) => {
+                    self.discard(generation).await;
+                    if attempt == 2 {
+                        return Err(PubSubError(Box::new(e)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The payload on the wire: sequence (decimal, empty when none), `\n`, the JSON bytes.
+fn encode(event: &Published) -> Vec<u8> {
+    let seq = event.seq.map(|s| s.get().to_string()).unwrap_or_default();
+    let mut payload = Vec::with_capacity(seq.len() + 1 + event.payload.len());
+    payload.extend_from_slice(seq.as_bytes());
+    payload.push(b'\n');
+    payload.extend_from_slice(&event.payload);
+    payload
+}
+
+/// The event a message on `channel` carries, or why it is malformed.
+fn decode(prefix: &str, channel: &str, payload: &[u8]) -> Result<Published, &'static str> {
+    let topic = channel
+        .strip_prefix(prefix)
+        .and_then(Topic::parse)
+        .ok_or("channel is not a topic")?;
+    let newline = payload
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or("no sequence line")?;
+    let seq = match &payload[..newline] {
+        [] => None,
+        digits => Some(Seq(std::str::from_utf8(digits)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or("sequence is not a number")?)),
+    };
+    Ok(Published {
+        topic,
+        seq,
+        payload: Bytes::copy_from_slice(&payload[newline + 1..]),
+    })
+}
+
+/// `prefix` as a literal in a Redis glob pattern.
+fn escape_glob(prefix: &str) -> String {
+    let mut escaped = String::with_capacity(prefix.len());
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The delay before reconnection attempt `attempt` (0-based): exponential, capped, with
+/// jitter so that nodes do not reconnect in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(BACKOFF_MAX);
+    // Between half and all of the ceiling.
+    ceiling.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
+}
+
+/// The node's receiving task: subscribes, feeds the hub, and reconnects forever.
+async fn receive(
+    client: redis::Client,
+    prefix: String,
+    hub: Arc<Hub>,
+    subscribed: watch::Sender<bool>,
+) {
+    let pattern = format!("{}*", escape_glob(&prefix));
+    let mut attempt = 0u32;
+    loop {
+        match subscribe(&client, &pattern).await {
+            Ok(pubsub) => {
+                attempt = 0;
+                tracing::info!(%pattern, "subscribed to Redis");
+                subscribed.send_replace(true);
+                let reason = forward(pubsub, &prefix, &hub).await;
+                subscribed.send_replace(false);
+                tracing::warn!(%pattern, reason, "Redis subscription lost; reconnecting");
+            }
+            Err(e) => {
+                tracing::warn!(%pattern, error = %e, attempt, "could not subscribe to Redis");
+            }
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+        attempt = attempt.saturating_add(1);
+    }
+}
+
+async fn subscribe(
+    client: &redis::Client,
+    pattern: &str,
+) -> redis::RedisResult<redis::aio::PubSub> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.psubscribe(pattern).await?;
+    Ok(pubsub)
+}
+
+/// Hands every message to the hub until the connection ends; returns why it did.
+async fn forward(pubsub: redis::aio::PubSub, prefix: &str, hub: &Hub) -> &'static str {
+    let (mut sink, mut stream) = pubsub.split();
+    let mut keepalive = tokio::time::interval(KEEPALIVE);
+    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    keepalive.tick().await;
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let Some(msg) = msg else {
+                    return "connection closed";
+                };
+                let channel = msg.get_channel_name();
+                match decode(prefix, channel, msg.get_payload_bytes()) {
+                    Ok(event) => hub.dispatch(&event),
+                    Err(problem) => {
+                        tracing::warn!(channel, problem, "skipping a malformed Redis message");
+                    }
+                }
+            }
+            _ = keepalive.tick() => {
+                match tokio::time::timeout(KEEPALIVE_TIMEOUT, sink.ping::<redis::Value>()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(_)) => return "keepalive ping failed",
+                    Err(_) => return "keepalive ping timed out",
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::RoomId;
+
+    #[test]
+    fn the_wire_format_round_trips() {
+        let event = Published {
+            topic: Topic::Room(RoomId(5)),
+            seq: Some(Seq(42)),
+            payload: Bytes::from_static(b"{\"a\":\"line\\nbreak\"}"),
+        };
+        let wire = encode(&event);
+        assert_eq!(wire, b"42\n{\"a\":\"line\\nbreak\"}");
+        let back = decode("p:", "p:room.5", &wire).expect("decodes");
+        assert_eq!(back.topic, event.topic);
+        assert_eq!(back.seq, event.seq);
+        assert_eq!(back.payload, event.payload);
+
+        let presence = decode("p:", "p:presence", b"\n{}").expect("decodes");
+        assert_eq!((presence.topic, presence.seq), (Topic::Presence, None));
+        assert_eq!(&presence.payload[..], b"{}");
+    }
+
+    #[test]
+    fn malformed_messages_are_rejected() {
+        assert!(decode("p:", "q:room.5", b"1\n{}").is_err());
+        assert!(decode("p:", "p:room.x", b"1\n{}").is_err());
+        assert!(decode("p:", "p:room.5", b"{}").is_err());
+        assert!(decode("p:", "p:room.5", b"x\n{}").is_err());
+    }
+
+    #[test]
+    fn glob_characters_in_the_prefix_are_literal() {
+        assert_eq!(escape_glob("jeco:"), "jeco:");
+        assert_eq!(escape_glob(r"a*b?[c]\"), r"a\*b\?\[c\]\\");
+    }
+
+    #[test]
+    fn backoff_grows_to_a_cap_with_jitter() {
+        assert!(backoff(0) >= BACKOFF_BASE / 2 && backoff(0) <= BACKOFF_BASE);
+        assert!(backoff(3) >= BACKOFF_BASE * 4);
+        for attempt in [10, 40, u32::MAX] {
+            let d = backoff(attempt);
+            assert!(d >= BACKOFF_MAX / 2 && d <= BACKOFF_MAX, "{d:?}");
+        }
+    }
+}

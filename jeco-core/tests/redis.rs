@@ -1,0 +1,417 @@
+//! The Redis pub/sub backend against a real Redis server (`JECO_TEST_REDIS_URL`, default the
+//! local one) and, for the multi-node cases, a real PostgreSQL database shared by two engines.
+//! An unreachable Redis fails these tests; they are never skipped.
+//!
+//! Every test uses its own channel prefix, so tests running in parallel on one server do not
+//! see each other's events. Timeouts are only a safety net against hanging: nothing here
+//! sleeps or asserts on timing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use jeco_core::auth::PasswordHashing;
+use jeco_core::event::{Event, Published};
+use jeco_core::ids::{RoomId, Seq, UserId};
+use jeco_core::model::RoomKind;
+use jeco_core::pubsub::{Hub, PubSub, PubSubError, Subscription, Topic};
+use jeco_core::pubsub_redis::RedisPubSub;
+use jeco_core::service::SendMessage;
+use jeco_core::session::{Outbound, Session};
+use jeco_core::testing::TestDatabase;
+use jeco_core::{Engine, EngineBuilder};
+use jeco_proto::ws::Incoming;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn redis_url() -> String {
+    std::env::var("JECO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A channel prefix no other test (in this process or another) uses.
+fn unique_prefix() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "jeco-test:{}:{}:",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `fut`, or a failed test naming `what` after [`PATIENCE`].
+async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(PATIENCE, fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// Waits until `node` receives; a Redis that cannot be reached fails the test here.
+async fn wait_subscribed(node: &RedisPubSub) {
+    let url = redis_url();
+    tokio::time::timeout(PATIENCE, node.subscribed())
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "Redis is required for these tests and is not reachable at {url}; \
+                 start it or set JECO_TEST_REDIS_URL"
+            )
+        });
+}
+
+/// A node's backend on the test server, subscribed.
+async fn node(prefix: &str, hub: Arc<Hub>) -> Arc<RedisPubSub> {
+    let node = RedisPubSub::new(&redis_url(), prefix, hub).expect("valid Redis URL");
+    wait_subscribed(&node).await;
+    node
+}
+
+async fn recv(sub: &mut Subscription) -> Published {
+    within("an event", sub.recv())
+        .await
+        .expect("subscription alive")
+}
+
+fn raw(topic: Topic, seq: Option<i64>, payload: &'static [u8]) -> Published {
+    Published {
+        topic,
+        seq: seq.map(Seq),
+        payload: Bytes::from_static(payload),
+    }
+}
+
+#[test]
+fn an_invalid_url_is_refused() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    let err = RedisPubSub::new("not a url", "p:", Hub::new(4)).unwrap_err();
+    assert!(!err.to_string().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_cross_nodes_with_topic_seq_and_bytes_intact() {
+    let prefix = unique_prefix();
+    let (hub_a, hub_b) = (Hub::new(16), Hub::new(16));
+    let a = node(&prefix, hub_a.clone()).await;
+    let _b = node(&prefix, hub_b.clone()).await;
+    // Another deployment on the same server: must see nothing of this one.
+    let hub_other = Hub::new(16);
+    let other = node(&unique_prefix(), hub_other.clone()).await;
+
+    let room = Topic::Room(RoomId(5));
+    let mut on_b = hub_b.subscribe();
+    on_b.follow(room);
+    on_b.follow(Topic::Presence);
+    let mut on_a = hub_a.subscribe();
+    on_a.follow(room);
+    let mut on_other = hub_other.subscribe();
+    on_other.follow(room);
+
+    // Topics nobody follows, published first: had they been delivered to the room
+    // subscription, they would come out before the room event (one publisher connection and
+    // one receiving connection keep order).
+    a.publish(raw(Topic::Room(RoomId(6)), Some(1), b"{\"six\":1}"))
+        .await
+        .unwrap();
+    a.publish(raw(Topic::User(UserId(5)), None, b"{\"user\":5}"))
+        .await
+        .unwrap();
+    let payload: &[u8] = b"{\"text\":\"two\\nlines \xc3\xa9\"}\n";
+    a.publish(raw(room, Some(42), payload)).await.unwrap();
+    a.publish(raw(Topic::Presence, None, b"{\"p\":true}"))
+        .await
+        .unwrap();
+
+    let got = recv(&mut on_b).await;
+    assert_eq!(got.topic, room);
+    assert_eq!(got.seq, Some(Seq(42)));
+    assert_eq!(&got.payload[..], payload);
+    let presence = recv(&mut on_b).await;
+    assert_eq!(presence.topic, Topic::Presence);
+    assert_eq!(presence.seq, None);
+    assert_eq!(&presence.payload[..], b"{\"p\":true}");
+
+    // The publishing node hears its own event back, like every node.
+    let own = recv(&mut on_a).await;
+    assert_eq!((own.topic, own.seq), (room, Some(Seq(42))));
+
+    // A marker on the other deployment's channel proves that by the time it arrives, anything
+    // of ours would have too.
+    other
+        .publish(raw(room, Some(1), b"{\"marker\":1}"))
+        .await
+        .unwrap();
+    let marker = recv(&mut on_other).await;
+    assert_eq!(&marker.payload[..], b"{\"marker\":1}");
+    assert!(on_other.try_recv().is_none());
+    assert!(on_b.try_recv().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_are_skipped() {
+    let prefix = unique_prefix();
+    let hub = Hub::new(16);
+    let node = node(&prefix, hub.clone()).await;
+    let mut sub = hub.subscribe();
+    sub.follow(Topic::Room(RoomId(1)));
+
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    for (channel, payload) in [
+        (format!("{prefix}room.x"), &b"1\n{}"[..]),
+        (format!("{prefix}room.1"), &b"no newline"[..]),
+        (format!("{prefix}room.1"), &b"seven\n{}"[..]),
+    ] {
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async::<i64>(&mut conn)
+            .await
+            .unwrap();
+    }
+    node.publish(raw(Topic::Room(RoomId(1)), Some(3), b"{\"ok\":1}"))
+        .await
+        .unwrap();
+    let got = recv(&mut sub).await;
+    assert_eq!(
+        (got.seq, &got.payload[..]),
+        (Some(Seq(3)), &b"{\"ok\":1}"[..])
+    );
+    assert!(
+        node.is_subscribed(),
+        "the receiver survived the bad messages"
+    );
+}
+
+/// A [`PubSub`] that silently loses the room event with one sequence, as a network would.
+struct Lossy {
+    inner: Arc<RedisPubSub>,
+    lose: AtomicI64,
+    lost: AtomicU32,
+}
+
+#[async_trait]
+impl PubSub for Lossy {
+    async fn publish(&self, event: Published) -> Result<(), PubSubError> {
+        if event
+            .seq
+            .is_some_and(|s| s.get() == self.lose.load(Ordering::SeqCst))
+        {
+            self.lost.fetch_add(1, Ordering::SeqCst);
+            return Ok(());
+        }
+        self.inner.publish(event).await
+    }
+}
+
+/// Two engines (nodes) on one PostgreSQL database, talking through Redis.
+struct Cluster {
+    a: Engine,
+    b: Engine,
+    b_lossy: Arc<Lossy>,
+    _db: TestDatabase,
+    _blobs: tempfile::TempDir,
+}
+
+fn builder(db: &TestDatabase, blobs: &tempfile::TempDir) -> EngineBuilder {
+    Engine::builder()
+        .postgres(db.url.clone())
+        .data_dir(blobs.path())
+        .jwt_secret(b"test secret that is long enough!!".to_vec())
+        .password_hashing(PasswordHashing {
+            memory_kib: 256,
+            iterations: 1,
+        })
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let db = TestDatabase::create().await;
+        let blobs = tempfile::tempdir().unwrap();
+        let prefix = unique_prefix();
+        let url = redis_url();
+
+        let node_a = Arc::new(OnceLock::new());
+        let slot = node_a.clone();
+        let (p, u) = (prefix.clone(), url.clone());
+        let a = builder(&db, &blobs)
+            .pubsub(move |hub| {
+                let node = RedisPubSub::new(&u, &p, hub).unwrap();
+                slot.set(node.clone()).unwrap();
+                node as Arc<dyn PubSub>
+            })
+            .build()
+            .await
+            .expect("node A builds");
+
+        let b_lossy = Arc::new(OnceLock::new());
+        let slot = b_lossy.clone();
+        let b = builder(&db, &blobs)
+            .pubsub(move |hub| {
+                let lossy = Arc::new(Lossy {
+                    inner: RedisPubSub::new(&url, &prefix, hub).unwrap(),
+                    lose: AtomicI64::new(-1),
+                    lost: AtomicU32::new(0),
+                });
+                slot.set(lossy.clone()).unwrap_or_else(|_| unreachable!());
+                lossy as Arc<dyn PubSub>
+            })
+            .build()
+            .await
+            .expect("node B builds");
+        let b_lossy: Arc<Lossy> = b_lossy.get().unwrap().clone();
+
+        wait_subscribed(node_a.get().unwrap()).await;
+        wait_subscribed(&b_lossy.inner).await;
+        Cluster {
+            a,
+            b,
+            b_lossy,
+            _db: db,
+            _blobs: blobs,
+        }
+    }
+
+    async fn user(&self, engine: &Engine, name: &str) -> UserId {
+        engine
+            .accounts()
+            .register(
+                name,
+                &format!("{name}@example.com"),
+                "correct horse battery 9",
+            )
+            .await
+            .unwrap()
+            .account
+            .profile
+            .id
+    }
+}
+
+fn text(client_id: &str, body: &str) -> SendMessage {
+    SendMessage {
+        client_id: client_id.to_owned(),
+        body: body.to_owned(),
+        ..SendMessage::default()
+    }
+}
+
+/// The next event the session yields for `room`, skipping everything else.
+async fn next_in(session: &mut Session, room: RoomId) -> Event {
+    within("a room event", async {
+        loop {
+            let out = session.next().await.expect("session alive");
+            let Outbound::Frame(frame) = out else {
+                panic!("session closed: {out:?}");
+            };
+            if let Incoming::Event(e) = serde_json::from_slice(&frame).unwrap() {
+                let in_room = match &e {
+                    Event::Typing { room_id, .. } => *room_id == room,
+                    other => other.room_seq().is_some_and(|(r, _)| r == room),
+                };
+                if in_room {
+                    return e;
+                }
+            }
+        }
+    })
+    .await
+}
+
+fn created(event: Event) -> (Seq, String) {
+    match event {
+        Event::MessageCreated { seq, message, .. } => (seq, message.body),
+        other => panic!("expected a new message, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_on_one_node_sees_messages_and_typing_from_another() {
+    let c = Cluster::start().await;
+    let ann = c.user(&c.a, "ann").await;
+    let bob = c.user(&c.b, "bob").await;
+    let room =
+        c.a.rooms()
+            .create(ann, "lobby", RoomKind::Public, "")
+            .await
+            .unwrap()
+            .id;
+    c.b.rooms().join(bob, room).await.unwrap();
+
+    let (mut session, _ready) = Session::open(&c.a, ann).await.unwrap();
+    let sent =
+        c.b.messages()
+            .send(bob, room, text("m1", "hello from B"))
+            .await
+            .unwrap();
+    assert_eq!(
+        created(next_in(&mut session, room).await),
+        (sent.seq, "hello from B".to_owned())
+    );
+
+    c.b.presence().typing(bob, room, true).await.unwrap();
+    match next_in(&mut session, room).await {
+        Event::Typing {
+            user_id, active, ..
+        } => assert_eq!((user_id, active), (bob, true)),
+        other => panic!("expected typing, got {other:?}"),
+    }
+    session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_lost_between_nodes_is_filled_from_the_store() {
+    let c = Cluster::start().await;
+    let ann = c.user(&c.a, "ann").await;
+    let bob = c.user(&c.b, "bob").await;
+    let room =
+        c.a.rooms()
+            .create(ann, "lobby", RoomKind::Public, "")
+            .await
+            .unwrap()
+            .id;
+    c.b.rooms().join(bob, room).await.unwrap();
+    let (mut session, _ready) = Session::open(&c.a, ann).await.unwrap();
+
+    let first =
+        c.b.messages()
+            .send(bob, room, text("m1", "one"))
+            .await
+            .unwrap();
+    assert_eq!(created(next_in(&mut session, room).await).0, first.seq);
+
+    // The next event never reaches Redis; the one after it does, one step too far ahead.
+    c.b_lossy.lose.store(first.seq.get() + 1, Ordering::SeqCst);
+    let second =
+        c.b.messages()
+            .send(bob, room, text("m2", "two"))
+            .await
+            .unwrap();
+    assert_eq!(second.seq.get(), first.seq.get() + 1);
+    let third =
+        c.b.messages()
+            .send(bob, room, text("m3", "three"))
+            .await
+            .unwrap();
+    assert_eq!(
+        c.b_lossy.lost.load(Ordering::SeqCst),
+        1,
+        "the event was lost"
+    );
+
+    assert_eq!(
+        created(next_in(&mut session, room).await),
+        (second.seq, "two".to_owned())
+    );
+    assert_eq!(
+        created(next_in(&mut session, room).await),
+        (third.seq, "three".to_owned())
+    );
+    session.close().await;
+}
