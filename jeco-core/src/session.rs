@@ -52,6 +52,8 @@ pub struct Session {
     /// Rooms this connection said it is typing in: a message sent there, or the connection
     /// closing, ends the indication at once rather than when it lapses.
     typing: HashSet<RoomId>,
+    /// Set when the session must end (the account was signed out): the `closing` frame.
+    ending: Option<Bytes>,
     /// The event being processed when [`Session::next`] was last interrupted at an await
     /// (a transport's `select!` drops the future); taken up again on the next call.
     pending: Option<Published>,
@@ -86,6 +88,7 @@ impl Session {
             feed_seq,
             queued: VecDeque::new(),
             typing: HashSet::new(),
+            ending: None,
             pending: None,
         };
         let ready = frame(&ServerFrame::Ready {
@@ -136,6 +139,9 @@ impl Session {
         loop {
             if let Some(f) = self.queued.pop_front() {
                 return Some(Outbound::Frame(f));
+            }
+            if let Some(closing) = self.ending.take() {
+                return Some(Outbound::Close(closing));
             }
             let published = match self.pending.take() {
                 Some(p) => p,
@@ -426,6 +432,13 @@ impl Session {
         let Ok(event) = serde_json::from_slice::<Event>(&payload) else {
             return Some(payload);
         };
+        if let Event::SignedOut { .. } = event {
+            self.ending = Some(frame(&ServerFrame::Closing {
+                code: "signed_out".to_owned(),
+                message: "the account was signed out everywhere; sign in again".to_owned(),
+            }));
+            return Some(payload);
+        }
         let seq = feed_seq_of(&event)?;
         if seq <= self.feed_seq {
             return None;

@@ -181,6 +181,14 @@ pub enum Event {
         /// Member now, or not.
         joined: bool,
     },
+    /// Every login of the account was signed out (its password was changed or reset). Sent on
+    /// the user's own stream; the server then closes the user's real-time connections with
+    /// `closing` `signed_out`, and the client signs in again.
+    #[serde(rename = "signed_out")]
+    SignedOut {
+        /// `password_changed` or `password_reset`.
+        reason: String,
+    },
     /// An event type this version of the types does not know (sent by a newer server).
     /// Clients ignore it; the server never sends this variant.
     #[serde(other)]

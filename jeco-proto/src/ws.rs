@@ -202,7 +202,8 @@ pub enum ServerFrame {
         feed_seq: Seq,
     },
     /// The server is about to close the connection, and why: `slow_consumer` (reconnect and
-    /// resume), `shutting_down` (reconnect and resume), `heartbeat_timeout`, `frame_too_large`,
+    /// resume), `shutting_down` (reconnect and resume), `signed_out` (sign in again),
+    /// `heartbeat_timeout`, `frame_too_large`,
     /// `protocol_error`; before the connection was authenticated: `auth_timeout`,
     /// `auth_required`, `invalid_ticket`, `invalid_token`, `too_many_connections`,
     /// `unavailable`.

@@ -161,7 +161,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
                 }
                 Some(Outbound::Close(f)) => {
                     let _ = tx.send(text(f)).await;
-                    let _ = tx.send(Message::Close(Some(CloseFrame { code: 1008, reason: Utf8Bytes::from_static("slow consumer") }))).await;
+                    let _ = tx.send(Message::Close(Some(CloseFrame { code: 1008, reason: Utf8Bytes::from_static("see the closing frame") }))).await;
                     break;
                 }
                 None => break,

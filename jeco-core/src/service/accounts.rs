@@ -4,9 +4,11 @@
 use crate::auth::{self, OpaqueToken, random_key};
 use crate::engine::Core;
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::ids::{Timestamp, UserId};
 use crate::mailer::Mail;
 use crate::model::{Account, Profile, ProfileUpdate, Session, Tokens};
+use crate::pubsub::Topic;
 use crate::service::Rooms;
 use crate::store::{NewUser, Rotation, StoreError};
 use crate::validate;
@@ -226,6 +228,7 @@ impl<'a> Accounts<'a> {
             .tokens
             .revoke_all_refresh(user, Timestamp::now())
             .await?;
+        self.signed_out(user, "password_changed").await;
         self.issue_tokens(user).await
     }
 
@@ -281,11 +284,27 @@ impl<'a> Accounts<'a> {
             .consume_reset(&digest, &hash, Timestamp::now())
             .await?
         {
-            Some(_) => Ok(()),
+            Some(user) => {
+                self.signed_out(user, "password_reset").await;
+                Ok(())
+            }
             None => Err(Error::InvalidToken(
                 "reset token is invalid, expired or already used",
             )),
         }
+    }
+
+    /// Tells the user's open real-time connections that every login was signed out, so that
+    /// they close instead of outliving the password they were opened with.
+    async fn signed_out(&self, user: UserId, reason: &str) {
+        self.core
+            .publish(
+                Topic::User(user),
+                &Event::SignedOut {
+                    reason: reason.to_owned(),
+                },
+            )
+            .await;
     }
 
     fn access_token(&self, user: UserId, now: Timestamp) -> Result<(String, Timestamp)> {

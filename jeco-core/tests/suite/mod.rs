@@ -85,6 +85,7 @@ macro_rules! conformance_suite {
             resume_clamps_positions_past_the_end,
             sending_ends_typing,
             feed_replay_is_complete_and_not_repeated,
+            a_password_change_closes_open_connections,
         );
         cases!($make; social:
             direct_message_notifications_list_and_mark_read,

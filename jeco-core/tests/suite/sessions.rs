@@ -390,3 +390,31 @@ pub async fn feed_replay_is_complete_and_not_repeated(h: Harness) {
     }
     a.close().await;
 }
+
+pub async fn a_password_change_closes_open_connections(h: Harness) {
+    let ann = h.user("ann").await;
+    let (mut first, _) = Session::open(&h.engine, ann.id).await.unwrap();
+    let (mut second, _) = Session::open(&h.engine, ann.id).await.unwrap();
+    h.engine
+        .accounts()
+        .change_password(ann.id, super::harness::PASSWORD, "a brand new passphrase")
+        .await
+        .unwrap();
+    for session in [&mut first, &mut second] {
+        let closing = loop {
+            let out = tokio::time::timeout(Duration::from_secs(30), session.next())
+                .await
+                .expect("a frame is ready")
+                .expect("the session is alive");
+            if let Outbound::Close(f) = out {
+                break parse(&f);
+            }
+        };
+        let Incoming::Frame(ServerFrame::Closing { code, .. }) = closing else {
+            panic!("expected closing, got {closing:?}");
+        };
+        assert_eq!(code, "signed_out");
+    }
+    first.close().await;
+    second.close().await;
+}
