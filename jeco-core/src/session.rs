@@ -117,10 +117,16 @@ impl Session {
     /// [`Session::next`] first; a transport that sends both on one channel should drain
     /// [`Session::take_queued`] before sending the reply.
     pub async fn handle(&mut self, frame_in: ClientFrame) -> Bytes {
+        self.handle_with_outcome(frame_in).await.0
+    }
+
+    /// Like [`Session::handle`], also saying whether the command succeeded (for a
+    /// transport's metrics).
+    pub async fn handle_with_outcome(&mut self, frame_in: ClientFrame) -> (Bytes, bool) {
         let id = frame_in.id().map(str::to_owned);
         match self.run(frame_in).await {
-            Ok(reply) => frame(&reply),
-            Err(e) => error_frame(id, &e),
+            Ok(reply) => (frame(&reply), true),
+            Err(e) => (error_frame(id, &e), false),
         }
     }
 

@@ -39,8 +39,7 @@ pub(crate) async fn run(state: &AppState, session: &mut Session, command: Client
         });
     }
     let started = Instant::now();
-    let reply = session.handle(command).await;
-    let ok = !reply.starts_with(br#"{"type":"error""#);
+    let (reply, ok) = session.handle_with_outcome(command).await;
     state.metrics.sent(ok, started.elapsed());
     reply
 }

@@ -288,6 +288,23 @@ macro_rules! impl_sql_store {
                 Ok(rows.into_iter().map(UserRef::from).collect())
             }
 
+            /// Adds (with its time) or removes one row of a two-user relation (contacts,
+            /// blocks); whether a row changed.
+            async fn change_pair(
+                pool: &Pool<$db>,
+                sql: &str,
+                a: UserId,
+                b: UserId,
+                now: Option<Timestamp>,
+            ) -> StoreResult<bool> {
+                let mut q = sqlx::query(sql).bind(a.get()).bind(b.get());
+                if let Some(now) = now {
+                    q = q.bind(now.0);
+                }
+                let n = q.execute(pool).await.map_err(backend)?.rows_affected();
+                Ok(n > 0)
+            }
+
             const USER_COLUMNS: &str =
                 "id, username, email, display_name, avatar_id, bio, created_at";
 
@@ -1426,29 +1443,26 @@ macro_rules! impl_sql_store {
             #[async_trait]
             impl ContactStore for $store {
                 async fn add_contact(&self, owner: UserId, contact: UserId, now: Timestamp) -> StoreResult<bool> {
-                    let n = sqlx::query(
+                    change_pair(
+                        self.writer(),
                         "INSERT INTO contacts (owner_id, contact_id, created_at) VALUES ($1, $2, $3) \
                          ON CONFLICT DO NOTHING",
+                        owner,
+                        contact,
+                        Some(now),
                     )
-                    .bind(owner.get())
-                    .bind(contact.get())
-                    .bind(now.0)
-                    .execute(self.writer())
                     .await
-                    .map_err(backend)?
-                    .rows_affected();
-                    Ok(n > 0)
                 }
 
                 async fn remove_contact(&self, owner: UserId, contact: UserId) -> StoreResult<bool> {
-                    let n = sqlx::query("DELETE FROM contacts WHERE owner_id = $1 AND contact_id = $2")
-                        .bind(owner.get())
-                        .bind(contact.get())
-                        .execute(self.writer())
-                        .await
-                        .map_err(backend)?
-                        .rows_affected();
-                    Ok(n > 0)
+                    change_pair(
+                        self.writer(),
+                        "DELETE FROM contacts WHERE owner_id = $1 AND contact_id = $2",
+                        owner,
+                        contact,
+                        None,
+                    )
+                    .await
                 }
 
                 async fn contacts(&self, owner: UserId) -> StoreResult<Vec<Contact>> {
@@ -1470,29 +1484,26 @@ macro_rules! impl_sql_store {
                 }
 
                 async fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> StoreResult<bool> {
-                    let n = sqlx::query(
+                    change_pair(
+                        self.writer(),
                         "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
                          ON CONFLICT DO NOTHING",
+                        blocker,
+                        blocked,
+                        Some(now),
                     )
-                    .bind(blocker.get())
-                    .bind(blocked.get())
-                    .bind(now.0)
-                    .execute(self.writer())
                     .await
-                    .map_err(backend)?
-                    .rows_affected();
-                    Ok(n > 0)
                 }
 
                 async fn unblock(&self, blocker: UserId, blocked: UserId) -> StoreResult<bool> {
-                    let n = sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
-                        .bind(blocker.get())
-                        .bind(blocked.get())
-                        .execute(self.writer())
-                        .await
-                        .map_err(backend)?
-                        .rows_affected();
-                    Ok(n > 0)
+                    change_pair(
+                        self.writer(),
+                        "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
+                        blocker,
+                        blocked,
+                        None,
+                    )
+                    .await
                 }
 
                 async fn blocked_either_way(&self, a: UserId, b: UserId) -> StoreResult<bool> {
