@@ -182,6 +182,11 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether events from other nodes reach this one (always, with one node).
+    pub fn pubsub_ready(&self) -> bool {
+        self.core.pubsub.is_ready()
+    }
+
     /// The public room every new user joins.
     pub fn general_room(&self) -> RoomId {
         self.core.general
@@ -232,6 +237,16 @@ pub struct EngineBuilder {
     limits: Limits,
     reset_link: String,
     queue_len: usize,
+    #[cfg(feature = "redis")]
+    redis: Option<RedisChoice>,
+}
+
+/// Where several nodes meet.
+#[cfg(feature = "redis")]
+struct RedisChoice {
+    url: String,
+    prefix: String,
+    node_timeout: Duration,
 }
 
 impl Default for EngineBuilder {
@@ -248,6 +263,8 @@ impl Default for EngineBuilder {
             limits: Limits::default(),
             reset_link: "http://127.0.0.1:8080/reset-password".to_owned(),
             queue_len: 1024,
+            #[cfg(feature = "redis")]
+            redis: None,
         }
     }
 }
@@ -278,6 +295,27 @@ impl EngineBuilder {
         make: impl FnOnce(Arc<Hub>) -> Arc<dyn PubSub> + Send + 'static,
     ) -> Self {
         self.pubsub = Some(Box::new(make));
+        self
+    }
+
+    /// Joins the other nodes of a deployment through the Redis server at `url`: events go
+    /// through [`RedisPubSub`](crate::pubsub_redis::RedisPubSub) and presence and typing
+    /// through [`RedisPresence`](crate::presence_redis::RedisPresence), both with keys and
+    /// channels under `prefix`. A node that dies without a goodbye stops counting its users
+    /// online after `node_timeout`. Overrides [`EngineBuilder::pubsub`] and
+    /// [`EngineBuilder::presence`].
+    #[cfg(feature = "redis")]
+    pub fn redis(
+        mut self,
+        url: impl Into<String>,
+        prefix: impl Into<String>,
+        node_timeout: Duration,
+    ) -> Self {
+        self.redis = Some(RedisChoice {
+            url: url.into(),
+            prefix: prefix.into(),
+            node_timeout,
+        });
         self
     }
 
@@ -370,13 +408,34 @@ impl EngineBuilder {
             Some(make) => make(Arc::clone(&hub)),
             None => Arc::new(InProcessPubSub::new(Arc::clone(&hub))),
         };
+        let presence = self.presence;
+        #[cfg(feature = "redis")]
+        let (pubsub, presence) = match self.redis {
+            Some(redis) => {
+                let node_pubsub: Arc<dyn PubSub> = crate::pubsub_redis::RedisPubSub::new(
+                    &redis.url,
+                    &redis.prefix,
+                    Arc::clone(&hub),
+                )
+                .map_err(Error::internal)?;
+                let node_presence: Arc<dyn Presence> = Arc::new(
+                    crate::presence_redis::RedisPresence::new(
+                        &redis.url,
+                        &redis.prefix,
+                        redis.node_timeout,
+                    )
+                    .await
+                    .map_err(Error::internal)?,
+                );
+                (node_pubsub, Some(node_presence))
+            }
+            None => (pubsub, presence),
+        };
         let general = ensure_general(&stores).await?;
         let core = Core {
             stores,
             pubsub,
-            presence: self
-                .presence
-                .unwrap_or_else(|| Arc::new(InMemoryPresence::new())),
+            presence: presence.unwrap_or_else(|| Arc::new(InMemoryPresence::new())),
             blobs,
             mailer: self.mailer.unwrap_or_else(|| Arc::new(LogMailer)),
             hub,
@@ -386,9 +445,38 @@ impl EngineBuilder {
             reset_link: self.reset_link,
             general,
         };
-        Ok(Engine {
-            core: Arc::new(core),
-        })
+        let core = Arc::new(core);
+        if let Some(every) = core.presence.maintain_every() {
+            tokio::spawn(maintain_presence(Arc::downgrade(&core), every));
+        }
+        Ok(Engine { core })
+    }
+}
+
+/// Runs the presence backend's upkeep for as long as the engine lives, announcing the
+/// status changes it reports (users of a node that died go offline).
+async fn maintain_presence(core: std::sync::Weak<Core>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(core) = core.upgrade() else {
+            return;
+        };
+        match core.presence.maintain().await {
+            Ok(changes) => {
+                for change in changes {
+                    let event = Event::Presence {
+                        user_id: change.user,
+                        online: change.online,
+                        last_seen: change.last_seen,
+                    };
+                    core.publish(Topic::Presence, &event).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "presence upkeep failed; retrying"),
+        }
     }
 }
 

@@ -36,6 +36,8 @@ pub mod error;
 pub mod event;
 pub mod mailer;
 pub mod presence;
+#[cfg(feature = "redis")]
+pub mod presence_redis;
 pub mod pubsub;
 #[cfg(feature = "redis")]
 pub mod pubsub_redis;

@@ -19,6 +19,18 @@ use crate::model::PresenceInfo;
 #[error("presence backend failed: {0}")]
 pub struct PresenceError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 
+/// A change of someone's online status that a backend noticed by itself (a node died, or
+/// came back after Redis forgot it), for the engine to announce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresenceChange {
+    /// Whose status changed.
+    pub user: UserId,
+    /// Online now?
+    pub online: bool,
+    /// When they were last online, if they went offline.
+    pub last_seen: Option<Timestamp>,
+}
+
 /// Tracks connections per user and typing per room.
 #[async_trait]
 pub trait Presence: Send + Sync + 'static {
@@ -40,6 +52,15 @@ pub trait Presence: Send + Sync + 'static {
     async fn stop_typing(&self, room: RoomId, user: UserId) -> Result<bool, PresenceError>;
     /// Who is typing in `room` now.
     async fn typing(&self, room: RoomId) -> Result<Vec<UserId>, PresenceError>;
+    /// How often the engine calls [`Presence::maintain`]; `None`, the default, never.
+    fn maintain_every(&self) -> Option<Duration> {
+        None
+    }
+    /// Periodic upkeep (a shared backend renews this node and retires dead ones); returns
+    /// the status changes it found, which the engine announces.
+    async fn maintain(&self) -> Result<Vec<PresenceChange>, PresenceError> {
+        Ok(Vec::new())
+    }
 }
 
 #[derive(Default)]

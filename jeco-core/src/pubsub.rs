@@ -7,6 +7,10 @@
 //! - [`PubSub`], the backend trait: carries published events to the hub of every node. The
 //!   in-process backend hands them straight to the local hub; a networked backend sends them
 //!   to the other nodes, whose receivers feed their own hubs.
+//!
+//! A backend that may have lost events (it was disconnected for a while) calls
+//! [`Hub::resync`]: every subscription then receives [`Delivery::Resync`], and its owner
+//! compares its positions with the store and reads whatever it missed.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -73,6 +77,11 @@ pub struct PubSubError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 pub trait PubSub: Send + Sync + 'static {
     /// Sends one event to every node, this one included.
     async fn publish(&self, event: Published) -> Result<(), PubSubError>;
+
+    /// Whether events from other nodes reach this one right now (for readiness probes).
+    fn is_ready(&self) -> bool {
+        true
+    }
 }
 
 /// The pub/sub backend for a single process: publishing is delivering to the local hub.
@@ -96,11 +105,21 @@ impl PubSub for InProcessPubSub {
     }
 }
 
+/// What a subscription receives.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    /// An event of a followed topic.
+    Event(Published),
+    /// Events may have been lost (the pub/sub backend was disconnected): compare positions
+    /// with the store and read what is missing.
+    Resync,
+}
+
 type SubId = u64;
 
 struct Subscriber {
     id: SubId,
-    tx: mpsc::Sender<Published>,
+    tx: mpsc::Sender<Delivery>,
     overflowed: Arc<AtomicBool>,
 }
 
@@ -154,23 +173,33 @@ impl Hub {
 
     /// Delivers `event` to every subscription of its topic without waiting.
     pub fn dispatch(&self, event: &Published) {
-        let mut slow = Vec::new();
-        {
+        let slow = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             let Some(subs) = state.by_topic.get(&event.topic) else {
                 return;
             };
-            for sub in subs {
-                match sub.tx.try_send(event.clone()) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        sub.overflowed.store(true, Ordering::Release);
-                        slow.push(sub.id);
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => slow.push(sub.id),
-                }
-            }
+            offer(subs, &Delivery::Event(event.clone()))
+        };
+        for id in slow {
+            self.remove(id);
         }
+    }
+
+    /// Tells every subscription on this node that events may have been lost, so that each
+    /// checks its positions against the store. A subscription whose queue is full is dropped
+    /// as in [`Hub::dispatch`]; its owner resumes from the store anyway.
+    pub fn resync(&self) {
+        let slow = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            // Every subscription follows at least one topic; visit each once.
+            let mut seen = HashSet::new();
+            let mut slow = Vec::new();
+            for subs in state.by_topic.values() {
+                let fresh: Vec<&Subscriber> = subs.iter().filter(|s| seen.insert(s.id)).collect();
+                slow.extend(offer(fresh, &Delivery::Resync));
+            }
+            slow
+        };
         for id in slow {
             self.remove(id);
         }
@@ -216,6 +245,22 @@ impl Hub {
     }
 }
 
+/// Queues `delivery` for each of `subs` without waiting; returns the ones to drop.
+fn offer<'a>(subs: impl IntoIterator<Item = &'a Subscriber>, delivery: &Delivery) -> Vec<SubId> {
+    let mut slow = Vec::new();
+    for sub in subs {
+        match sub.tx.try_send(delivery.clone()) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                sub.overflowed.store(true, Ordering::Release);
+                slow.push(sub.id);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => slow.push(sub.id),
+        }
+    }
+    slow
+}
+
 fn remove_from_topic(by_topic: &mut HashMap<Topic, Vec<Subscriber>>, topic: Topic, id: SubId) {
     if let Some(subs) = by_topic.get_mut(&topic) {
         subs.retain(|s| s.id != id);
@@ -231,8 +276,8 @@ fn remove_from_topic(by_topic: &mut HashMap<Topic, Vec<Subscriber>>, topic: Topi
 pub struct Subscription {
     id: SubId,
     hub: Arc<Hub>,
-    tx: mpsc::Sender<Published>,
-    rx: mpsc::Receiver<Published>,
+    tx: mpsc::Sender<Delivery>,
+    rx: mpsc::Receiver<Delivery>,
     overflowed: Arc<AtomicBool>,
 }
 
@@ -255,17 +300,31 @@ impl Subscription {
         self.hub.drop_topic(self.id, topic);
     }
 
-    /// The next event, or `None` once the subscription was dropped for falling behind.
-    pub async fn recv(&mut self) -> Option<Published> {
+    /// The next delivery, or `None` once the subscription was dropped for falling behind.
+    pub async fn next(&mut self) -> Option<Delivery> {
         if self.overflowed() && self.rx.is_empty() {
             return None;
         }
         self.rx.recv().await
     }
 
-    /// The next event if one is queued, without waiting.
+    /// The next event, skipping [`Delivery::Resync`]; `None` once the subscription was
+    /// dropped for falling behind. For owners that keep no positions.
+    pub async fn recv(&mut self) -> Option<Published> {
+        loop {
+            if let Delivery::Event(event) = self.next().await? {
+                return Some(event);
+            }
+        }
+    }
+
+    /// The next event if one is queued, without waiting (skipping [`Delivery::Resync`]).
     pub fn try_recv(&mut self) -> Option<Published> {
-        self.rx.try_recv().ok()
+        loop {
+            if let Delivery::Event(event) = self.rx.try_recv().ok()? {
+                return Some(event);
+            }
+        }
     }
 
     /// Whether the hub dropped this subscription because its queue was full. Its owner must
@@ -376,5 +435,27 @@ mod tests {
         // Following again after overflow does nothing: the owner must resubscribe.
         slow.follow(Topic::Room(RoomId(1)));
         assert_eq!(hub.subscriber_count(Topic::Room(RoomId(1))), 1);
+    }
+
+    #[tokio::test]
+    async fn resync_reaches_every_subscription_once() {
+        let hub = Hub::new(2);
+        let mut a = hub.subscribe();
+        let mut b = hub.subscribe();
+        a.follow(Topic::Room(RoomId(1)));
+        a.follow(Topic::Room(RoomId(2)));
+        b.follow(Topic::Presence);
+        hub.resync();
+        assert!(matches!(a.next().await, Some(Delivery::Resync)));
+        assert!(matches!(b.next().await, Some(Delivery::Resync)));
+        assert!(a.rx.try_recv().is_err(), "one resync per subscription");
+        // A full queue drops the subscription, as for events.
+        hub.dispatch(&read(1, 1));
+        hub.dispatch(&read(1, 2));
+        hub.resync();
+        assert!(a.overflowed());
+        assert!(!b.overflowed());
+        // Simple owners never see the marker.
+        assert_eq!(a.try_recv().map(|e| e.seq), Some(None));
     }
 }

@@ -4,16 +4,20 @@
 //! How it works, and why:
 //! - **Publishing** is `PUBLISH <prefix><topic> <payload>` on one multiplexed connection that
 //!   every publisher of the node shares. A broken connection is thrown away and the next
-//!   publish opens a new one. A failed publish returns [`PubSubError`] and is neither retried
-//!   nor buffered: the change is already committed, the engine logs the failure, and sessions
-//!   fill the gap from the store by sequence (see [`crate::session`]). Losing an event costs
-//!   a store read, never correctness, so Redis needs no persistence or delivery guarantees.
+//!   publish opens a new one. A publish that still fails returns [`PubSubError`]: the change
+//!   is already committed, so the engine only logs it. The node remembers the newest lost
+//!   sequenced event of each room and user topic and publishes it again once Redis answers
+//!   (checked every second): receivers see the jump in sequence and read the missing events
+//!   from the store (see [`crate::session`]). Losing an event costs a store read, never
+//!   correctness, so Redis needs no persistence or delivery guarantees.
 //! - **Receiving** uses one connection per node, subscribed with `PSUBSCRIBE <prefix>*`,
 //!   whose messages go to this node's [`Hub`]; the hub fans them out to local subscriptions.
 //!   Redis thus sees one subscriber per node however many clients are connected, and nothing
 //!   is (un)subscribed on Redis as clients come and go. When the connection drops it is
 //!   reopened with exponential backoff and jitter (so restarted Redis is not stampeded by
-//!   every node at once); what was published meanwhile is lost and repaired as above.
+//!   every node at once). What was published meanwhile never arrives, so after every
+//!   (re)subscription the node calls [`Hub::resync`]: each connection compares its positions
+//!   with the store and reads what it missed.
 //! - A node gets its own events back from Redis like any other node's: every event takes the
 //!   same path, so local and remote subscribers see one order.
 //! - **Wire format**: the channel is the prefix followed by the topic's display form
@@ -23,6 +27,7 @@
 //!   and forward the bytes untouched. Malformed messages are logged and skipped.
 //! - The **prefix** keeps deployments (or tests) that share a Redis server apart.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +35,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use rand::Rng;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -50,22 +55,48 @@ const PUBLISH_RETRY_AFTER: Duration = Duration::from_secs(1);
 const KEEPALIVE: Duration = Duration::from_secs(15);
 /// How long a keepalive ping may take before the connection counts as dead.
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often lost events are offered to Redis again.
+const REPUBLISH_EVERY: Duration = Duration::from_secs(1);
+/// Most topics whose lost events are remembered; beyond that, receivers rely on the resync
+/// that follows their own reconnection.
+const LOST_TOPICS: usize = 10_000;
+
+/// A connection to `client` that reconnects by itself, tuned for the request path: a
+/// command waits at most about a second for an unreachable server instead of retrying for
+/// long. Shared by the Redis backends (and usable by an embedder's own).
+pub fn connection_manager(client: redis::Client) -> redis::RedisResult<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500))
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(1)));
+    ConnectionManager::new_lazy_with_config(client, config)
+}
 
 /// The [`PubSub`] backend for several nodes sharing a Redis server (see the module docs).
 ///
 /// Dropping the last reference stops the node's receiving task.
 pub struct RedisPubSub {
+    sender: Arc<Sender>,
+    subscribed: watch::Receiver<bool>,
+    receiver: JoinHandle<()>,
+    republisher: JoinHandle<()>,
+}
+
+/// The publishing side, shared with the task that republishes lost events.
+struct Sender {
     client: redis::Client,
     prefix: String,
     publisher: Mutex<Publisher>,
-    subscribed: watch::Receiver<bool>,
-    receiver: JoinHandle<()>,
+    /// Per topic, the newest sequenced event that could not be published.
+    lost: std::sync::Mutex<HashMap<Topic, Published>>,
 }
 
 impl std::fmt::Debug for RedisPubSub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisPubSub")
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.sender.prefix)
             .field("subscribed", &*self.subscribed.borrow())
             .finish()
     }
@@ -96,12 +127,18 @@ impl RedisPubSub {
             tokio::runtime::Handle::try_current().map_err(|e| PubSubError(Box::new(e)))?;
         let (tx, rx) = watch::channel(false);
         let receiver = runtime.spawn(receive(client.clone(), prefix.to_owned(), hub, tx));
-        Ok(Arc::new(RedisPubSub {
+        let sender = Arc::new(Sender {
             client,
             prefix: prefix.to_owned(),
             publisher: Mutex::new(Publisher::default()),
+            lost: std::sync::Mutex::new(HashMap::new()),
+        });
+        let republisher = runtime.spawn(republish(Arc::clone(&sender)));
+        Ok(Arc::new(RedisPubSub {
+            sender,
             subscribed: rx,
             receiver,
+            republisher,
         }))
     }
 
@@ -117,7 +154,9 @@ impl RedisPubSub {
         // The sender lives as long as the receiving task, which runs until `self` is dropped.
         let _ = rx.wait_for(|&subscribed| subscribed).await;
     }
+}
 
+impl Sender {
     /// The shared connection, opened if there is none.
     async fn connection(&self) -> Result<(u64, MultiplexedConnection), PubSubError> {
         let mut publisher = self.publisher.lock().await;
@@ -159,14 +198,30 @@ impl RedisPubSub {
 impl Drop for RedisPubSub {
     fn drop(&mut self) {
         self.receiver.abort();
+        self.republisher.abort();
     }
 }
 
 #[async_trait]
 impl PubSub for RedisPubSub {
     async fn publish(&self, event: Published) -> Result<(), PubSubError> {
+        let result = self.sender.send(&event).await;
+        if result.is_err() {
+            self.sender.remember(event);
+        }
+        result
+    }
+
+    fn is_ready(&self) -> bool {
+        self.is_subscribed()
+    }
+}
+
+impl Sender {
+    /// Publishes `event`, retrying once on a fresh connection.
+    async fn send(&self, event: &Published) -> Result<(), PubSubError> {
         let channel = format!("{}{}", self.prefix, event.topic);
-        let payload = encode(&event);
+        let payload = encode(event);
         // A connection that died since the last publish fails the first attempt; one retry on
         // a fresh connection saves unsequenced events (typing, presence) that the store cannot
         // replay. A duplicate from a retried publish is harmless: receivers drop sequenced
@@ -189,6 +244,65 @@ impl PubSub for RedisPubSub {
                     }
                 }
             }
+        }
+    }
+
+    /// Keeps `event` for [`republish`] if it tells receivers that they missed something: a
+    /// sequenced room event, or a user's feed event. Typing and presence are not worth
+    /// repeating late.
+    fn remember(&self, event: Published) {
+        let keep = match event.topic {
+            Topic::Room(_) => event.seq.is_some(),
+            Topic::User(_) => true,
+            Topic::Presence => false,
+        };
+        if !keep {
+            return;
+        }
+        let mut lost = self.lost.lock().unwrap_or_else(|e| e.into_inner());
+        if lost.len() >= LOST_TOPICS && !lost.contains_key(&event.topic) {
+            return;
+        }
+        match lost.get(&event.topic) {
+            // Only the newest matters: receivers fill everything before it from the store.
+            Some(kept) if kept.seq > event.seq => {}
+            _ => {
+                lost.insert(event.topic, event);
+            }
+        }
+    }
+
+    fn take_lost(&self) -> Vec<Published> {
+        let mut lost = self.lost.lock().unwrap_or_else(|e| e.into_inner());
+        lost.drain().map(|(_, event)| event).collect()
+    }
+}
+
+/// Offers lost events to Redis again until they get through.
+async fn republish(sender: Arc<Sender>) {
+    let mut tick = tokio::time::interval(REPUBLISH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let lost = sender.take_lost();
+        if lost.is_empty() {
+            continue;
+        }
+        let mut sent = 0usize;
+        let mut events = lost.into_iter();
+        for event in events.by_ref() {
+            if sender.send(&event).await.is_err() {
+                sender.remember(event);
+                break;
+            }
+            sent += 1;
+        }
+        // What was not tried goes back for the next round (unless newer events replaced it).
+        for event in events {
+            sender.remember(event);
+        }
+        if sent > 0 {
+            tracing::info!(sent, "republished events that Redis missed");
         }
     }
 }
@@ -264,6 +378,8 @@ async fn receive(
                 attempt = 0;
                 tracing::info!(%pattern, "subscribed to Redis");
                 subscribed.send_replace(true);
+                // Whatever was published while this node was not subscribed never comes.
+                hub.resync();
                 let reason = forward(pubsub, &prefix, &hub).await;
                 subscribed.send_replace(false);
                 tracing::warn!(%pattern, reason, "Redis subscription lost; reconnecting");

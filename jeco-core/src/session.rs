@@ -23,7 +23,7 @@ use crate::auth::random_key;
 use crate::error::{Error, Result};
 use crate::event::{Event, Published};
 use crate::ids::{RoomId, Seq, UserId};
-use crate::pubsub::{Subscription, Topic};
+use crate::pubsub::{Delivery, Subscription, Topic};
 use crate::service::SendMessage;
 use crate::service::notifications::feed_seq_of;
 
@@ -54,9 +54,9 @@ pub struct Session {
     typing: HashSet<RoomId>,
     /// Set when the session must end (the account was signed out): the `closing` frame.
     ending: Option<Bytes>,
-    /// The event being processed when [`Session::next`] was last interrupted at an await
+    /// The delivery being processed when [`Session::next`] was last interrupted at an await
     /// (a transport's `select!` drops the future); taken up again on the next call.
-    pending: Option<Published>,
+    pending: Option<Delivery>,
 }
 
 impl std::fmt::Debug for Session {
@@ -149,20 +149,42 @@ impl Session {
             if let Some(closing) = self.ending.take() {
                 return Some(Outbound::Close(closing));
             }
-            let published = match self.pending.take() {
-                Some(p) => p,
-                None => match self.sub.recv().await {
-                    Some(p) => p,
+            let delivery = match self.pending.take() {
+                Some(d) => d,
+                None => match self.sub.next().await {
+                    Some(d) => d,
                     None => return self.ended(),
                 },
             };
-            self.pending = Some(published.clone());
-            let frame = self.process(published).await;
+            self.pending = Some(delivery.clone());
+            let frame = match delivery {
+                Delivery::Event(published) => self.process(published).await,
+                Delivery::Resync => {
+                    if let Err(e) = self.resync().await {
+                        tracing::warn!(error = %e, user = %self.user, "could not resync from the store");
+                    }
+                    None
+                }
+            };
             self.pending = None;
             if let Some(f) = frame {
                 return Some(Outbound::Frame(f));
             }
         }
+    }
+
+    /// Events may have been lost on the way: reads from the store whatever the connection
+    /// has not seen, room by room (only rooms that moved on) and in the feed (which also
+    /// brings joins and leaves that were missed).
+    async fn resync(&mut self) -> Result<()> {
+        for (room, last) in self.engine.rooms().positions(self.user).await? {
+            if let Some(&at) = self.positions.get(&room)
+                && last > at
+            {
+                self.replay_room(room, at).await?;
+            }
+        }
+        self.replay_new_feed().await
     }
 
     fn ended(&self) -> Option<Outbound> {

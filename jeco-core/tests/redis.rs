@@ -19,6 +19,8 @@ use jeco_core::auth::PasswordHashing;
 use jeco_core::event::{Event, Published};
 use jeco_core::ids::{RoomId, Seq, UserId};
 use jeco_core::model::RoomKind;
+use jeco_core::presence::Presence;
+use jeco_core::presence_redis::RedisPresence;
 use jeco_core::pubsub::{Hub, PubSub, PubSubError, Subscription, Topic};
 use jeco_core::pubsub_redis::RedisPubSub;
 use jeco_core::service::SendMessage;
@@ -278,6 +280,23 @@ impl Cluster {
         }
     }
 
+    /// Ann on node A creates a public room that Bob on node B joins; returns Bob, the room
+    /// and Ann's session on A.
+    async fn lobby(&self) -> (UserId, RoomId, Session) {
+        let ann = self.user(&self.a, "ann").await;
+        let bob = self.user(&self.b, "bob").await;
+        let room = self
+            .a
+            .rooms()
+            .create(ann, "lobby", RoomKind::Public, "")
+            .await
+            .unwrap()
+            .id;
+        self.b.rooms().join(bob, room).await.unwrap();
+        let (session, _ready) = Session::open(&self.a, ann).await.unwrap();
+        (bob, room, session)
+    }
+
     async fn user(&self, engine: &Engine, name: &str) -> UserId {
         engine
             .accounts()
@@ -334,17 +353,7 @@ fn created(event: Event) -> (Seq, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_on_one_node_sees_messages_and_typing_from_another() {
     let c = Cluster::start().await;
-    let ann = c.user(&c.a, "ann").await;
-    let bob = c.user(&c.b, "bob").await;
-    let room =
-        c.a.rooms()
-            .create(ann, "lobby", RoomKind::Public, "")
-            .await
-            .unwrap()
-            .id;
-    c.b.rooms().join(bob, room).await.unwrap();
-
-    let (mut session, _ready) = Session::open(&c.a, ann).await.unwrap();
+    let (bob, room, mut session) = c.lobby().await;
     let sent =
         c.b.messages()
             .send(bob, room, text("m1", "hello from B"))
@@ -368,16 +377,7 @@ async fn a_session_on_one_node_sees_messages_and_typing_from_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_lost_between_nodes_is_filled_from_the_store() {
     let c = Cluster::start().await;
-    let ann = c.user(&c.a, "ann").await;
-    let bob = c.user(&c.b, "bob").await;
-    let room =
-        c.a.rooms()
-            .create(ann, "lobby", RoomKind::Public, "")
-            .await
-            .unwrap()
-            .id;
-    c.b.rooms().join(bob, room).await.unwrap();
-    let (mut session, _ready) = Session::open(&c.a, ann).await.unwrap();
+    let (bob, room, mut session) = c.lobby().await;
 
     let first =
         c.b.messages()
@@ -414,4 +414,165 @@ async fn an_event_lost_between_nodes_is_filled_from_the_store() {
         (third.seq, "three".to_owned())
     );
     session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resync_fills_what_was_lost_without_waiting_for_a_later_event() {
+    let c = Cluster::start().await;
+    let (bob, room, mut session) = c.lobby().await;
+
+    // The last message of the conversation never reaches Redis: no later event will reveal
+    // the gap. The resync a node runs after (re)subscribing is what brings it.
+    let last =
+        c.b.messages()
+            .send(bob, room, text("m0", "probe"))
+            .await
+            .unwrap();
+    assert_eq!(created(next_in(&mut session, room).await).0, last.seq);
+    c.b_lossy.lose.store(last.seq.get() + 1, Ordering::SeqCst);
+    let lost =
+        c.b.messages()
+            .send(bob, room, text("m1", "lost on the way"))
+            .await
+            .unwrap();
+    assert_eq!(c.b_lossy.lost.load(Ordering::SeqCst), 1);
+    c.a.hub().resync();
+    assert_eq!(
+        created(next_in(&mut session, room).await),
+        (lost.seq, "lost on the way".to_owned())
+    );
+    session.close().await;
+}
+
+/// Presence backends of several nodes on one prefix.
+async fn presence_node(prefix: &str, node_timeout: Duration) -> RedisPresence {
+    within(
+        "Redis for presence",
+        RedisPresence::new(&redis_url(), prefix, node_timeout),
+    )
+    .await
+    .expect("Redis is required for these tests; start it or set JECO_TEST_REDIS_URL")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_shared_by_nodes_and_last_seen_outlives_them() {
+    let prefix = unique_prefix();
+    let long = Duration::from_secs(30);
+    let a = presence_node(&prefix, long).await;
+    let b = presence_node(&prefix, long).await;
+    let u = UserId(1);
+    assert!(a.connect(u).await.unwrap(), "first connection anywhere");
+    assert!(!b.connect(u).await.unwrap(), "already online on A");
+    assert!(!a.connect(u).await.unwrap());
+    assert!(b.status(&[u]).await.unwrap()[0].online);
+    assert_eq!(a.disconnect(u).await.unwrap(), None);
+    assert_eq!(a.disconnect(u).await.unwrap(), None, "still online on B");
+    assert!(a.status(&[u]).await.unwrap()[0].online);
+    let seen = b.disconnect(u).await.unwrap().expect("last connection");
+    // A stray disconnect announces nothing.
+    assert_eq!(b.disconnect(u).await.unwrap(), None);
+    drop((a, b));
+
+    let c = presence_node(&prefix, long).await;
+    let status = c.status(&[u, UserId(2)]).await.unwrap();
+    assert!(!status[0].online);
+    assert_eq!(status[0].last_seen, Some(seen));
+    assert_eq!((status[1].online, status[1].last_seen), (false, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_users_go_offline_after_its_timeout() {
+    let prefix = unique_prefix();
+    let a = presence_node(&prefix, Duration::from_secs(30)).await;
+    let doomed = presence_node(&prefix, Duration::from_millis(300)).await;
+    let (only_there, also_here) = (UserId(2), UserId(3));
+    assert!(doomed.connect(only_there).await.unwrap());
+    assert!(doomed.connect(also_here).await.unwrap());
+    assert!(!a.connect(also_here).await.unwrap());
+    // The node dies without a goodbye: no disconnects, no more upkeep.
+    drop(doomed);
+
+    let changes = within("the dead node to be retired", async {
+        loop {
+            let changes = a.maintain().await.unwrap();
+            if !changes.is_empty() {
+                return changes;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!((changes[0].user, changes[0].online), (only_there, false));
+    let seen = changes[0].last_seen.expect("a last-seen time");
+    let status = a.status(&[only_there, also_here]).await.unwrap();
+    assert_eq!((status[0].online, status[0].last_seen), (false, Some(seen)));
+    assert!(status[1].online, "still connected to a live node");
+    assert!(a.maintain().await.unwrap().is_empty(), "retired once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_redis_forgot_writes_its_connections_again() {
+    let prefix = unique_prefix();
+    let a = presence_node(&prefix, Duration::from_secs(30)).await;
+    let u = UserId(4);
+    assert!(a.connect(u).await.unwrap());
+
+    // Redis restarts empty (or the node was retired during a long pause).
+    let mut conn = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    redis::cmd("DEL")
+        .arg(&keys)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    assert!(!a.status(&[u]).await.unwrap()[0].online);
+
+    let changes = a.maintain().await.unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!((changes[0].user, changes[0].online), (u, true));
+    assert!(a.status(&[u]).await.unwrap()[0].online);
+    assert!(a.disconnect(u).await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_is_shared_and_renewals_are_coalesced_across_nodes() {
+    let prefix = unique_prefix();
+    let a = presence_node(&prefix, Duration::from_secs(30)).await;
+    let b = presence_node(&prefix, Duration::from_secs(30)).await;
+    let (room, u, v) = (RoomId(9), UserId(5), UserId(6));
+    let ttl = Duration::from_secs(30);
+    assert!(a.start_typing(room, u, ttl).await.unwrap());
+    assert!(
+        !b.start_typing(room, u, ttl).await.unwrap(),
+        "an early renewal through another node is quiet"
+    );
+    assert!(b.start_typing(room, v, ttl).await.unwrap());
+    assert_eq!(b.typing(room).await.unwrap(), vec![u, v]);
+    assert!(b.stop_typing(room, u).await.unwrap());
+    assert!(!a.stop_typing(room, u).await.unwrap(), "already stopped");
+    assert_eq!(a.typing(room).await.unwrap(), vec![v]);
+    assert!(a.typing(RoomId(10)).await.unwrap().is_empty());
+
+    // An indication lapses by itself.
+    assert!(
+        a.start_typing(room, u, Duration::from_millis(100))
+            .await
+            .unwrap()
+    );
+    within("the indication to lapse", async {
+        while a.typing(room).await.unwrap().contains(&u) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
 }

@@ -10,6 +10,7 @@ use jeco_core::{Engine, Limits};
 use serde::Deserialize;
 
 use crate::ratelimit::Rate;
+use crate::shared::RedisShared;
 use crate::state::ServerConfig;
 
 /// A configuration problem, reported before the server starts.
@@ -43,6 +44,19 @@ pub struct Options {
     /// PostgreSQL URL (postgres://user@host/db); SQLite in the data directory when unset.
     #[arg(long, env = "JECO_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Redis URL (redis://host:port/db). Set it to run several nodes on one PostgreSQL
+    /// database: events, presence, typing, rate limits and real-time tickets are then shared
+    /// through Redis. Unset: everything stays in this process.
+    #[arg(long, env = "JECO_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments sharing one Redis stay apart
+    /// [default: jeco:].
+    #[arg(long, env = "JECO_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// Seconds after which the users of a node that stopped without a goodbye (killed,
+    /// crashed, cut off) stop counting as online [default: 10].
+    #[arg(long, env = "JECO_NODE_TIMEOUT_SECS")]
+    pub node_timeout_secs: Option<u64>,
     /// Directory of the web client's static files, served at `/`.
     #[arg(long, env = "JECO_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
@@ -98,6 +112,9 @@ impl Options {
             listen,
             data_dir,
             database_url,
+            redis_url,
+            redis_prefix,
+            node_timeout_secs,
             web_dir,
             jwt_secret_file,
             cors_origins,
@@ -181,10 +198,41 @@ impl Settings {
         if let Some(url) = &self.options.database_url {
             builder = builder.postgres(url.clone());
         }
+        if let Some(url) = &self.options.redis_url {
+            builder = builder.redis(url.clone(), self.redis_prefix(), self.node_timeout()?);
+        }
         builder
             .build()
             .await
             .map_err(|e| ConfigError(format!("opening the store: {e} ({e:?})")))
+    }
+
+    /// The prefix of Redis keys and channels.
+    pub fn redis_prefix(&self) -> String {
+        self.options
+            .redis_prefix
+            .clone()
+            .unwrap_or_else(|| "jeco:".to_owned())
+    }
+
+    fn node_timeout(&self) -> Result<std::time::Duration, ConfigError> {
+        match self.options.node_timeout_secs {
+            None => Ok(std::time::Duration::from_secs(10)),
+            Some(0) => Err(ConfigError(
+                "node_timeout_secs must be at least 1".to_owned(),
+            )),
+            Some(secs) => Ok(std::time::Duration::from_secs(secs)),
+        }
+    }
+
+    /// Rate limits and tickets shared with the other nodes, when Redis is configured.
+    pub fn shared(&self) -> Result<Option<RedisShared>, ConfigError> {
+        self.options
+            .redis_url
+            .as_deref()
+            .map(|url| RedisShared::new(url, &self.redis_prefix()))
+            .transpose()
+            .map_err(|e| ConfigError(format!("redis_url: {e}")))
     }
 
     /// The HTTP and real-time settings.
@@ -217,36 +265,52 @@ impl Settings {
 }
 
 /// Reads the signing secret, creating a random one (readable by the owner only) on first
-/// start so that sessions survive restarts.
+/// start so that sessions survive restarts. Nodes sharing a data directory may start at the
+/// same moment: the secret is written to a file of its own and linked into place, so exactly
+/// one node's secret wins and the others read it whole.
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    match std::fs::read(path) {
-        Ok(bytes) if bytes.len() >= 32 => return Ok(bytes),
-        Ok(_) => {
-            return Err(ConfigError(format!(
-                "{} holds fewer than 32 bytes; use a longer secret",
-                path.display()
-            )));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(ConfigError(format!("reading {}: {e}", path.display()))),
+    if let Some(secret) = read_secret(path)? {
+        return Ok(secret);
     }
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut draft = path.as_os_str().to_owned();
+    draft.push(format!(".{:016x}.new", rand::random::<u64>()));
+    let draft = PathBuf::from(draft);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
     use std::io::Write;
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(hex.as_bytes()))
-        .map_err(|e| ConfigError(format!("writing {}: {e}", path.display())))?;
-    Ok(hex.into_bytes())
+    let written = options
+        .open(&draft)
+        .and_then(|mut f| f.write_all(hex.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    match written {
+        Ok(()) => Ok(hex.into_bytes()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_secret(path)?
+            .ok_or_else(|| ConfigError(format!("{} vanished while starting", path.display()))),
+        Err(e) => Err(ConfigError(format!("writing {}: {e}", path.display()))),
+    }
+}
+
+/// The secret in `path`, or `None` if there is no such file.
+fn read_secret(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() >= 32 => Ok(Some(bytes)),
+        Ok(_) => Err(ConfigError(format!(
+            "{} holds fewer than 32 bytes; use a longer secret",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ConfigError(format!("reading {}: {e}", path.display()))),
+    }
 }
 
 #[cfg(test)]
@@ -302,5 +366,21 @@ mod tests {
         assert_eq!(load_or_create_secret(&path).unwrap(), first);
         std::fs::write(&path, b"short").unwrap();
         assert!(load_or_create_secret(&path).is_err());
+    }
+
+    #[test]
+    fn nodes_starting_together_agree_on_one_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt.key");
+        let secrets: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| load_or_create_secret(&path).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(secrets.iter().all(|s| s == &secrets[0]));
+        assert_eq!(std::fs::read(&path).unwrap(), secrets[0]);
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no draft files are left behind");
     }
 }

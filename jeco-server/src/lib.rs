@@ -27,6 +27,7 @@ pub mod extract;
 pub mod metrics;
 pub mod ratelimit;
 mod routes;
+pub mod shared;
 pub mod sse;
 pub mod state;
 mod transport;

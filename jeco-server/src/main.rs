@@ -19,16 +19,22 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let settings = Settings::from_cli(Cli::parse())?;
     let engine = settings.engine().await?;
-    let state = AppState::new(engine.clone(), settings.server_config(&engine));
+    let mut state = AppState::new(engine.clone(), settings.server_config(&engine));
+    if let Some(shared) = settings.shared()? {
+        state = state.shared_through(shared);
+    }
     let app = jeco_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    let store = match &settings.options.database_url {
+    let mut store = match &settings.options.database_url {
         Some(_) => "PostgreSQL".to_owned(),
         None => format!("SQLite in {}", settings.data_dir().display()),
     };
+    if settings.options.redis_url.is_some() {
+        store.push_str(", Redis");
+    }
     println!("Jeco Chat is listening on http://{addr} ({store})");
     let shutdown = state.shutdown.clone();
     axum::serve(

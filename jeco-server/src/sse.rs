@@ -84,11 +84,15 @@ pub async fn stream(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SseQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let user = state.tickets.redeem(&q.ticket).ok_or(ApiError::Status {
-        status: StatusCode::UNAUTHORIZED,
-        code: "invalid_ticket",
-        message: "the ticket is unknown, used or expired; get a new one for every connection",
-    })?;
+    let user = state
+        .tickets
+        .redeem(&q.ticket)
+        .await?
+        .ok_or(ApiError::Status {
+            status: StatusCode::UNAUTHORIZED,
+            code: "invalid_ticket",
+            message: "the ticket is unknown, used or expired; get a new one for every connection",
+        })?;
     let guard = state
         .connections
         .acquire(user, state.config.max_connections_per_user)

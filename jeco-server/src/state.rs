@@ -11,8 +11,10 @@ use jeco_core::ids::UserId;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::ratelimit::{Rate, RateLimiter};
+use crate::shared::RedisShared;
 use crate::sse::SseSessions;
 
 /// What the HTTP and real-time layers enforce (the engine enforces its own [`jeco_core::Limits`]).
@@ -98,13 +100,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `engine` under `config`.
+    /// State for `engine` under `config`, for a single node.
     pub fn new(engine: Engine, config: ServerConfig) -> AppState {
         AppState {
             engine,
             auth_limiter: Arc::new(RateLimiter::new(config.auth_rate)),
             send_limiter: Arc::new(RateLimiter::new(config.send_rate)),
-            tickets: Arc::new(Tickets::new(config.ticket_ttl)),
+            tickets: Arc::new(Tickets::new(config.ticket_ttl, None)),
             connections: Arc::new(Connections::default()),
             metrics: Arc::new(Metrics::default()),
             sse: Arc::new(SseSessions::default()),
@@ -112,20 +114,50 @@ impl AppState {
             config: Arc::new(config),
         }
     }
+
+    /// The same state with rate limits and tickets shared through `redis` by every node of
+    /// the deployment.
+    pub fn shared_through(mut self, redis: RedisShared) -> AppState {
+        let redis = Arc::new(redis);
+        self.auth_limiter = Arc::new(RateLimiter::shared(
+            self.config.auth_rate,
+            Arc::clone(&redis),
+            "auth",
+        ));
+        self.send_limiter = Arc::new(RateLimiter::shared(
+            self.config.send_rate,
+            Arc::clone(&redis),
+            "send",
+        ));
+        self.tickets = Arc::new(Tickets::new(self.config.ticket_ttl, Some(redis)));
+        self
+    }
 }
 
 /// Short-lived single-use tickets that let a client open a real-time connection without
 /// putting its access token in a URL (URLs end up in logs).
+///
+/// Kept on this node, or in Redis when nodes share it (a ticket is often redeemed on another
+/// node than the one that issued it).
 pub struct Tickets {
     ttl: Duration,
     issued: Mutex<HashMap<String, (UserId, Instant)>>,
+    shared: Option<Arc<RedisShared>>,
 }
 
+/// Tickets cannot be issued or redeemed while Redis is unreachable.
+const TICKETS_UNAVAILABLE: ApiError = ApiError::Status {
+    status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+    code: "unavailable",
+    message: "real-time connections cannot be opened right now; try again shortly",
+};
+
 impl Tickets {
-    fn new(ttl: Duration) -> Tickets {
+    fn new(ttl: Duration, shared: Option<Arc<RedisShared>>) -> Tickets {
         Tickets {
             ttl,
             issued: Mutex::new(HashMap::new()),
+            shared,
         }
     }
 
@@ -135,23 +167,46 @@ impl Tickets {
     }
 
     /// A new ticket for `user`.
-    pub fn issue(&self, user: UserId) -> String {
+    ///
+    /// Errors: `unavailable` when the shared store cannot be reached.
+    pub async fn issue(&self, user: UserId) -> Result<String, ApiError> {
         use rand::RngCore;
         let mut bytes = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let ticket: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        if let Some(redis) = &self.shared {
+            redis
+                .put_ticket(&ticket, user.0, self.ttl.as_millis() as u64)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "could not store a ticket");
+                    TICKETS_UNAVAILABLE
+                })?;
+            return Ok(ticket);
+        }
         let now = Instant::now();
         let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
         issued.retain(|_, (_, at)| now.duration_since(*at) < self.ttl);
         issued.insert(ticket.clone(), (user, now));
-        ticket
+        Ok(ticket)
     }
 
     /// Uses a ticket: the user it was issued to, if it is valid. It cannot be used again.
-    pub fn redeem(&self, ticket: &str) -> Option<UserId> {
+    ///
+    /// Errors: `unavailable` when the shared store cannot be reached.
+    pub async fn redeem(&self, ticket: &str) -> Result<Option<UserId>, ApiError> {
+        if let Some(redis) = &self.shared {
+            let user = redis.take_ticket(ticket).await.map_err(|e| {
+                tracing::warn!(error = %e, "could not redeem a ticket");
+                TICKETS_UNAVAILABLE
+            })?;
+            return Ok(user.map(UserId));
+        }
         let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
-        let (user, at) = issued.remove(ticket)?;
-        (Instant::now().duration_since(at) < self.ttl).then_some(user)
+        let Some((user, at)) = issued.remove(ticket) else {
+            return Ok(None);
+        };
+        Ok((Instant::now().duration_since(at) < self.ttl).then_some(user))
     }
 }
 

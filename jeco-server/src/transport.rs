@@ -30,7 +30,7 @@ pub(crate) async fn run(state: &AppState, session: &mut Session, command: Client
     let ClientFrame::Send { id, .. } = &command else {
         return session.handle(command).await;
     };
-    if !state.send_limiter.check(&session.user()) {
+    if !state.send_limiter.check(&session.user()).await {
         return frame(&ServerFrame::Error {
             id: Some(id.clone()),
             code: "rate_limited".to_owned(),

@@ -185,9 +185,17 @@ async fn authenticate(
     ticket: Option<String>,
 ) -> Result<UserId, Bytes> {
     if let Some(ticket) = ticket {
-        return state.tickets.redeem(&ticket).ok_or_else(|| {
-            closing_frame("invalid_ticket", "the ticket is unknown, used or expired")
-        });
+        return match state.tickets.redeem(&ticket).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err(closing_frame(
+                "invalid_ticket",
+                "the ticket is unknown, used or expired",
+            )),
+            Err(_) => Err(closing_frame(
+                "unavailable",
+                "real-time connections cannot be opened right now; try again shortly",
+            )),
+        };
     }
     let deadline = Instant::now() + state.config.auth_timeout;
     let t = loop {

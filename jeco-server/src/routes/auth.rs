@@ -13,8 +13,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ClientIp, Json};
 use crate::state::AppState;
 
-fn limit(state: &AppState, ip: ClientIp) -> ApiResult<()> {
-    if state.auth_limiter.check(&ip.0) {
+async fn limit(state: &AppState, ip: ClientIp) -> ApiResult<()> {
+    if state.auth_limiter.check(&ip.0).await {
         Ok(())
     } else {
         Err(ApiError::RateLimited)
@@ -34,7 +34,7 @@ pub(crate) async fn register(
     ip: ClientIp,
     Json(req): Json<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<Session>)> {
-    limit(&state, ip)?;
+    limit(&state, ip).await?;
     let session = state
         .engine
         .accounts()
@@ -55,7 +55,7 @@ pub(crate) async fn login(
     ip: ClientIp,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Json<Session>> {
-    limit(&state, ip)?;
+    limit(&state, ip).await?;
     Ok(Json(
         state
             .engine
@@ -78,7 +78,7 @@ pub(crate) async fn refresh(
     ip: ClientIp,
     Json(req): Json<RefreshRequest>,
 ) -> ApiResult<Json<Tokens>> {
-    limit(&state, ip)?;
+    limit(&state, ip).await?;
     Ok(Json(
         state.engine.accounts().refresh(&req.refresh_token).await?,
     ))
@@ -108,7 +108,7 @@ pub(crate) async fn request_password_reset(
     ip: ClientIp,
     Json(req): Json<PasswordResetRequest>,
 ) -> ApiResult<StatusCode> {
-    limit(&state, ip)?;
+    limit(&state, ip).await?;
     state
         .engine
         .accounts()
@@ -130,7 +130,7 @@ pub(crate) async fn confirm_password_reset(
     ip: ClientIp,
     Json(req): Json<PasswordResetConfirm>,
 ) -> ApiResult<StatusCode> {
-    limit(&state, ip)?;
+    limit(&state, ip).await?;
     state
         .engine
         .accounts()

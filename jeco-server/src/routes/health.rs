@@ -15,13 +15,22 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The store answers: the node can serve requests.
+/// The store answers and, with several nodes, events from the others arrive: the node can
+/// serve requests.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = String),
-        (status = 500, description = "The store does not answer", body = jeco_proto::api::ErrorBody)))]
+        (status = 500, description = "The store does not answer", body = jeco_proto::api::ErrorBody),
+        (status = 503, description = "not_subscribed: the node does not receive other nodes' events (Redis unreachable)", body = jeco_proto::api::ErrorBody)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
     state.engine.check_store().await.map_err(ApiError::from)?;
+    if !state.engine.pubsub_ready() {
+        return Err(ApiError::Status {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "not_subscribed",
+            message: "this node does not receive other nodes' events right now",
+        });
+    }
     Ok("ready")
 }
 

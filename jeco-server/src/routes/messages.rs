@@ -56,7 +56,7 @@ pub(crate) async fn send(
     ApiPath(room): ApiPath<RoomId>,
     Json(msg): Json<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
-    if !state.send_limiter.check(&user) {
+    if !state.send_limiter.check(&user).await {
         return Err(ApiError::RateLimited);
     }
     let started = Instant::now();

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use jeco_proto::api::{ErrorBody, Ticket};
 
+use crate::error::ApiResult;
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 
@@ -11,14 +12,15 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/v1/tickets", tag = "realtime",
     responses(
         (status = 200, description = "A ticket", body = Ticket),
-        (status = 401, description = "invalid_token", body = ErrorBody)),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 503, description = "unavailable (the shared ticket store cannot be reached)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn ticket(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-) -> Json<Ticket> {
-    Json(Ticket {
-        ticket: state.tickets.issue(user),
+) -> ApiResult<Json<Ticket>> {
+    Ok(Json(Ticket {
+        ticket: state.tickets.issue(user).await?,
         expires_in_ms: state.tickets.ttl().as_millis() as u64,
-    })
+    }))
 }
