@@ -26,7 +26,7 @@
 //! Channel and key names are built inside the scripts, so this backend expects a single
 //! Redis server (or a primary with replicas), not Redis Cluster.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -198,6 +198,9 @@ pub struct RedisPresence {
     node: String,
     node_timeout: Duration,
     counts: Mutex<HashMap<UserId, u32>>,
+    /// Users whose count in Redis may be wrong (a write failed); written again by
+    /// [`Presence::maintain`].
+    dirty: Mutex<HashSet<UserId>>,
     stripes: Vec<tokio::sync::Mutex<()>>,
     scripts: Scripts,
 }
@@ -261,6 +264,7 @@ impl RedisPresence {
             node: crate::auth::random_key(),
             node_timeout: node_timeout.max(Duration::from_millis(100)),
             counts: Mutex::new(HashMap::new()),
+            dirty: Mutex::new(HashSet::new()),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             scripts: Scripts::new(),
         };
@@ -299,18 +303,16 @@ impl Presence for RedisPresence {
     async fn connect(&self, user: UserId) -> Result<bool, PresenceError> {
         let _order = self.stripe(user).lock().await;
         let count = self.count(user, 1);
-        let first: i64 = self
-            .scripts
-            .connect
-            .arg(&self.prefix)
-            .arg(&self.node)
-            .arg(user.0)
-            .arg(count)
-            .arg(self.ttl_ms())
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(failed)?;
-        Ok(first == 1)
+        match self.write_connected(user, count).await {
+            Ok(first) => Ok(first),
+            Err(e) => {
+                // The connection is refused: it does not count. Redis may have taken the
+                // write anyway, so it is written again later.
+                self.count(user, -1);
+                self.mark_dirty(user);
+                Err(e)
+            }
+        }
     }
 
     async fn disconnect(&self, user: UserId) -> Result<Option<Timestamp>, PresenceError> {
@@ -324,17 +326,10 @@ impl Presence for RedisPresence {
             return Ok(None);
         }
         let count = self.count(user, -1);
-        let seen: i64 = self
-            .scripts
-            .disconnect
-            .arg(&self.prefix)
-            .arg(&self.node)
-            .arg(user.0)
-            .arg(count)
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(failed)?;
-        Ok((seen >= 0).then_some(Timestamp(seen)))
+        self.write_disconnected(user, count).await.inspect_err(|_| {
+            // The connection is gone whatever Redis says; it is written again later.
+            self.mark_dirty(user);
+        })
     }
 
     async fn status(&self, users: &[UserId]) -> Result<Vec<PresenceInfo>, PresenceError> {
@@ -435,11 +430,104 @@ impl Presence for RedisPresence {
         if *forgotten == 1 {
             changes.extend(self.reassert().await?);
         }
+        changes.extend(self.write_dirty().await?);
         Ok(changes)
     }
 }
 
 impl RedisPresence {
+    /// Writes `user`'s `count` (at least one) connections on this node; `true` if they were
+    /// offline everywhere until now.
+    async fn write_connected(&self, user: UserId, count: u32) -> Result<bool, PresenceError> {
+        let first: i64 = self
+            .scripts
+            .connect
+            .arg(&self.prefix)
+            .arg(&self.node)
+            .arg(user.0)
+            .arg(count)
+            .arg(self.ttl_ms())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(failed)?;
+        Ok(first == 1)
+    }
+
+    /// Writes `user`'s `count` connections left on this node; their last-seen time if they
+    /// are now offline everywhere.
+    async fn write_disconnected(
+        &self,
+        user: UserId,
+        count: u32,
+    ) -> Result<Option<Timestamp>, PresenceError> {
+        let seen: i64 = self
+            .scripts
+            .disconnect
+            .arg(&self.prefix)
+            .arg(&self.node)
+            .arg(user.0)
+            .arg(count)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(failed)?;
+        Ok((seen >= 0).then_some(Timestamp(seen)))
+    }
+
+    fn mark_dirty(&self, user: UserId) {
+        self.dirty
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(user);
+    }
+
+    /// Writes again the counts whose writes failed; returns the status changes that makes.
+    async fn write_dirty(&self) -> Result<Vec<PresenceChange>, PresenceError> {
+        let users: Vec<UserId> = self
+            .dirty
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        let mut changes = Vec::new();
+        for (i, &user) in users.iter().enumerate() {
+            let _order = self.stripe(user).lock().await;
+            let count = self
+                .counts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&user)
+                .copied()
+                .unwrap_or(0);
+            let written = if count > 0 {
+                self.write_connected(user, count).await.map(|first| {
+                    first.then_some(PresenceChange {
+                        user,
+                        online: true,
+                        last_seen: None,
+                    })
+                })
+            } else {
+                self.write_disconnected(user, 0).await.map(|seen| {
+                    seen.map(|at| PresenceChange {
+                        user,
+                        online: false,
+                        last_seen: Some(at),
+                    })
+                })
+            };
+            match written {
+                Ok(change) => changes.extend(change),
+                Err(e) => {
+                    for &left in &users[i..] {
+                        self.mark_dirty(left);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(changes)
+    }
+
     /// Writes this node's connections to Redis again after it forgot them; returns the users
     /// who are online again.
     async fn reassert(&self) -> Result<Vec<PresenceChange>, PresenceError> {

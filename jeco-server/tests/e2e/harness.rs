@@ -492,7 +492,7 @@ pub fn user_of(s: &Session) -> User {
     }
 }
 
-async fn finish(what: String, req: reqwest::RequestBuilder) -> Resp {
+pub async fn finish(what: String, req: reqwest::RequestBuilder) -> Resp {
     let resp = tokio::time::timeout(WAIT, req.send())
         .await
         .unwrap_or_else(|_| panic!("{what}: no answer in time"))
