@@ -69,8 +69,9 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// The client's address: the socket's peer, or the first `X-Forwarded-For` entry when the
-/// server is configured to trust a proxy in front of it.
+/// The client's address: the socket's peer, or the last `X-Forwarded-For` entry when the
+/// server is configured to trust a proxy in front of it. The last entry is the one that
+/// proxy added; entries before it came from the client and could be anything.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
@@ -83,7 +84,7 @@ impl FromRequestParts<AppState> for ClientIp {
                 .headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse().ok())
         {
             return Ok(ClientIp(ip));

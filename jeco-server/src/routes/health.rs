@@ -20,10 +20,17 @@ pub(crate) async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = String),
-        (status = 500, description = "The store does not answer", body = jeco_proto::api::ErrorBody),
+        (status = 503, description = "store_unavailable: the database does not answer", body = jeco_proto::api::ErrorBody),
         (status = 503, description = "not_subscribed: the node does not receive other nodes' events (Redis unreachable)", body = jeco_proto::api::ErrorBody)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
-    state.engine.check_store().await.map_err(ApiError::from)?;
+    if let Err(e) = state.engine.check_store().await {
+        tracing::warn!(error = %e, "readiness: the store does not answer");
+        return Err(ApiError::Status {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "store_unavailable",
+            message: "the database does not answer",
+        });
+    }
     if !state.engine.pubsub_ready() {
         return Err(ApiError::Status {
             status: StatusCode::SERVICE_UNAVAILABLE,

@@ -333,6 +333,11 @@ pub async fn rate_limits_answer_rate_limited(db: Db) {
     register("carol", "203.0.113.7")
         .await
         .expect_error(429, "rate_limited");
+    // What the client wrote before the proxy's entry does not count: the proxy appended the
+    // address it saw, and that one is limited.
+    login(PASSWORD, "198.51.100.1, 203.0.113.7")
+        .await
+        .expect_error(429, "rate_limited");
     login(PASSWORD, "203.0.113.8").await.expect(200);
 
     // Sends: a burst of three per user, then refusals that post nothing.
