@@ -1,0 +1,552 @@
+//! [`Connection`]: a real-time connection that stays up.
+//!
+//! A background task owns the transport. It opens a connection, applies frames to the
+//! [`Session`] state, sends what the state says to send, and when the connection ends it
+//! backs off (exponentially, with full jitter) and opens another, resuming from the positions
+//! applied so far. The application holds a [`Connection`] handle: it reads [`ClientEvent`]s
+//! and queues sends and commands; no method of it waits on the network except the ones that
+//! return a command's reply.
+
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use jeco_proto::api::SendMessage;
+use jeco_proto::event::Event;
+use jeco_proto::ids::{MessageId, RoomId, Seq, UserId};
+use jeco_proto::model::Message;
+use jeco_proto::ws::{ClientFrame, Incoming, RoomPosition, ServerFrame};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::rest::new_client_id;
+use crate::session::{CommandReply, Session, Verdict};
+use crate::transport::{SseTransport, Transport, TransportConn, TransportKind, WebSocketTransport};
+
+/// How long a connection waits for `ready` after opening.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection that stayed up this long resets the backoff.
+const STABLE_AFTER: Duration = Duration::from_secs(10);
+
+/// What the application receives from a [`Connection`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// A connection is up. `resumed`: positions from before are being caught up on (missed
+    /// events follow); otherwise this is the first connection and positions start here.
+    Connected {
+        /// The signed-in user.
+        user_id: UserId,
+        /// Whether missed events are being replayed.
+        resumed: bool,
+    },
+    /// The connection dropped; another is being opened.
+    Disconnected {
+        /// Why, for logs.
+        reason: String,
+    },
+    /// An event from the server, each sequenced one exactly once and in order per room.
+    Event(Event),
+    /// A queued message was acknowledged: it is stored as `message`.
+    Sent {
+        /// The idempotency key [`Connection::send`] returned.
+        client_id: String,
+        /// The message as stored.
+        message: Message,
+    },
+    /// A queued message was refused on its merits and will not be retried.
+    SendFailed {
+        /// The idempotency key [`Connection::send`] returned.
+        client_id: String,
+        /// Where it was to go.
+        room_id: RoomId,
+        /// Why.
+        error: Error,
+    },
+    /// The room's events before `seq` will not be delivered (it was too far behind to
+    /// replay, or was joined while disconnected): reload its history over REST. Events after
+    /// `seq` follow as usual.
+    Resync {
+        /// The room.
+        room_id: RoomId,
+        /// Events continue after this sequence.
+        seq: Seq,
+    },
+    /// The connection stopped for good (closed, or signed out); no event follows.
+    Stopped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A message not yet acknowledged, as [`Connection::pending_sends`] lists it so that an
+/// application can persist it and hand it to [`ConnectOptions::outbox`] after a restart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingSend {
+    /// Where it goes.
+    pub room_id: RoomId,
+    /// What, with its `client_id`.
+    pub message: SendMessage,
+}
+
+/// How to connect, and the state to continue from.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// Which transport to use.
+    pub transport: TransportKind,
+    /// Positions saved from [`Connection::positions`] by an earlier run: missed events of
+    /// these rooms are replayed. Empty: start from the server's current positions.
+    pub rooms: Vec<RoomPosition>,
+    /// The feed position saved from [`Connection::feed_seq`].
+    pub feed_seq: Option<Seq>,
+    /// Unacknowledged sends saved from [`Connection::pending_sends`]; sent again first.
+    pub outbox: Vec<PendingSend>,
+    /// The first reconnection delay's upper bound (doubled per failed attempt). Default
+    /// 100 ms.
+    pub backoff_base: Duration,
+    /// The largest reconnection delay. Default 10 s.
+    pub backoff_max: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> ConnectOptions {
+        ConnectOptions {
+            transport: TransportKind::WebSocket,
+            rooms: Vec::new(),
+            feed_seq: None,
+            outbox: Vec::new(),
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(10),
+        }
+    }
+}
+
+struct Shared {
+    session: StdMutex<Session>,
+    /// Something was queued: the task has frames to send.
+    wake: Notify,
+    cancel: CancellationToken,
+    /// Taken when the task ends, so that the application's receiver sees the end.
+    events: StdMutex<Option<mpsc::UnboundedSender<ClientEvent>>>,
+}
+
+impl Shared {
+    /// Runs `f` on the state and hands the events it produced to the application.
+    fn with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let r = f(&mut session);
+        for e in session.take_events() {
+            self.emit(e);
+        }
+        r
+    }
+
+    fn emit(&self, event: ClientEvent) {
+        let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = events.as_ref() {
+            let _ = tx.send(event);
+        }
+    }
+}
+
+/// A real-time connection that reconnects by itself. Dropping it (or [`Connection::close`])
+/// stops it.
+///
+/// Guarantees:
+/// - Sequenced events (messages, reactions, membership, notifications) reach the
+///   application once each, in sequence order per room (and per feed), across reconnections
+///   and server restarts: missed ones are replayed, repeats are dropped. When a room cannot
+///   be replayed, [`ClientEvent::Resync`] says so.
+/// - Every message given to [`Connection::send`] is sent, and sent again after each
+///   reconnection with the same `client_id`, until the server acknowledges it
+///   ([`ClientEvent::Sent`]) or refuses it on its merits ([`ClientEvent::SendFailed`]);
+///   `rate_limited` and `internal` refusals are retried after a pause. The server stores a
+///   `client_id` once, so a message is never posted twice.
+/// - Messages of one room are stored in the order they were queued: a room's next message is
+///   sent only once the previous one is acknowledged or given up. Rooms do not wait for each
+///   other.
+/// - Unsequenced events (typing, presence, read) are delivered live only.
+pub struct Connection {
+    shared: Arc<Shared>,
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<ClientEvent>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("connected", &self.is_connected())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+    }
+}
+
+impl Client {
+    /// Opens a real-time connection in the background (the current Tokio runtime runs it).
+    /// The first event is [`ClientEvent::Connected`] once it is up.
+    pub fn connect(&self, options: ConnectOptions) -> Result<Connection> {
+        let transport: Arc<dyn Transport> = match options.transport {
+            TransportKind::WebSocket => Arc::new(WebSocketTransport),
+            TransportKind::Sse => Arc::new(SseTransport),
+        };
+        self.connect_with(transport, options)
+    }
+
+    /// [`Client::connect`] over a transport of the caller's (`options.transport` is
+    /// ignored).
+    pub fn connect_with(
+        &self,
+        transport: Arc<dyn Transport>,
+        options: ConnectOptions,
+    ) -> Result<Connection> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|e| Error::NoRuntime(e.to_string()))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            session: StdMutex::new(Session::new(
+                options.rooms,
+                options.feed_seq,
+                options.outbox,
+            )),
+            wake: Notify::new(),
+            cancel: CancellationToken::new(),
+            events: StdMutex::new(Some(tx)),
+        });
+        let backoff = Backoff {
+            base: options.backoff_base,
+            max: options.backoff_max.max(options.backoff_base),
+        };
+        runtime.spawn(run(self.clone(), transport, shared.clone(), backoff));
+        Ok(Connection {
+            shared,
+            events: tokio::sync::Mutex::new(rx),
+        })
+    }
+}
+
+impl Connection {
+    /// The next event; `None` after [`ClientEvent::Stopped`].
+    pub async fn next_event(&self) -> Option<ClientEvent> {
+        self.events.lock().await.recv().await
+    }
+
+    /// Queues a text message for `room`; its `client_id`, which [`ClientEvent::Sent`] or
+    /// [`ClientEvent::SendFailed`] will carry. Works offline; after [`Connection::close`]
+    /// nothing more is sent.
+    pub fn send(&self, room: RoomId, body: &str) -> String {
+        self.send_message(
+            room,
+            SendMessage {
+                body: body.to_owned(),
+                ..SendMessage::default()
+            },
+        )
+    }
+
+    /// Queues a message (with a reply or attachments); an empty `client_id` gets a fresh
+    /// one. Returns the `client_id`.
+    pub fn send_message(&self, room: RoomId, message: SendMessage) -> String {
+        self.queue(room, message, None)
+    }
+
+    /// Queues a message and waits until it is stored (or refused).
+    pub async fn send_and_wait(&self, room: RoomId, message: SendMessage) -> Result<Message> {
+        let (tx, rx) = oneshot::channel();
+        self.queue(room, message, Some(tx));
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    fn queue(
+        &self,
+        room: RoomId,
+        mut message: SendMessage,
+        waiter: Option<oneshot::Sender<Result<Message>>>,
+    ) -> String {
+        if message.client_id.is_empty() {
+            message.client_id = new_client_id();
+        }
+        let client_id = message.client_id.clone();
+        self.shared.with(|s| s.queue_send(room, message, waiter));
+        self.shared.wake.notify_one();
+        client_id
+    }
+
+    /// Sends a command on the open connection and waits for its reply.
+    async fn command(&self, frame: impl FnOnce(String) -> ClientFrame) -> Result<CommandReply> {
+        let rx = self.shared.with(|s| s.queue_command(frame))?;
+        self.shared.wake.notify_one();
+        rx.await.map_err(|_| Error::Disconnected)?
+    }
+
+    /// Says the user is typing in `room` (renew every few seconds), or stopped. Needs an
+    /// open connection ([`Error::NotConnected`] otherwise).
+    pub async fn typing(&self, room: RoomId, active: bool) -> Result<()> {
+        self.command(|id| ClientFrame::Typing {
+            id,
+            room_id: room,
+            active,
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Moves the read watermark of `room`; the watermark now.
+    pub async fn mark_read(&self, room: RoomId, seq: Seq) -> Result<Seq> {
+        let reply = self
+            .command(|id| ClientFrame::Read {
+                id,
+                room_id: room,
+                seq,
+            })
+            .await?;
+        reply
+            .seq
+            .ok_or_else(|| Error::Decode("a read ack without seq".into()))
+    }
+
+    /// Makes a reaction present (`add`) or absent; whether it is present now. Safe to retry.
+    pub async fn react(&self, message: MessageId, emoji: &str, add: bool) -> Result<bool> {
+        let emoji = emoji.to_owned();
+        let reply = self
+            .command(|id| ClientFrame::React {
+                id,
+                message_id: message,
+                emoji,
+                add: Some(add),
+            })
+            .await?;
+        reply
+            .added
+            .ok_or_else(|| Error::Decode("a react ack without added".into()))
+    }
+
+    /// Replaces the text of one's own message.
+    pub async fn edit(&self, message: MessageId, body: &str) -> Result<Message> {
+        let body = body.to_owned();
+        let reply = self
+            .command(|id| ClientFrame::Edit {
+                id,
+                message_id: message,
+                body,
+            })
+            .await?;
+        reply
+            .message
+            .ok_or_else(|| Error::Decode("an edit ack without message".into()))
+    }
+
+    /// Deletes a message.
+    pub async fn delete(&self, message: MessageId) -> Result<()> {
+        self.command(|id| ClientFrame::Delete {
+            id,
+            message_id: message,
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Whether a connection is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.shared.with(|s| s.is_online())
+    }
+
+    /// The last applied sequence per room, to persist with the data it describes.
+    pub fn positions(&self) -> Vec<RoomPosition> {
+        self.shared.with(|s| s.positions())
+    }
+
+    /// The last applied feed sequence.
+    pub fn feed_seq(&self) -> Option<Seq> {
+        self.shared.with(|s| s.feed_seq())
+    }
+
+    /// Messages queued and not yet acknowledged, oldest first.
+    pub fn pending_sends(&self) -> Vec<PendingSend> {
+        self.shared.with(|s| s.pending_sends())
+    }
+
+    /// Closes the connection for good; [`ClientEvent::Stopped`] follows.
+    pub fn close(&self) {
+        self.shared.cancel.cancel();
+    }
+}
+
+/// Reconnection delays: exponential with full jitter.
+#[derive(Clone, Copy)]
+struct Backoff {
+    base: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn delay(self, attempt: u32) -> Duration {
+        use rand::Rng;
+        let cap = self
+            .base
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.max);
+        let ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::thread_rng().gen_range(0..=ms))
+    }
+}
+
+/// The background task: connect, serve, back off, again, until cancelled or stopped.
+async fn run(client: Client, transport: Arc<dyn Transport>, shared: Arc<Shared>, backoff: Backoff) {
+    let mut attempt = 0u32;
+    let reason = loop {
+        let opened = tokio::select! {
+            () = shared.cancel.cancelled() => break "closed".to_owned(),
+            opened = transport.open(&client) => opened,
+        };
+        match opened {
+            Ok(conn) => {
+                let started = Instant::now();
+                let (verdict, was_up) = serve(conn, &shared).await;
+                let reason = match verdict {
+                    Verdict::Stop(reason) => break reason,
+                    Verdict::Reconnect(reason) => reason,
+                    Verdict::Continue => "the connection ended".to_owned(),
+                };
+                tracing::debug!(%reason, "real-time connection ended");
+                if was_up {
+                    shared.emit(ClientEvent::Disconnected { reason });
+                    if started.elapsed() >= STABLE_AFTER {
+                        attempt = 0;
+                    }
+                }
+            }
+            Err(Error::NotSignedIn) => break "not signed in".to_owned(),
+            Err(e) => tracing::debug!(error = %e, "opening a real-time connection failed"),
+        }
+        let delay = backoff.delay(attempt);
+        attempt = attempt.saturating_add(1);
+        tokio::select! {
+            () = shared.cancel.cancelled() => break "closed".to_owned(),
+            () = tokio::time::sleep(delay) => {}
+        }
+    };
+    shared.with(Session::close);
+    shared.emit(ClientEvent::Stopped { reason });
+    shared
+        .events
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+}
+
+/// Serves one open connection until it ends; whether it got as far as `ready`.
+async fn serve(mut conn: Box<dyn TransportConn>, shared: &Shared) -> (Verdict, bool) {
+    let first = tokio::select! {
+        () = shared.cancel.cancelled() => {
+            conn.close().await;
+            return (Verdict::Stop("closed".into()), false);
+        }
+        first = tokio::time::timeout(READY_TIMEOUT, conn.recv()) => first,
+    };
+    let heartbeat = match first {
+        Ok(Some(Ok(Incoming::Frame(ServerFrame::Ready {
+            protocol,
+            user_id,
+            heartbeat_ms,
+            rooms,
+            feed_seq,
+            ..
+        })))) => {
+            let verdict = shared.with(|s| s.on_ready(protocol, user_id, rooms, feed_seq));
+            if verdict != Verdict::Continue {
+                shared.with(Session::on_disconnect);
+                conn.close().await;
+                return (verdict, false);
+            }
+            Duration::from_millis(heartbeat_ms.max(1000))
+        }
+        Ok(Some(Ok(Incoming::Frame(ServerFrame::Closing { code, message })))) => {
+            conn.close().await;
+            let verdict = match code.as_str() {
+                "signed_out" => Verdict::Stop(format!("{code}: {message}")),
+                _ => Verdict::Reconnect(format!("{code}: {message}")),
+            };
+            return (verdict, false);
+        }
+        other => {
+            conn.close().await;
+            let reason = match other {
+                Ok(Some(Err(e))) => e.to_string(),
+                Ok(Some(Ok(_))) => "the first frame was not ready".to_owned(),
+                Ok(None) => "closed before ready".to_owned(),
+                Err(_) => "no ready in time".to_owned(),
+            };
+            return (Verdict::Reconnect(reason), false);
+        }
+    };
+    let verdict = pump(&mut *conn, shared, heartbeat).await;
+    shared.with(Session::on_disconnect);
+    conn.close().await;
+    (verdict, true)
+}
+
+/// Moves frames both ways and watches the connection's liveness (protocol §9): after a
+/// heartbeat interval of silence in either direction a `ping` goes out, and a connection
+/// that stays silent for two intervals is taken for dead.
+async fn pump(conn: &mut dyn TransportConn, shared: &Shared, heartbeat: Duration) -> Verdict {
+    let mut last_heard = Instant::now();
+    let mut last_sent = Instant::now();
+    let mut pinged = false;
+    loop {
+        let now = Instant::now();
+        if now.duration_since(last_heard) >= heartbeat * 2 {
+            return Verdict::Reconnect("heartbeat timeout".into());
+        }
+        if !pinged
+            && (now.duration_since(last_heard) >= heartbeat
+                || now.duration_since(last_sent) >= heartbeat)
+        {
+            shared.with(Session::queue_ping);
+            pinged = true;
+        }
+        for frame in shared.with(|s| s.take_frames(now)) {
+            if let Err(e) = conn.send(frame).await {
+                return Verdict::Reconnect(e.to_string());
+            }
+            last_sent = Instant::now();
+        }
+        let mut deadline = last_heard + heartbeat * 2;
+        if !pinged {
+            deadline = deadline
+                .min(last_heard + heartbeat)
+                .min(last_sent + heartbeat);
+        }
+        if let Some(retry) = shared.with(|s| s.next_retry()) {
+            deadline = deadline.min(retry);
+        }
+        tokio::select! {
+            biased;
+            () = shared.cancel.cancelled() => return Verdict::Stop("closed".into()),
+            received = conn.recv() => match received {
+                Some(Ok(incoming)) => {
+                    last_heard = Instant::now();
+                    pinged = false;
+                    let verdict = shared.with(|s| s.on_incoming(incoming, last_heard));
+                    if verdict != Verdict::Continue {
+                        return verdict;
+                    }
+                }
+                Some(Err(Error::Decode(e))) => {
+                    last_heard = Instant::now();
+                    tracing::warn!(error = %e, "skipped a frame that could not be read");
+                }
+                Some(Err(e)) => return Verdict::Reconnect(e.to_string()),
+                None => return Verdict::Reconnect("the server closed the connection".into()),
+            },
+            () = shared.wake.notified() => {}
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}

@@ -1,0 +1,840 @@
+//! What a real-time connection remembers across reconnections, and how it applies frames:
+//! the positions that make resume gap-free and delivery duplicate-free (protocol §7), and the
+//! outbox that makes sends survive disconnections (§8).
+//!
+//! It is plain synchronous state behind a mutex: the background task feeds it frames and asks
+//! it for frames to send, the [`crate::Connection`] handle queues sends and commands into it.
+//! Keeping I/O out of it keeps every rule about sequences in one place.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use jeco_proto::api::SendMessage;
+use jeco_proto::event::Event;
+use jeco_proto::ids::{RoomId, Seq, UserId};
+use jeco_proto::model::Message;
+use jeco_proto::ws::{ClientFrame, Incoming, RoomPosition, ServerFrame};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::connection::{ClientEvent, PendingSend};
+use crate::error::{Error, Result, is_transient_code};
+
+/// The reply to a command other than `send`.
+#[derive(Debug, Default)]
+pub(crate) struct CommandReply {
+    pub(crate) message: Option<Message>,
+    pub(crate) seq: Option<Seq>,
+    pub(crate) added: Option<bool>,
+}
+
+type Waiter = oneshot::Sender<Result<Message>>;
+
+/// A message waiting for its `ack`.
+struct OutEntry {
+    room_id: RoomId,
+    message: SendMessage,
+    /// The id of the `send` command on the wire now, if one is.
+    inflight: Option<String>,
+    /// After a transient refusal: not before then.
+    not_before: Option<Instant>,
+    failures: u32,
+    waiters: Vec<Waiter>,
+}
+
+/// What a command id is waiting for.
+enum Pending {
+    Send,
+    Command(oneshot::Sender<Result<CommandReply>>),
+    Resume(ResumeRequest),
+    Ping,
+}
+
+struct ResumeRequest {
+    rooms: Vec<RoomPosition>,
+    feed_after: Option<Seq>,
+}
+
+/// What the connection should do after a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Continue,
+    /// Drop this connection and open another (after a backoff).
+    Reconnect(String),
+    /// Stop for good.
+    Stop(String),
+}
+
+pub(crate) struct Session {
+    /// The last applied sequence of every room followed.
+    positions: HashMap<RoomId, Seq>,
+    /// The last applied feed sequence.
+    feed_seq: Option<Seq>,
+    /// Whether positions describe something the app already has (then a reconnection
+    /// resumes from them), or are still to be taken from the first `ready`.
+    has_state: bool,
+    online: bool,
+    ready_feed_seq: Seq,
+    /// Per room, the highest sequence seen on this connection, applied or not.
+    latest_seen: HashMap<RoomId, Seq>,
+    /// Rooms whose replay is under way, with the position that completes it once `resumed`
+    /// has told it.
+    resuming: HashMap<RoomId, Option<Seq>>,
+    resuming_feed: Option<Option<Seq>>,
+    outbox: VecDeque<OutEntry>,
+    pending: HashMap<String, Pending>,
+    /// Frames to send at the next flush, in order.
+    queued: Vec<ClientFrame>,
+    next_id: u64,
+    events: Vec<ClientEvent>,
+    closed: bool,
+}
+
+impl Session {
+    pub(crate) fn new(
+        rooms: Vec<RoomPosition>,
+        feed_seq: Option<Seq>,
+        outbox: Vec<PendingSend>,
+    ) -> Session {
+        let has_state = !rooms.is_empty() || feed_seq.is_some();
+        Session {
+            positions: rooms.into_iter().map(|r| (r.room_id, r.seq)).collect(),
+            feed_seq,
+            has_state,
+            online: false,
+            ready_feed_seq: Seq::ZERO,
+            latest_seen: HashMap::new(),
+            resuming: HashMap::new(),
+            resuming_feed: None,
+            outbox: outbox
+                .into_iter()
+                .map(|p| OutEntry {
+                    room_id: p.room_id,
+                    message: p.message,
+                    inflight: None,
+                    not_before: None,
+                    failures: 0,
+                    waiters: Vec::new(),
+                })
+                .collect(),
+            pending: HashMap::new(),
+            queued: Vec::new(),
+            next_id: 0,
+            events: Vec::new(),
+            closed: false,
+        }
+    }
+
+    pub(crate) fn is_online(&self) -> bool {
+        self.online
+    }
+
+    pub(crate) fn positions(&self) -> Vec<RoomPosition> {
+        let mut rooms: Vec<RoomPosition> = self
+            .positions
+            .iter()
+            .map(|(&room_id, &seq)| RoomPosition { room_id, seq })
+            .collect();
+        rooms.sort_by_key(|r| r.room_id);
+        rooms
+    }
+
+    pub(crate) fn feed_seq(&self) -> Option<Seq> {
+        self.feed_seq
+    }
+
+    pub(crate) fn pending_sends(&self) -> Vec<PendingSend> {
+        self.outbox
+            .iter()
+            .map(|e| PendingSend {
+                room_id: e.room_id,
+                message: e.message.clone(),
+            })
+            .collect()
+    }
+
+    pub(crate) fn take_events(&mut self) -> Vec<ClientEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn next_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("c{}", self.next_id)
+    }
+
+    /// Queues a message; it is sent whenever a connection is up, until acknowledged.
+    pub(crate) fn queue_send(
+        &mut self,
+        room_id: RoomId,
+        message: SendMessage,
+        waiter: Option<Waiter>,
+    ) {
+        if self.closed {
+            if let Some(w) = waiter {
+                let _ = w.send(Err(Error::Closed));
+            }
+            return;
+        }
+        self.outbox.push_back(OutEntry {
+            room_id,
+            message,
+            inflight: None,
+            not_before: None,
+            failures: 0,
+            waiters: waiter.into_iter().collect(),
+        });
+    }
+
+    /// Queues a command for the open connection; its reply arrives on the returned channel.
+    pub(crate) fn queue_command(
+        &mut self,
+        frame: impl FnOnce(String) -> ClientFrame,
+    ) -> Result<oneshot::Receiver<Result<CommandReply>>> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        if !self.online {
+            return Err(Error::NotConnected);
+        }
+        let id = self.next_id();
+        let (tx, rx) = oneshot::channel();
+        self.pending.insert(id.clone(), Pending::Command(tx));
+        self.queued.push(frame(id));
+        Ok(rx)
+    }
+
+    pub(crate) fn queue_ping(&mut self) {
+        let id = self.next_id();
+        self.pending.insert(id.clone(), Pending::Ping);
+        self.queued.push(ClientFrame::Ping { id });
+    }
+
+    fn queue_resume(&mut self, rooms: Vec<RoomPosition>, feed_after: Option<Seq>) {
+        let id = self.next_id();
+        self.queued.push(ClientFrame::Resume {
+            id: id.clone(),
+            rooms: rooms.clone(),
+            feed_after,
+        });
+        self.pending
+            .insert(id, Pending::Resume(ResumeRequest { rooms, feed_after }));
+    }
+
+    /// Frames to send now: queued commands first (a resume before anything else), then the
+    /// head of each room's outbox that is not on the wire yet.
+    pub(crate) fn take_frames(&mut self, now: Instant) -> Vec<ClientFrame> {
+        if !self.online {
+            return Vec::new();
+        }
+        let mut frames = std::mem::take(&mut self.queued);
+        let mut rooms = HashSet::new();
+        let mut ids = Vec::new();
+        for (i, e) in self.outbox.iter().enumerate() {
+            // Only each room's oldest entry may be on the wire: the next one waits for its ack.
+            if !rooms.insert(e.room_id) || e.inflight.is_some() {
+                continue;
+            }
+            if e.not_before.is_none_or(|t| t <= now) {
+                ids.push(i);
+            }
+        }
+        for i in ids {
+            let id = self.next_id();
+            let Some(e) = self.outbox.get_mut(i) else {
+                continue;
+            };
+            e.inflight = Some(id.clone());
+            e.not_before = None;
+            self.pending.insert(id.clone(), Pending::Send);
+            frames.push(ClientFrame::Send {
+                id,
+                room_id: e.room_id,
+                client_id: e.message.client_id.clone(),
+                body: e.message.body.clone(),
+                reply_to: e.message.reply_to,
+                attachments: e.message.attachments.clone(),
+            });
+        }
+        frames
+    }
+
+    /// When the earliest delayed send becomes due.
+    pub(crate) fn next_retry(&self) -> Option<Instant> {
+        self.outbox
+            .iter()
+            .filter(|e| e.inflight.is_none())
+            .filter_map(|e| e.not_before)
+            .min()
+    }
+
+    /// A connection is up: take or compare positions and ask for what was missed.
+    pub(crate) fn on_ready(
+        &mut self,
+        protocol: u32,
+        user_id: UserId,
+        rooms: Vec<RoomPosition>,
+        feed_seq: Seq,
+    ) -> Verdict {
+        if protocol != jeco_proto::PROTOCOL_VERSION {
+            return Verdict::Stop(format!("the server speaks protocol {protocol}"));
+        }
+        self.online = true;
+        self.ready_feed_seq = feed_seq;
+        for r in &rooms {
+            self.latest_seen.insert(r.room_id, r.seq);
+        }
+        let resumed = self.has_state;
+        if !self.has_state {
+            self.positions = rooms.iter().map(|r| (r.room_id, r.seq)).collect();
+            self.feed_seq = Some(feed_seq);
+            self.has_state = true;
+        } else {
+            // Rooms left while away are dropped; naming them would fail the whole resume.
+            let followed: HashSet<RoomId> = rooms.iter().map(|r| r.room_id).collect();
+            self.positions.retain(|room, _| followed.contains(room));
+            let mut behind = Vec::new();
+            for r in rooms {
+                match self.positions.get(&r.room_id) {
+                    Some(&seq) if seq < r.seq => {
+                        behind.push(RoomPosition {
+                            room_id: r.room_id,
+                            seq,
+                        });
+                        self.resuming.insert(r.room_id, None);
+                    }
+                    Some(_) => {}
+                    None => {
+                        // Joined while away: the app loads its history.
+                        self.positions.insert(r.room_id, r.seq);
+                        self.events.push(ClientEvent::Resync {
+                            room_id: r.room_id,
+                            seq: r.seq,
+                        });
+                    }
+                }
+            }
+            let feed_after = match self.feed_seq {
+                Some(f) if f < feed_seq => {
+                    self.resuming_feed = Some(None);
+                    Some(f)
+                }
+                Some(_) => None,
+                None => {
+                    self.feed_seq = Some(feed_seq);
+                    None
+                }
+            };
+            if !behind.is_empty() || feed_after.is_some() {
+                self.queue_resume(behind, feed_after);
+            }
+        }
+        self.events
+            .push(ClientEvent::Connected { user_id, resumed });
+        Verdict::Continue
+    }
+
+    /// The connection is gone: whatever was on the wire is unacknowledged.
+    pub(crate) fn on_disconnect(&mut self) {
+        self.online = false;
+        for e in &mut self.outbox {
+            e.inflight = None;
+        }
+        for (_, p) in self.pending.drain() {
+            if let Pending::Command(tx) = p {
+                let _ = tx.send(Err(Error::Disconnected));
+            }
+        }
+        self.queued.clear();
+        self.resuming.clear();
+        self.resuming_feed = None;
+        self.latest_seen.clear();
+    }
+
+    /// The connection is closed for good: waiters learn it; the outbox stays readable.
+    pub(crate) fn close(&mut self) {
+        self.on_disconnect();
+        self.closed = true;
+        for e in &mut self.outbox {
+            for w in e.waiters.drain(..) {
+                let _ = w.send(Err(Error::Closed));
+            }
+        }
+    }
+
+    /// Applies one frame from the server.
+    pub(crate) fn on_incoming(&mut self, incoming: Incoming, now: Instant) -> Verdict {
+        match incoming {
+            Incoming::Frame(frame) => self.on_frame(frame, now),
+            Incoming::Event(event) => {
+                self.on_event(event);
+                Verdict::Continue
+            }
+        }
+    }
+
+    fn on_frame(&mut self, frame: ServerFrame, now: Instant) -> Verdict {
+        match frame {
+            ServerFrame::Ack {
+                id,
+                message,
+                seq,
+                added,
+            } => {
+                match self.pending.remove(&id) {
+                    Some(Pending::Send) => self.sent(&id, message.map(|m| *m)),
+                    Some(Pending::Command(tx)) => {
+                        let _ = tx.send(Ok(CommandReply {
+                            message: message.map(|m| *m),
+                            seq,
+                            added,
+                        }));
+                    }
+                    Some(Pending::Resume(_) | Pending::Ping) | None => {}
+                }
+                Verdict::Continue
+            }
+            ServerFrame::Error {
+                id,
+                code,
+                message,
+                field,
+            } => {
+                let Some(id) = id else {
+                    tracing::warn!(%code, %message, "the server could not read a frame");
+                    return Verdict::Continue;
+                };
+                let error = Error::Api {
+                    status: 0,
+                    code: code.clone(),
+                    message,
+                    field,
+                };
+                match self.pending.remove(&id) {
+                    Some(Pending::Send) => {
+                        self.send_refused(&id, error, now);
+                        Verdict::Continue
+                    }
+                    Some(Pending::Command(tx)) => {
+                        let _ = tx.send(Err(error));
+                        Verdict::Continue
+                    }
+                    Some(Pending::Resume(req)) => self.resume_refused(req, &code),
+                    Some(Pending::Ping) | None => Verdict::Continue,
+                }
+            }
+            ServerFrame::Resumed {
+                id,
+                rooms,
+                feed_seq,
+            } => {
+                if let Some(Pending::Resume(req)) = self.pending.remove(&id) {
+                    self.resumed(req, &rooms, feed_seq);
+                }
+                Verdict::Continue
+            }
+            ServerFrame::Closing { code, message } => match code.as_str() {
+                "signed_out" => Verdict::Stop(format!("signed_out: {message}")),
+                _ => Verdict::Reconnect(format!("{code}: {message}")),
+            },
+            _ => Verdict::Continue,
+        }
+    }
+
+    /// The ack of the `send` with command id `id`.
+    fn sent(&mut self, id: &str, message: Option<Message>) {
+        let Some(i) = self
+            .outbox
+            .iter()
+            .position(|e| e.inflight.as_deref() == Some(id))
+        else {
+            return;
+        };
+        let Some(entry) = self.outbox.remove(i) else {
+            return;
+        };
+        match message {
+            Some(message) => {
+                for w in entry.waiters {
+                    let _ = w.send(Ok(message.clone()));
+                }
+                self.events.push(ClientEvent::Sent {
+                    client_id: entry.message.client_id,
+                    message,
+                });
+            }
+            None => {
+                let error = Error::Decode("an ack of a send without its message".into());
+                for w in entry.waiters {
+                    let _ = w.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+
+    /// An `error` for the `send` with command id `id`: retried later when transient,
+    /// otherwise the message is given up and the app told.
+    fn send_refused(&mut self, id: &str, error: Error, now: Instant) {
+        let Some(i) = self
+            .outbox
+            .iter()
+            .position(|e| e.inflight.as_deref() == Some(id))
+        else {
+            return;
+        };
+        if error.code().is_some_and(is_transient_code) {
+            if let Some(e) = self.outbox.get_mut(i) {
+                e.inflight = None;
+                e.failures = e.failures.saturating_add(1);
+                let delay = Duration::from_millis(100 << e.failures.min(6));
+                e.not_before = Some(now + delay);
+            }
+            return;
+        }
+        let Some(entry) = self.outbox.remove(i) else {
+            return;
+        };
+        for w in entry.waiters {
+            let _ = w.send(Err(error.clone()));
+        }
+        self.events.push(ClientEvent::SendFailed {
+            client_id: entry.message.client_id,
+            room_id: entry.room_id,
+            error,
+        });
+    }
+
+    fn resumed(&mut self, req: ResumeRequest, rooms: &[RoomPosition], feed_seq: Seq) {
+        for r in req.rooms {
+            let target = rooms.iter().find(|p| p.room_id == r.room_id).map(|p| p.seq);
+            let at = self.positions.get(&r.room_id).copied();
+            match (target, at) {
+                (Some(target), Some(at)) if at < target => {
+                    self.resuming.insert(r.room_id, Some(target));
+                }
+                _ => {
+                    self.resuming.remove(&r.room_id);
+                }
+            }
+        }
+        if req.feed_after.is_some() {
+            self.resuming_feed = match self.feed_seq {
+                Some(at) if at < feed_seq => Some(Some(feed_seq)),
+                _ => None,
+            };
+        }
+    }
+
+    /// A refused `resume`. It names no room machine-readably, so a request for several
+    /// rooms is split into one per room; a single room too far behind starts over from the
+    /// latest position seen (the app reloads its history), one no longer followed is dropped.
+    fn resume_refused(&mut self, req: ResumeRequest, code: &str) -> Verdict {
+        if code != "too_far_behind" && code != "room_not_found" {
+            return Verdict::Reconnect(format!("resume refused: {code}"));
+        }
+        if req.rooms.len() + usize::from(req.feed_after.is_some()) > 1 {
+            for room in req.rooms {
+                self.queue_resume(vec![room], None);
+            }
+            if let Some(feed) = req.feed_after {
+                self.queue_resume(Vec::new(), Some(feed));
+            }
+            return Verdict::Continue;
+        }
+        let Some(room) = req.rooms.first() else {
+            return Verdict::Reconnect(format!("feed resume refused: {code}"));
+        };
+        let room_id = room.room_id;
+        self.resuming.remove(&room_id);
+        if code == "room_not_found" {
+            self.positions.remove(&room_id);
+            return Verdict::Continue;
+        }
+        let seq = self
+            .latest_seen
+            .get(&room_id)
+            .copied()
+            .unwrap_or(room.seq)
+            .max(room.seq);
+        self.positions.insert(room_id, seq);
+        self.events.push(ClientEvent::Resync { room_id, seq });
+        Verdict::Continue
+    }
+
+    fn on_event(&mut self, event: Event) {
+        if let Some((room, seq)) = event.room_seq() {
+            self.room_event(room, seq, event);
+            return;
+        }
+        match &event {
+            Event::Notification { notification } => {
+                if self.feed_event(notification.feed_seq) {
+                    self.events.push(ClientEvent::Event(event));
+                }
+            }
+            &Event::Membership {
+                feed_seq,
+                room_id,
+                room_seq,
+                joined,
+            } => {
+                if !self.feed_event(feed_seq) {
+                    return;
+                }
+                // Entries up to `ready.feed_seq` are history that `ready` already reflects.
+                if feed_seq > self.ready_feed_seq {
+                    if joined {
+                        let before = Seq(room_seq.0.saturating_sub(1));
+                        if self.positions.get(&room_id).is_none_or(|&p| p < before) {
+                            self.positions.insert(room_id, before);
+                        }
+                    } else {
+                        self.positions.remove(&room_id);
+                        self.resuming.remove(&room_id);
+                    }
+                }
+                self.events.push(ClientEvent::Event(event));
+            }
+            Event::Unknown => {}
+            _ => self.events.push(ClientEvent::Event(event)),
+        }
+    }
+
+    /// Applies a sequenced room event if it is the next one; drops what was seen; asks for a
+    /// replay on a gap.
+    fn room_event(&mut self, room: RoomId, seq: Seq, event: Event) {
+        let latest = self.latest_seen.entry(room).or_insert(seq);
+        *latest = (*latest).max(seq);
+        let Some(&at) = self.positions.get(&room) else {
+            return;
+        };
+        if seq <= at {
+            return;
+        }
+        if seq.0 == at.0 + 1 {
+            self.positions.insert(room, seq);
+            if let Some(Some(target)) = self.resuming.get(&room)
+                && seq >= *target
+            {
+                self.resuming.remove(&room);
+            }
+            self.events.push(ClientEvent::Event(event));
+        } else if let std::collections::hash_map::Entry::Vacant(v) = self.resuming.entry(room) {
+            // A gap: the replay brings this event and what came before it.
+            v.insert(None);
+            self.queue_resume(
+                vec![RoomPosition {
+                    room_id: room,
+                    seq: at,
+                }],
+                None,
+            );
+        }
+    }
+
+    /// Whether a feed entry at `seq` is the next one (and takes it); a gap asks for a replay.
+    fn feed_event(&mut self, seq: Seq) -> bool {
+        let at = self.feed_seq.unwrap_or(Seq::ZERO);
+        if seq <= at {
+            return false;
+        }
+        if seq.0 == at.0 + 1 {
+            self.feed_seq = Some(seq);
+            if let Some(Some(target)) = self.resuming_feed
+                && seq >= target
+            {
+                self.resuming_feed = None;
+            }
+            return true;
+        }
+        if self.resuming_feed.is_none() {
+            self.resuming_feed = Some(None);
+            self.queue_resume(Vec::new(), Some(at));
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jeco_proto::model::UserRef;
+
+    fn message(room: i64, seq: i64, client_id: &str) -> Message {
+        Message {
+            id: jeco_proto::ids::MessageId(seq),
+            room_id: RoomId(room),
+            seq: Seq(seq),
+            sender: UserRef {
+                id: UserId(1),
+                username: "a".into(),
+                display_name: String::new(),
+            },
+            client_id: client_id.into(),
+            body: "hi".into(),
+            reply_to: None,
+            forwarded_from: None,
+            attachments: Vec::new(),
+            mentions: Vec::new(),
+            reactions: Vec::new(),
+            created_at: jeco_proto::ids::Timestamp(0),
+            edited_at: None,
+            deleted: false,
+        }
+    }
+
+    fn created(room: i64, seq: i64) -> Incoming {
+        Incoming::Event(Event::MessageCreated {
+            room_id: RoomId(room),
+            seq: Seq(seq),
+            message: message(room, seq, "x"),
+        })
+    }
+
+    fn pos(room: i64, seq: i64) -> RoomPosition {
+        RoomPosition {
+            room_id: RoomId(room),
+            seq: Seq(seq),
+        }
+    }
+
+    fn delivered(s: &mut Session) -> Vec<i64> {
+        s.take_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                ClientEvent::Event(ev) => ev.room_seq().map(|(_, seq)| seq.0),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn resume_drops_live_events_until_the_replay_catches_up() {
+        let now = Instant::now();
+        let mut s = Session::new(vec![pos(1, 2)], Some(Seq(0)), Vec::new());
+        assert_eq!(
+            s.on_ready(1, UserId(1), vec![pos(1, 5)], Seq(0)),
+            Verdict::Continue
+        );
+        let frames = s.take_frames(now);
+        assert!(
+            matches!(&frames[..], [ClientFrame::Resume { rooms, feed_after: None, .. }] if rooms == &vec![pos(1, 2)])
+        );
+        // A live event published after `ready` arrives before the replay: dropped.
+        s.on_incoming(created(1, 6), now);
+        // SSE may deliver `resumed` before the replayed events.
+        s.on_incoming(
+            Incoming::Frame(ServerFrame::Resumed {
+                id: "c1".into(),
+                rooms: vec![pos(1, 6)],
+                feed_seq: Seq(0),
+            }),
+            now,
+        );
+        for seq in [3, 4, 5, 6, 4, 7] {
+            s.on_incoming(created(1, seq), now);
+        }
+        assert_eq!(delivered(&mut s), vec![3, 4, 5, 6, 7]);
+        assert_eq!(s.positions(), vec![pos(1, 7)]);
+    }
+
+    #[test]
+    fn a_gap_asks_for_a_replay_and_a_too_far_room_resyncs() {
+        let now = Instant::now();
+        let mut s = Session::new(vec![pos(1, 1), pos(2, 1)], Some(Seq(0)), Vec::new());
+        s.on_ready(1, UserId(1), vec![pos(1, 50), pos(2, 3)], Seq(0));
+        let _ = s.take_frames(now);
+        s.on_incoming(
+            Incoming::Frame(ServerFrame::Error {
+                id: Some("c1".into()),
+                code: "too_far_behind".into(),
+                message: "m".into(),
+                field: None,
+            }),
+            now,
+        );
+        let split = s.take_frames(now);
+        assert_eq!(split.len(), 2);
+        s.on_incoming(
+            Incoming::Frame(ServerFrame::Error {
+                id: Some("c2".into()),
+                code: "too_far_behind".into(),
+                message: "m".into(),
+                field: None,
+            }),
+            now,
+        );
+        assert!(s.take_events().iter().any(|e| matches!(
+            e,
+            ClientEvent::Resync {
+                room_id: RoomId(1),
+                seq: Seq(50)
+            }
+        )));
+        s.on_incoming(created(1, 51), now);
+        s.on_incoming(created(2, 2), now);
+        assert_eq!(delivered(&mut s), vec![51, 2]);
+        // Room 1 jumps: a replay is asked for, and the early event is dropped.
+        s.on_incoming(created(1, 53), now);
+        assert!(
+            matches!(&s.take_frames(now)[..], [ClientFrame::Resume { rooms, .. }] if rooms == &vec![pos(1, 51)])
+        );
+        assert_eq!(delivered(&mut s), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn the_outbox_sends_one_per_room_and_retries_transient_refusals() {
+        let now = Instant::now();
+        let mut s = Session::new(Vec::new(), None, Vec::new());
+        for (room, id) in [(1, "a"), (1, "b"), (2, "c")] {
+            let message = SendMessage {
+                client_id: id.into(),
+                body: id.into(),
+                ..SendMessage::default()
+            };
+            s.queue_send(RoomId(room), message, None);
+        }
+        assert!(
+            s.take_frames(now).is_empty(),
+            "nothing is sent while offline"
+        );
+        s.on_ready(1, UserId(1), Vec::new(), Seq(0));
+        let client_ids = |frames: Vec<ClientFrame>| -> Vec<String> {
+            frames
+                .into_iter()
+                .filter_map(|f| match f {
+                    ClientFrame::Send { client_id, .. } => Some(client_id),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(client_ids(s.take_frames(now)), vec!["a", "c"]);
+        s.on_incoming(
+            Incoming::Frame(ServerFrame::Error {
+                id: Some("c1".into()),
+                code: "rate_limited".into(),
+                message: "slow down".into(),
+                field: None,
+            }),
+            now,
+        );
+        assert!(client_ids(s.take_frames(now)).is_empty(), "b waits for a");
+        let due = s.next_retry().unwrap();
+        assert_eq!(client_ids(s.take_frames(due)), vec!["a"]);
+        // The connection drops before the ack: everything is sent again, same client ids.
+        s.on_disconnect();
+        s.on_ready(1, UserId(1), Vec::new(), Seq(0));
+        let again = s.take_frames(due);
+        assert_eq!(client_ids(again), vec!["a", "c"]);
+        s.on_incoming(
+            Incoming::Frame(ServerFrame::Ack {
+                id: "c4".into(),
+                message: Some(Box::new(message(1, 1, "a"))),
+                seq: None,
+                added: None,
+            }),
+            now,
+        );
+        assert_eq!(client_ids(s.take_frames(now)), vec!["b"]);
+        assert_eq!(s.pending_sends().len(), 2);
+    }
+}
