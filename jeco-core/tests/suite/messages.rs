@@ -975,11 +975,18 @@ pub async fn concurrent_retries_make_one_message(h: Harness) {
     let bob = h.user("bob").await;
     let room = public_room(&h, alice.id, "retries", &[bob.id]).await;
     let before = last_seq(&h, alice.id, room).await;
+    // A second engine on the same data (another node) races too: its retries lose to the
+    // first node's commit on the unique index, or win it.
+    let other = h.reopen().await;
     // Start every send at once, so that they race each other rather than the spawning loop.
     let start = Arc::new(Barrier::new(20));
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..20 {
-        let engine = h.engine.clone();
+    for i in 0..20 {
+        let engine = if i % 2 == 0 {
+            h.engine.clone()
+        } else {
+            other.engine.clone()
+        };
         let user = alice.id;
         let start = Arc::clone(&start);
         tasks.spawn(async move {

@@ -37,6 +37,68 @@ fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
+/// Most sends committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// What one send in a group commit came to.
+enum Outcome {
+    /// Appended, with its notifications.
+    New(
+        Box<crate::model::Message>,
+        Vec<(crate::ids::UserId, crate::model::Notification)>,
+    ),
+    /// Already sent with this client id: that message's id.
+    Existing(crate::ids::MessageId),
+}
+
+type Job = (
+    crate::store::NewMessage,
+    tokio::sync::oneshot::Sender<crate::store::StoreResult<Outcome>>,
+);
+type Jobs = tokio::sync::mpsc::UnboundedReceiver<Job>;
+
+/// Group commit for sends. Each send is handed to one task that owns the write path for
+/// messages; the task takes every send waiting at that moment (up to [`MAX_BATCH`]) and
+/// commits them in a single transaction, so concurrent sends share one disk flush instead of
+/// queueing for one each. Nothing waits for a batch to fill: a lone send is committed at once,
+/// and under load the batch is whatever arrived during the previous commit. Every caller is
+/// answered only after the commit, so "durable before acknowledged" holds for each message.
+#[derive(Clone, Debug)]
+pub(crate) struct Appender {
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+impl Appender {
+    fn new() -> (Appender, Jobs) {
+        let (jobs, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Appender { jobs }, rx)
+    }
+
+    /// Appends `message` with the next group; answers once that group is committed.
+    async fn append(
+        &self,
+        message: crate::store::NewMessage,
+    ) -> crate::store::StoreResult<Outcome> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let stopped = || StoreError::Backend("the message writer has stopped".into());
+        self.jobs.send((message, reply)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// The next group of sends: waits for one, then takes whatever else is already waiting.
+async fn next_batch(jobs: &mut Jobs) -> Option<Vec<Job>> {
+    let first = jobs.recv().await?;
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
 /// Implements every store trait for `$store`, whose `writer()` and `reader()` return pools of
 /// database `$db`.
 macro_rules! impl_sql_store {
@@ -46,7 +108,7 @@ macro_rules! impl_sql_store {
             use sqlx::{Pool, Transaction};
 
             use super::super::rows::*;
-            use super::super::{backend, map_err};
+            use super::super::{Outcome, backend, map_err};
             use crate::event::{Event, LeaveReason};
             use crate::ids::*;
             use crate::model::*;
@@ -182,6 +244,143 @@ macro_rules! impl_sql_store {
                     }));
                 }
                 Ok(notifications)
+            }
+
+            /// Starts the task that commits sends to `pool` in groups (see [`super::super::Appender`]).
+            pub(super) fn appender(pool: Pool<$db>) -> super::super::Appender {
+                let (appender, jobs) = super::super::Appender::new();
+                tokio::spawn(run_appender(pool, jobs));
+                appender
+            }
+
+            /// Takes every send that is waiting, commits them in one transaction, answers each,
+            /// and starts over; ends when the store is dropped.
+            async fn run_appender(pool: Pool<$db>, mut jobs: super::super::Jobs) {
+                while let Some(batch) = super::super::next_batch(&mut jobs).await {
+                    let (messages, replies): (Vec<NewMessage>, Vec<_>) = batch.into_iter().unzip();
+                    let results = append_batch(&pool, messages).await;
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        // A caller that went away still has its message committed; a retry
+                        // with the same client id finds it.
+                        let _ = reply.send(result);
+                    }
+                }
+            }
+
+            /// One transaction for all of `messages`, each inside a savepoint so that one
+            /// refused message leaves the others in. If the commit fails, every one fails.
+            async fn append_batch(
+                pool: &Pool<$db>,
+                messages: Vec<NewMessage>,
+            ) -> Vec<StoreResult<Outcome>> {
+                let count = messages.len();
+                let failed = |e: &StoreError| -> Vec<StoreResult<Outcome>> {
+                    (0..count).map(|_| Err(StoreError::Backend(e.to_string().into()))).collect()
+                };
+                let mut tx = match pool.begin().await.map_err(backend) {
+                    Ok(tx) => tx,
+                    Err(e) => return failed(&e),
+                };
+                let mut results = Vec::with_capacity(count);
+                for m in messages {
+                    if let Err(e) = sqlx::query("SAVEPOINT send").execute(&mut *tx).await.map_err(backend) {
+                        return failed(&e);
+                    }
+                    let result = append_one(&mut tx, m).await;
+                    // Only a new message keeps its writes; a repeat or a failure leaves none.
+                    // A rolled-back savepoint stays open until released.
+                    let end: &[&str] = if matches!(result, Ok(Outcome::New(..))) {
+                        &["RELEASE SAVEPOINT send"]
+                    } else {
+                        &["ROLLBACK TO SAVEPOINT send", "RELEASE SAVEPOINT send"]
+                    };
+                    for statement in end {
+                        if let Err(e) = sqlx::query(statement).execute(&mut *tx).await.map_err(backend) {
+                            return failed(&e);
+                        }
+                    }
+                    results.push(result);
+                }
+                match tx.commit().await.map_err(backend) {
+                    Ok(()) => results,
+                    Err(e) => failed(&e),
+                }
+            }
+
+            /// Appends one message inside the batch's transaction, or finds the one the sender
+            /// already sent with this client id (earlier, or earlier in this very batch).
+            ///
+            /// The room's sequence is taken first, before the client id is looked up: the first
+            /// statement writes, so SQLite takes its write lock at once (waiting for another
+            /// writer) instead of failing to upgrade a read. For a repeated client id the
+            /// caller rolls the savepoint back, which returns the sequence number.
+            async fn append_one(tx: &mut Tx, m: NewMessage) -> StoreResult<Outcome> {
+                let seq = next_room_seq(tx, m.room_id, 0).await?;
+                let existing: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_id = $3",
+                )
+                .bind(m.room_id.get())
+                .bind(m.sender_id.get())
+                .bind(&m.client_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(backend)?;
+                if let Some(id) = existing {
+                    return Ok(Outcome::Existing(MessageId(id)));
+                }
+                let attachments = attachments_json(&m.attachments);
+                let mentions = json_of(&m.mentions);
+                let id = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO messages (room_id, seq, sender_id, client_id, body, reply_to, \
+                     forwarded_from, attachments, mentions, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .bind(m.room_id.get())
+                .bind(seq.get())
+                .bind(m.sender_id.get())
+                .bind(&m.client_id)
+                .bind(&m.body)
+                .bind(m.reply_to.map(MessageId::get))
+                .bind(m.forwarded_from.map(MessageId::get))
+                .bind(&attachments)
+                .bind(&mentions)
+                .bind(m.now.0)
+                .fetch_one(&mut **tx)
+                .await
+                // A retry with the same client id on another node won the race.
+                .map_err(map_err("message"))
+                .map(MessageId)?;
+                log_room_event(
+                    tx,
+                    m.room_id,
+                    seq,
+                    kind::MESSAGE_CREATED,
+                    Some(id),
+                    Some(m.sender_id),
+                    None,
+                    None,
+                    m.now,
+                )
+                .await?;
+                let sender = user_ref(tx, m.sender_id).await?;
+                let notifications = notify_about(tx, m.room_id, id, &sender, &m.notify, m.now).await?;
+                let message = Message {
+                    id,
+                    room_id: m.room_id,
+                    seq,
+                    sender,
+                    client_id: m.client_id,
+                    body: m.body,
+                    reply_to: m.reply_to,
+                    forwarded_from: m.forwarded_from,
+                    attachments: m.attachments,
+                    mentions: m.mentions,
+                    reactions: Vec::new(),
+                    created_at: m.now,
+                    edited_at: None,
+                    deleted: false,
+                };
+                Ok(Outcome::New(Box::new(message), notifications))
             }
 
             async fn user_ref(tx: &mut Tx, id: UserId) -> StoreResult<UserRef> {
@@ -995,79 +1194,30 @@ macro_rules! impl_sql_store {
                 }
 
                 async fn append_message(&self, m: NewMessage) -> StoreResult<Appended> {
-                    if let Some(existing) =
-                        self.message_by_client_id(m.room_id, m.sender_id, &m.client_id).await?
-                    {
-                        return Ok(Appended::Existing(existing));
-                    }
-                    let mut tx = self.writer().begin().await.map_err(backend)?;
-                    let seq = next_room_seq(&mut tx, m.room_id, 0).await?;
-                    let attachments = attachments_json(&m.attachments);
-                    let mentions = json_of(&m.mentions);
-                    let inserted = sqlx::query_scalar::<_, i64>(
-                        "INSERT INTO messages (room_id, seq, sender_id, client_id, body, reply_to, \
-                         forwarded_from, attachments, mentions, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                    )
-                    .bind(m.room_id.get())
-                    .bind(seq.get())
-                    .bind(m.sender_id.get())
-                    .bind(&m.client_id)
-                    .bind(&m.body)
-                    .bind(m.reply_to.map(MessageId::get))
-                    .bind(m.forwarded_from.map(MessageId::get))
-                    .bind(&attachments)
-                    .bind(&mentions)
-                    .bind(m.now.0)
-                    .fetch_one(&mut *tx)
-                    .await;
-                    let id = match inserted {
-                        Ok(id) => MessageId(id),
-                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                            // A concurrent retry with the same client id won the race; its
-                            // message is the answer. The rollback returns our sequence number.
-                            drop(tx);
+                    let (room, sender, client_id) = (m.room_id, m.sender_id, m.client_id.clone());
+                    let outcome = match self.appender().append(m).await {
+                        // A retry with the same client id on another node committed first;
+                        // its message is the answer.
+                        Err(StoreError::Conflict("message")) => {
                             return self
-                                .message_by_client_id(m.room_id, m.sender_id, &m.client_id)
+                                .message_by_client_id(room, sender, &client_id)
                                 .await?
                                 .map(Appended::Existing)
                                 .ok_or(StoreError::NotFound("message"));
                         }
-                        Err(e) => return Err(backend(e)),
+                        other => other?,
                     };
-                    log_room_event(
-                        &mut tx,
-                        m.room_id,
-                        seq,
-                        kind::MESSAGE_CREATED,
-                        Some(id),
-                        Some(m.sender_id),
-                        None,
-                        None,
-                        m.now,
-                    )
-                    .await?;
-                    let sender = user_ref(&mut tx, m.sender_id).await?;
-                    let notifications =
-                        notify_about(&mut tx, m.room_id, id, &sender, &m.notify, m.now).await?;
-                    tx.commit().await.map_err(backend)?;
-                    let message = Message {
-                        id,
-                        room_id: m.room_id,
-                        seq,
-                        sender,
-                        client_id: m.client_id,
-                        body: m.body,
-                        reply_to: m.reply_to,
-                        forwarded_from: m.forwarded_from,
-                        attachments: m.attachments,
-                        mentions: m.mentions,
-                        reactions: Vec::new(),
-                        created_at: m.now,
-                        edited_at: None,
-                        deleted: false,
-                    };
-                    Ok(Appended::New(message, notifications))
+                    match outcome {
+                        Outcome::New(message, notifications) => {
+                            Ok(Appended::New(*message, notifications))
+                        }
+                        Outcome::Existing(id) => Ok(Appended::Existing(
+                            messages_by_id(self.writer(), &[id.get()])
+                                .await?
+                                .pop()
+                                .ok_or(StoreError::NotFound("message"))?,
+                        )),
+                    }
                 }
 
                 async fn message(&self, id: MessageId) -> StoreResult<Message> {

@@ -10,6 +10,7 @@ use crate::store::StoreError;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    appender: super::Appender,
 }
 
 impl PgStore {
@@ -24,7 +25,10 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            appender: store_impl::appender(pool.clone()),
+            pool,
+        })
     }
 
     fn writer(&self) -> &PgPool {
@@ -33,6 +37,10 @@ impl PgStore {
 
     fn reader(&self) -> &PgPool {
         &self.pool
+    }
+
+    fn appender(&self) -> &super::Appender {
+        &self.appender
     }
 }
 

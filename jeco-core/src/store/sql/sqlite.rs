@@ -18,6 +18,7 @@ use crate::store::StoreError;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    appender: super::Appender,
 }
 
 impl SqliteStore {
@@ -47,7 +48,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(super::backend)?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            appender: store_impl::appender(writer.clone()),
+            writer,
+            reader,
+        })
     }
 
     fn writer(&self) -> &SqlitePool {
@@ -56,6 +61,10 @@ impl SqliteStore {
 
     fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    fn appender(&self) -> &super::Appender {
+        &self.appender
     }
 }
 
