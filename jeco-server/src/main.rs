@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use clap::Parser;
 use jeco_server::AppState;
 use jeco_server::config::{Cli, Settings};
@@ -37,6 +38,13 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("Jeco Chat is listening on http://{addr} ({store})");
     let shutdown = state.shutdown.clone();
+    // Real-time frames are small and often written back to back (an ack, then the event):
+    // without TCP_NODELAY the second waits for the peer's delayed ACK, about 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -453,6 +453,46 @@ async fn users_on_different_nodes_talk_as_if_on_one() {
     assert_eq!(again["code"], "invalid_ticket", "{again}");
     second.close().await;
 
+    // Delivery latency, send to receipt, on the sender's node and across nodes (through
+    // Redis): reported, not asserted.
+    let (mut here, mut there) = (Vec::new(), Vec::new());
+    for i in 0..200 {
+        let body = format!("timed {i}");
+        let sent_at = Instant::now();
+        ann_ws
+            .send_json(
+                &json!({"type": "send", "id": format!("t{i}"), "room_id": room,
+                               "client_id": format!("t{i}"), "body": body}),
+            )
+            .await;
+        let arrived = |f: &Value| is(f, "message.created") && f["message"]["body"] == body;
+        let (on_a, on_b) = tokio::join!(
+            async {
+                ann_ws.wait_for("the timed message on A", arrived).await;
+                sent_at.elapsed()
+            },
+            async {
+                bob_ws.wait_for("the timed message on B", arrived).await;
+                sent_at.elapsed()
+            }
+        );
+        here.push(on_a);
+        there.push(on_b);
+    }
+    for (name, mut times) in [("same node", here), ("across nodes", there)] {
+        times.sort();
+        let at =
+            |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_micros() as f64 / 1000.0;
+        eprintln!(
+            "delivery latency {name}: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} messages, one at a time, PostgreSQL + Redis)",
+            at(0.5),
+            at(0.9),
+            at(0.99),
+            at(1.0),
+            times.len()
+        );
+    }
+
     ann_ws.close().await;
     let offline = bob_ws
         .wait_for("ann offline, from A", presence_of(&ann, false))

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use jeco_server::{AppState, ServerConfig};
 
 #[tokio::main]
@@ -51,6 +52,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://{}", listener.local_addr()?);
+    // Small real-time frames go out at once instead of waiting on delayed ACKs.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     // Connect info gives Jeco the client address it rate-limits logins and registrations by.
     axum::serve(
         listener,
