@@ -16,7 +16,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Query, State};
 use axum::response::Response;
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use jeco_core::ids::UserId;
 use jeco_core::session::{HEARTBEAT_MS, Outbound, Session, error_frame};
 use jeco_proto::ws::ClientFrame;
@@ -26,6 +26,9 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::state::AppState;
+
+/// Most frames written together before the connection's loop looks at anything else.
+const WRITE_BATCH: usize = 64;
 
 /// Query parameters of `GET /v1/ws`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -101,9 +104,10 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
     let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
     let mut last_heard = Instant::now();
     let shutdown = state.shutdown.clone();
+    // Unbiased: a client that keeps sending commands must not hold up its own events, nor a
+    // busy room its commands.
     loop {
         tokio::select! {
-            biased;
             () = shutdown.cancelled() => {
                 let _ = tx.send(text(closing_frame("shutting_down", "the server is restarting; reconnect and resume"))).await;
                 let _ = tx.send(Message::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("shutting down") }))).await;
@@ -157,7 +161,30 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
             }
             out = session.next() => match out {
                 Some(Outbound::Frame(f)) => {
-                    if tx.send(text(f)).await.is_err() { break; }
+                    // Whatever else is ready (up to a bound, so that commands get their
+                    // turn in a busy room) goes out with it, in one write.
+                    let mut pending = Ok(());
+                    let mut next = Some(f);
+                    let mut closing = None;
+                    let mut batched = 0;
+                    while let Some(f) = next.take() {
+                        pending = tx.feed(text(f)).await;
+                        batched += 1;
+                        if pending.is_err() || batched == WRITE_BATCH {
+                            break;
+                        }
+                        match session.next().now_or_never() {
+                            Some(Some(Outbound::Frame(f))) => next = Some(f),
+                            Some(Some(Outbound::Close(f))) => closing = Some(f),
+                            _ => {}
+                        }
+                    }
+                    if pending.is_err() || tx.flush().await.is_err() { break; }
+                    if let Some(f) = closing {
+                        let _ = tx.send(text(f)).await;
+                        let _ = tx.send(Message::Close(Some(CloseFrame { code: 1008, reason: Utf8Bytes::from_static("see the closing frame") }))).await;
+                        break;
+                    }
                 }
                 Some(Outbound::Close(f)) => {
                     let _ = tx.send(text(f)).await;
