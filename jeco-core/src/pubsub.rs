@@ -12,13 +12,13 @@
 //! [`Hub::resync`]: every subscription then receives [`Delivery::Resync`], and its owner
 //! compares its positions with the store and reads whatever it missed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::event::Published;
 use crate::ids::{RoomId, UserId};
@@ -117,10 +117,55 @@ pub enum Delivery {
 
 type SubId = u64;
 
+/// One subscription's bounded queue.
+///
+/// Not a tokio channel: an idle subscription should cost next to nothing (a channel
+/// allocates a block of slots up front), and there are as many as open connections. The
+/// deque allocates on the first event and gives memory back once drained after a burst.
+struct Queue {
+    items: Mutex<VecDeque<Delivery>>,
+    ready: Notify,
+    capacity: usize,
+    /// Set when the queue was full: the hub drops the subscription, its owner resumes.
+    overflowed: AtomicBool,
+}
+
+/// Drained queues keep at most this many slots.
+const KEEP_SLOTS: usize = 16;
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Delivery>> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `delivery` without waiting; `false` if the queue was full.
+    fn offer(&self, delivery: &Delivery) -> bool {
+        let mut items = self.lock();
+        if items.len() >= self.capacity {
+            drop(items);
+            self.overflowed.store(true, Ordering::Release);
+            self.ready.notify_one();
+            return false;
+        }
+        items.push_back(delivery.clone());
+        drop(items);
+        self.ready.notify_one();
+        true
+    }
+
+    fn pop(&self) -> Option<Delivery> {
+        let mut items = self.lock();
+        let item = items.pop_front();
+        if items.is_empty() && items.capacity() > KEEP_SLOTS {
+            items.shrink_to(KEEP_SLOTS);
+        }
+        item
+    }
+}
+
 struct Subscriber {
     id: SubId,
-    tx: mpsc::Sender<Delivery>,
-    overflowed: Arc<AtomicBool>,
+    queue: Arc<Queue>,
 }
 
 #[derive(Default)]
@@ -160,14 +205,15 @@ impl Hub {
     /// A new subscription with no topics yet.
     pub fn subscribe(self: &Arc<Self>) -> Subscription {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.queue_len);
-        let overflowed = Arc::new(AtomicBool::new(false));
         Subscription {
             id,
             hub: Arc::clone(self),
-            tx,
-            rx,
-            overflowed,
+            queue: Arc::new(Queue {
+                items: Mutex::new(VecDeque::new()),
+                ready: Notify::new(),
+                capacity: self.queue_len,
+                overflowed: AtomicBool::new(false),
+            }),
         }
     }
 
@@ -206,7 +252,7 @@ impl Hub {
     }
 
     fn add(&self, sub: &Subscription, topic: Topic) {
-        if sub.overflowed.load(Ordering::Acquire) {
+        if sub.overflowed() {
             return;
         }
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
@@ -215,8 +261,7 @@ impl Hub {
         }
         state.by_topic.entry(topic).or_default().push(Subscriber {
             id: sub.id,
-            tx: sub.tx.clone(),
-            overflowed: Arc::clone(&sub.overflowed),
+            queue: Arc::clone(&sub.queue),
         });
     }
 
@@ -249,13 +294,8 @@ impl Hub {
 fn offer<'a>(subs: impl IntoIterator<Item = &'a Subscriber>, delivery: &Delivery) -> Vec<SubId> {
     let mut slow = Vec::new();
     for sub in subs {
-        match sub.tx.try_send(delivery.clone()) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                sub.overflowed.store(true, Ordering::Release);
-                slow.push(sub.id);
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => slow.push(sub.id),
+        if !sub.queue.offer(delivery) {
+            slow.push(sub.id);
         }
     }
     slow
@@ -276,9 +316,7 @@ fn remove_from_topic(by_topic: &mut HashMap<Topic, Vec<Subscriber>>, topic: Topi
 pub struct Subscription {
     id: SubId,
     hub: Arc<Hub>,
-    tx: mpsc::Sender<Delivery>,
-    rx: mpsc::Receiver<Delivery>,
-    overflowed: Arc<AtomicBool>,
+    queue: Arc<Queue>,
 }
 
 impl fmt::Debug for Subscription {
@@ -300,12 +338,21 @@ impl Subscription {
         self.hub.drop_topic(self.id, topic);
     }
 
-    /// The next delivery, or `None` once the subscription was dropped for falling behind.
+    /// The next delivery, or `None` once the subscription was dropped for falling behind
+    /// (after what was queued before that). Cancel-safe: nothing is taken off the queue
+    /// unless it is returned.
     pub async fn next(&mut self) -> Option<Delivery> {
-        if self.overflowed() && self.rx.is_empty() {
-            return None;
+        loop {
+            if let Some(delivery) = self.queue.pop() {
+                return Some(delivery);
+            }
+            if self.overflowed() {
+                return None;
+            }
+            // A delivery queued between the check above and this wait leaves a permit, so
+            // the wait ends at once.
+            self.queue.ready.notified().await;
         }
-        self.rx.recv().await
     }
 
     /// The next event, skipping [`Delivery::Resync`]; `None` once the subscription was
@@ -321,7 +368,7 @@ impl Subscription {
     /// The next event if one is queued, without waiting (skipping [`Delivery::Resync`]).
     pub fn try_recv(&mut self) -> Option<Published> {
         loop {
-            if let Delivery::Event(event) = self.rx.try_recv().ok()? {
+            if let Delivery::Event(event) = self.queue.pop()? {
                 return Some(event);
             }
         }
@@ -330,7 +377,7 @@ impl Subscription {
     /// Whether the hub dropped this subscription because its queue was full. Its owner must
     /// resume from the store (by sequence) to catch up.
     pub fn overflowed(&self) -> bool {
-        self.overflowed.load(Ordering::Acquire)
+        self.queue.overflowed.load(Ordering::Acquire)
     }
 }
 
@@ -448,7 +495,7 @@ mod tests {
         hub.resync();
         assert!(matches!(a.next().await, Some(Delivery::Resync)));
         assert!(matches!(b.next().await, Some(Delivery::Resync)));
-        assert!(a.rx.try_recv().is_err(), "one resync per subscription");
+        assert!(a.queue.pop().is_none(), "one resync per subscription");
         // A full queue drops the subscription, as for events.
         hub.dispatch(&read(1, 1));
         hub.dispatch(&read(1, 2));

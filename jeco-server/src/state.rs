@@ -26,9 +26,13 @@ pub struct ServerConfig {
     pub upload_bytes: u64,
     /// Largest real-time frame from a client.
     pub frame_bytes: usize,
-    /// WebSocket read and write buffer per connection. Small on purpose: most frames are
-    /// well under a kilobyte, and idle connections should cost little.
-    pub ws_buffer_bytes: usize,
+    /// WebSocket read buffer per connection, allocated when the connection opens. Small on
+    /// purpose: client frames are mostly well under a kilobyte (a larger one grows the
+    /// buffer), and an idle connection should cost little.
+    pub ws_read_buffer_bytes: usize,
+    /// How many bytes of outgoing frames the WebSocket layer gathers before writing to the
+    /// socket (it writes earlier when the connection flushes, after each batch of frames).
+    pub ws_write_buffer_bytes: usize,
     /// Sends per user (REST and real-time together).
     pub send_rate: Rate,
     /// Register, login, refresh and password-reset attempts per client address.
@@ -56,7 +60,8 @@ impl Default for ServerConfig {
             body_bytes: 64 * 1024,
             upload_bytes: 10 * 1024 * 1024,
             frame_bytes: 64 * 1024,
-            ws_buffer_bytes: 4 * 1024,
+            ws_read_buffer_bytes: 1024,
+            ws_write_buffer_bytes: 4 * 1024,
             send_rate: Rate {
                 per_second: 10.0,
                 burst: 30.0,

@@ -47,14 +47,13 @@ pub async fn upgrade(
     Query(q): Query<WsQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let buffer = state.config.ws_buffer_bytes;
     // The protocol's frame limit is checked per message below, answered with an `error` and
     // the connection kept. The WebSocket layer's own cap is four times higher: only frames
     // far beyond any legitimate use end the connection, whose unread rest a client may then
     // see as a reset rather than the `closing` frame.
     let hard_max = state.config.frame_bytes.saturating_mul(4);
-    ws.read_buffer_size(buffer)
-        .write_buffer_size(buffer)
+    ws.read_buffer_size(state.config.ws_read_buffer_bytes)
+        .write_buffer_size(state.config.ws_write_buffer_bytes)
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .on_upgrade(move |socket| serve(state, socket, q.ticket))
