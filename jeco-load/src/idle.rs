@@ -51,8 +51,14 @@ pub(crate) struct IdleReport {
     pub(crate) server_rss_before_kib: Option<u64>,
     /// Server resident memory at the end of the hold, KiB.
     pub(crate) server_rss_after_kib: Option<u64>,
-    /// (after - before) / connected, KiB.
+    /// (after - before) / connected, KiB. Understates the cost when the server reuses
+    /// memory it freed before (after registering users, say).
     pub(crate) server_kib_per_connection: Option<f64>,
+    /// Server resident memory once the first half was connected, KiB.
+    pub(crate) server_rss_half_kib: Option<u64>,
+    /// What the second half of the connections added, per connection, KiB: the marginal
+    /// cost, once memory freed earlier has been taken up by the first half.
+    pub(crate) server_kib_per_connection_marginal: Option<f64>,
     /// This tool's memory per connection, KiB (the client side), when the server is separate.
     pub(crate) tool_kib_per_connection: Option<f64>,
     /// CPU of the server while connecting, in cores.
@@ -84,8 +90,12 @@ pub(crate) async fn run(
     let server_cpu = server_pid.map(crate::machine::CpuMeter::start);
     let start = Instant::now();
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Result<u64, String>>();
+    // The second half waits until memory was read with the first half connected.
+    let half = plan.connections / 2;
+    let (second_tx, second_rx) = watch::channel(false);
     let mut holders = Vec::with_capacity(plan.connections);
     for i in 0..plan.connections {
+        let mut second = (i >= half).then(|| second_rx.clone());
         let ep = ep.clone();
         let pop = pop.clone();
         let gate = gate.clone();
@@ -97,6 +107,9 @@ pub(crate) async fn run(
         let hold = plan.hold.is_some();
         holders.push(tokio::spawn(async move {
             let user = i % users;
+            if let Some(second) = second.as_mut() {
+                let _ = second.wait_for(|&go| go).await;
+            }
             let opened = {
                 let _permit = gate.acquire().await;
                 let t = Instant::now();
@@ -149,7 +162,18 @@ pub(crate) async fn run(
     let mut latency = metrics::new_histogram();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     let mut connected = 0usize;
-    for _ in 0..plan.connections {
+    let mut rss_half = None;
+    let mut connected_half = 0;
+    for n in 0..plan.connections {
+        if n == half {
+            // Let the connections settle (a `ready` is read before the server's task is idle).
+            if plan.hold.is_some() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            rss_half = server_pid.and_then(crate::machine::rss_kib);
+            connected_half = connected;
+            let _ = second_tx.send(true);
+        }
         match done_rx.recv().await {
             Some(Ok(us)) => {
                 connected += 1;
@@ -190,6 +214,13 @@ pub(crate) async fn run(
         server_rss_before_kib: rss_before,
         server_rss_after_kib: rss_after,
         server_kib_per_connection: per(rss_before, rss_after),
+        server_rss_half_kib: rss_half,
+        server_kib_per_connection_marginal: match (rss_half, rss_after) {
+            (Some(h), Some(a)) if connected > connected_half => {
+                Some((a as f64 - h as f64) / (connected - connected_half) as f64)
+            }
+            _ => None,
+        },
         tool_kib_per_connection: if shares_process {
             None
         } else {

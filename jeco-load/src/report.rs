@@ -112,6 +112,10 @@ impl Report {
                     (Some(x), Some(y)) => ratio(x, y),
                     _ => None,
                 },
+                "server_kib_per_connection_marginal": match (a.server_kib_per_connection_marginal, b.server_kib_per_connection_marginal) {
+                    (Some(x), Some(y)) => ratio(x, y),
+                    _ => None,
+                },
             }),
             _ => Value::Null,
         };
@@ -288,10 +292,12 @@ fn idle_text(s: &mut String, i: &crate::idle::IdleReport) {
     if i.open_after_hold.is_some() {
         let _ = writeln!(
             s,
-            "   server RSS {} -> {}: {} KiB per connection; still open after hold: {}; tool {} KiB per connection",
+            "   server RSS {} -> {} (half connected: {}): {} KiB per connection overall, {} KiB per connection for the second half; still open after hold: {}; tool {} KiB per connection",
             mib(i.server_rss_before_kib),
             mib(i.server_rss_after_kib),
+            mib(i.server_rss_half_kib),
             opt_f(i.server_kib_per_connection, 2),
+            opt_f(i.server_kib_per_connection_marginal, 2),
             i.open_after_hold.map(|n| n.to_string()).unwrap_or_default(),
             opt_f(i.tool_kib_per_connection, 2),
         );
