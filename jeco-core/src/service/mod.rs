@@ -33,8 +33,7 @@ pub(crate) async fn visible_room(
     user: UserId,
     room: RoomId,
 ) -> Result<(Room, Option<Membership>)> {
-    let room = core.stores.rooms.room(room).await?;
-    let membership = core.stores.rooms.membership(room.id, user).await?;
+    let (room, membership) = core.stores.rooms.room_for(room, user).await?;
     if membership.is_none() && room.kind != RoomKind::Public {
         return Err(Error::NotFound("room"));
     }

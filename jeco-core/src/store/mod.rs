@@ -193,6 +193,17 @@ pub trait RoomStore: Send + Sync {
     async fn direct_room(&self, dm_key: &str) -> StoreResult<Option<Room>>;
     /// `user`'s membership of `room`.
     async fn membership(&self, room: RoomId, user: UserId) -> StoreResult<Option<Membership>>;
+    /// A room and `user`'s membership of it: what every authorization check reads. One
+    /// query where the backend can (it runs for every message sent).
+    async fn room_for(
+        &self,
+        room: RoomId,
+        user: UserId,
+    ) -> StoreResult<(Room, Option<Membership>)> {
+        let room = self.room(room).await?;
+        let membership = self.membership(room.id, user).await?;
+        Ok((room, membership))
+    }
     /// All members, owner first, then by join time.
     async fn members(&self, room: RoomId) -> StoreResult<Vec<Member>>;
     /// Adds a member. `None` if they already were one.

@@ -89,6 +89,20 @@ impl Harness {
         }
     }
 
+    /// The backend's stores, opened a second time on the same data (below the services).
+    pub async fn stores(&self) -> jeco_core::store::Stores {
+        use jeco_core::store::Stores;
+        use jeco_core::store::sql::{PgStore, SqliteStore};
+        match &self.backend {
+            Backend::Sqlite(dir) => Stores::from_backend(Arc::new(
+                SqliteStore::open(dir.path().join("jeco.db")).await.unwrap(),
+            )),
+            Backend::Postgres(db) => {
+                Stores::from_backend(Arc::new(PgStore::connect(db.url(), 4).await.unwrap()))
+            }
+        }
+    }
+
     /// Registers `name` with password [`PASSWORD`] and email `name@example.com`.
     pub async fn user(&self, name: &str) -> User {
         let session = self

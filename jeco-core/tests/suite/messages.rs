@@ -1168,3 +1168,55 @@ pub async fn explicit_reactions_are_safe_to_retry(h: Harness) {
             .is_empty()
     );
 }
+
+/// Sends committed together fail alone: one that the store refuses (here, to a room that does
+/// not exist, which the service would have caught) leaves every other send of its group in,
+/// in order and without a gap.
+pub async fn a_refused_send_leaves_the_rest_of_its_group_in(h: Harness) {
+    use jeco_core::ids::RoomId;
+    use jeco_core::store::{Appended, NewMessage};
+    let alice = h.user("alice").await;
+    let room = public_room(&h, alice.id, "group", &[]).await;
+    let before = last_seq(&h, alice.id, room).await;
+    let stores = h.stores().await;
+    let start = Arc::new(Barrier::new(41));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..41 {
+        let stores = stores.clone();
+        let start = Arc::clone(&start);
+        let to = if i == 20 { RoomId(i64::MAX) } else { room };
+        tasks.spawn(async move {
+            start.wait().await;
+            let sent = stores
+                .messages
+                .append_message(NewMessage {
+                    room_id: to,
+                    sender_id: alice.id,
+                    client_id: format!("g{i}"),
+                    body: format!("message {i}"),
+                    reply_to: None,
+                    forwarded_from: None,
+                    attachments: Vec::new(),
+                    mentions: Vec::new(),
+                    notify: Vec::new(),
+                    now: jeco_core::ids::Timestamp::now(),
+                })
+                .await;
+            (i, sent)
+        });
+    }
+    let mut seqs = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined.unwrap() {
+            (20, sent) => assert!(sent.is_err(), "no such room: {sent:?}"),
+            (_, Ok(Appended::New(m, _))) => seqs.push(m.seq.get()),
+            (i, other) => panic!("send {i}: {other:?}"),
+        }
+    }
+    seqs.sort();
+    assert_eq!(
+        seqs,
+        ((before.get() + 1)..=(before.get() + 40)).collect::<Vec<_>>()
+    );
+    assert_eq!(last_seq(&h, alice.id, room).await.get(), before.get() + 40);
+}

@@ -70,6 +70,7 @@ macro_rules! conformance_suite {
             live_events_follow_commits,
             concurrent_sends_are_gap_free,
             concurrent_retries_make_one_message,
+            a_refused_send_leaves_the_rest_of_its_group_in,
             edits_update_mentions_and_notify_only_the_newly_mentioned,
             mentions_of_strangers_do_not_use_up_the_allowance,
             deleting_a_message_withdraws_its_files,

@@ -57,21 +57,27 @@ type Job = (
 );
 type Jobs = tokio::sync::mpsc::UnboundedReceiver<Job>;
 
-/// Group commit for sends. Each send is handed to one task that owns the write path for
-/// messages; the task takes every send waiting at that moment (up to [`MAX_BATCH`]) and
-/// commits them in a single transaction, so concurrent sends share one disk flush instead of
-/// queueing for one each. Nothing waits for a batch to fill: a lone send is committed at once,
-/// and under load the batch is whatever arrived during the previous commit. Every caller is
-/// answered only after the commit, so "durable before acknowledged" holds for each message.
+/// Group commit for sends. Each send is handed to a task that owns the write path for its
+/// room's messages; the task takes every send waiting at that moment (up to [`MAX_BATCH`])
+/// and commits them in a single transaction, so concurrent sends share one disk flush instead
+/// of queueing for one each. Nothing waits for a batch to fill: a lone send is committed at
+/// once, and under load the batch is whatever arrived during the previous commit. Every caller
+/// is answered only after the commit, so "durable before acknowledged" holds for each message.
+///
+/// SQLite has one writer anyway, so it gets one task. PostgreSQL gets several, each on its own
+/// connection, with a room always on the same one: rooms commit in parallel, and one room's
+/// messages still queue in one place.
 #[derive(Clone, Debug)]
 pub(crate) struct Appender {
-    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+    shards: Vec<tokio::sync::mpsc::UnboundedSender<Job>>,
 }
 
 impl Appender {
-    fn new() -> (Appender, Jobs) {
-        let (jobs, rx) = tokio::sync::mpsc::unbounded_channel();
-        (Appender { jobs }, rx)
+    fn new(shards: usize) -> (Appender, Vec<Jobs>) {
+        let (senders, receivers) = (0..shards.max(1))
+            .map(|_| tokio::sync::mpsc::unbounded_channel())
+            .unzip();
+        (Appender { shards: senders }, receivers)
     }
 
     /// Appends `message` with the next group; answers once that group is committed.
@@ -81,7 +87,10 @@ impl Appender {
     ) -> crate::store::StoreResult<Outcome> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let stopped = || StoreError::Backend("the message writer has stopped".into());
-        self.jobs.send((message, reply)).map_err(|_| stopped())?;
+        let shard = message.room_id.get().rem_euclid(self.shards.len() as i64) as usize;
+        self.shards[shard]
+            .send((message, reply))
+            .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -102,7 +111,7 @@ async fn next_batch(jobs: &mut Jobs) -> Option<Vec<Job>> {
 /// Implements every store trait for `$store`, whose `writer()` and `reader()` return pools of
 /// database `$db`.
 macro_rules! impl_sql_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $begin_write:expr) => {
         mod store_impl {
             use async_trait::async_trait;
             use sqlx::{Pool, Transaction};
@@ -115,6 +124,9 @@ macro_rules! impl_sql_store {
             use crate::store::*;
 
             type Tx = Transaction<'static, $db>;
+
+            /// How a transaction that will write starts.
+            const BEGIN_WRITE: &str = $begin_write;
 
             /// Takes the room's next sequence number, locking its row until commit.
             async fn next_room_seq(tx: &mut Tx, room: RoomId, member_delta: i64) -> StoreResult<Seq> {
@@ -246,10 +258,13 @@ macro_rules! impl_sql_store {
                 Ok(notifications)
             }
 
-            /// Starts the task that commits sends to `pool` in groups (see [`super::super::Appender`]).
-            pub(super) fn appender(pool: Pool<$db>) -> super::super::Appender {
-                let (appender, jobs) = super::super::Appender::new();
-                tokio::spawn(run_appender(pool, jobs));
+            /// Starts the `shards` tasks that commit sends to `pool` in groups (see
+            /// [`super::super::Appender`]).
+            pub(super) fn appender(pool: Pool<$db>, shards: usize) -> super::super::Appender {
+                let (appender, jobs) = super::super::Appender::new(shards);
+                for jobs in jobs {
+                    tokio::spawn(run_appender(pool.clone(), jobs));
+                }
                 appender
             }
 
@@ -267,55 +282,49 @@ macro_rules! impl_sql_store {
                 }
             }
 
-            /// One transaction for all of `messages`, each inside a savepoint so that one
-            /// refused message leaves the others in. If the commit fails, every one fails.
+            /// Appends `messages`, answering each. They are first tried together in one
+            /// transaction; if any of them fails (rare: the service checked them, so this
+            /// is a lost race or a broken database), that transaction is rolled back and each
+            /// is appended on its own, so one bad message never takes the others down.
             async fn append_batch(
                 pool: &Pool<$db>,
                 messages: Vec<NewMessage>,
             ) -> Vec<StoreResult<Outcome>> {
-                let count = messages.len();
-                let failed = |e: &StoreError| -> Vec<StoreResult<Outcome>> {
-                    (0..count).map(|_| Err(StoreError::Backend(e.to_string().into()))).collect()
-                };
-                let mut tx = match pool.begin().await.map_err(backend) {
-                    Ok(tx) => tx,
-                    Err(e) => return failed(&e),
-                };
-                let mut results = Vec::with_capacity(count);
+                if let Ok(outcomes) = append_together(pool, &messages).await {
+                    return outcomes.into_iter().map(Ok).collect();
+                }
+                let mut results = Vec::with_capacity(messages.len());
+                for m in &messages {
+                    results.push(append_together(pool, std::slice::from_ref(m)).await.and_then(
+                        |mut one| one.pop().ok_or(StoreError::NotFound("message")),
+                    ));
+                }
+                results
+            }
+
+            /// All of `messages` in one transaction, or none.
+            async fn append_together(
+                pool: &Pool<$db>,
+                messages: &[NewMessage],
+            ) -> StoreResult<Vec<Outcome>> {
+                let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(backend)?;
+                let mut senders = std::collections::HashMap::new();
+                let mut outcomes = Vec::with_capacity(messages.len());
                 for m in messages {
-                    if let Err(e) = sqlx::query("SAVEPOINT send").execute(&mut *tx).await.map_err(backend) {
-                        return failed(&e);
-                    }
-                    let result = append_one(&mut tx, m).await;
-                    // Only a new message keeps its writes; a repeat or a failure leaves none.
-                    // A rolled-back savepoint stays open until released.
-                    let end: &[&str] = if matches!(result, Ok(Outcome::New(..))) {
-                        &["RELEASE SAVEPOINT send"]
-                    } else {
-                        &["ROLLBACK TO SAVEPOINT send", "RELEASE SAVEPOINT send"]
-                    };
-                    for statement in end {
-                        if let Err(e) = sqlx::query(statement).execute(&mut *tx).await.map_err(backend) {
-                            return failed(&e);
-                        }
-                    }
-                    results.push(result);
+                    outcomes.push(append_one(&mut tx, m, &mut senders).await?);
                 }
-                match tx.commit().await.map_err(backend) {
-                    Ok(()) => results,
-                    Err(e) => failed(&e),
-                }
+                tx.commit().await.map_err(backend)?;
+                Ok(outcomes)
             }
 
             /// Appends one message inside the batch's transaction, or finds the one the sender
             /// already sent with this client id (earlier, or earlier in this very batch).
-            ///
-            /// The room's sequence is taken first, before the client id is looked up: the first
-            /// statement writes, so SQLite takes its write lock at once (waiting for another
-            /// writer) instead of failing to upgrade a read. For a repeated client id the
-            /// caller rolls the savepoint back, which returns the sequence number.
-            async fn append_one(tx: &mut Tx, m: NewMessage) -> StoreResult<Outcome> {
-                let seq = next_room_seq(tx, m.room_id, 0).await?;
+            /// `senders` keeps the senders' names already read in this transaction.
+            async fn append_one(
+                tx: &mut Tx,
+                m: &NewMessage,
+                senders: &mut std::collections::HashMap<UserId, UserRef>,
+            ) -> StoreResult<Outcome> {
                 let existing: Option<i64> = sqlx::query_scalar(
                     "SELECT id FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_id = $3",
                 )
@@ -328,6 +337,7 @@ macro_rules! impl_sql_store {
                 if let Some(id) = existing {
                     return Ok(Outcome::Existing(MessageId(id)));
                 }
+                let seq = next_room_seq(tx, m.room_id, 0).await?;
                 let attachments = attachments_json(&m.attachments);
                 let mentions = json_of(&m.mentions);
                 let id = sqlx::query_scalar::<_, i64>(
@@ -362,19 +372,26 @@ macro_rules! impl_sql_store {
                     m.now,
                 )
                 .await?;
-                let sender = user_ref(tx, m.sender_id).await?;
+                let sender = match senders.get(&m.sender_id) {
+                    Some(sender) => sender.clone(),
+                    None => {
+                        let sender = user_ref(tx, m.sender_id).await?;
+                        senders.insert(m.sender_id, sender.clone());
+                        sender
+                    }
+                };
                 let notifications = notify_about(tx, m.room_id, id, &sender, &m.notify, m.now).await?;
                 let message = Message {
                     id,
                     room_id: m.room_id,
                     seq,
                     sender,
-                    client_id: m.client_id,
-                    body: m.body,
+                    client_id: m.client_id.clone(),
+                    body: m.body.clone(),
                     reply_to: m.reply_to,
                     forwarded_from: m.forwarded_from,
-                    attachments: m.attachments,
-                    mentions: m.mentions,
+                    attachments: m.attachments.clone(),
+                    mentions: m.mentions.clone(),
                     reactions: Vec::new(),
                     created_at: m.now,
                     edited_at: None,
@@ -931,6 +948,28 @@ macro_rules! impl_sql_store {
                         })
                     })
                     .transpose()
+                }
+
+                async fn room_for(&self, room: RoomId, user: UserId) -> StoreResult<(Room, Option<Membership>)> {
+                    let sql = format!(
+                        "SELECT {ROOM_COLUMNS}, m.role AS member_role, m.last_read_seq AS member_last_read \
+                         FROM rooms r LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = $2 \
+                         WHERE r.id = $1"
+                    );
+                    let row = sqlx::query_as::<_, RoomForRow>(&sql)
+                        .bind(room.get())
+                        .bind(user.get())
+                        .fetch_one(self.reader())
+                        .await
+                        .map_err(map_err("room"))?;
+                    let membership = match (row.member_role, row.member_last_read) {
+                        (Some(role), Some(seq)) => Some(Membership {
+                            role: parse_role(&role)?,
+                            last_read_seq: Seq(seq),
+                        }),
+                        _ => None,
+                    };
+                    Ok((row.room.into_room()?, membership))
                 }
 
                 async fn members(&self, room: RoomId) -> StoreResult<Vec<Member>> {

@@ -6,6 +6,9 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::store::StoreError;
 
+/// Tasks committing sends in groups, each on its own connection (see `Appender`).
+const APPENDERS: usize = 4;
+
 /// The PostgreSQL backend.
 #[derive(Clone, Debug)]
 pub struct PgStore {
@@ -26,7 +29,7 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
         Ok(PgStore {
-            appender: store_impl::appender(pool.clone()),
+            appender: store_impl::appender(pool.clone(), APPENDERS),
             pool,
         })
     }
@@ -44,4 +47,4 @@ impl PgStore {
     }
 }
 
-super::impl_sql_store!(super::PgStore, sqlx::Postgres);
+super::impl_sql_store!(super::PgStore, sqlx::Postgres, "BEGIN");

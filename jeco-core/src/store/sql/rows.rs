@@ -83,6 +83,15 @@ impl RoomRow {
     }
 }
 
+/// A room with one user's membership of it, if any.
+#[derive(sqlx::FromRow)]
+pub(super) struct RoomForRow {
+    #[sqlx(flatten)]
+    pub(super) room: RoomRow,
+    pub(super) member_role: Option<String>,
+    pub(super) member_last_read: Option<i64>,
+}
+
 pub(super) const ROOM_COLUMNS: &str =
     "r.id, r.kind, r.name, r.topic, r.created_by, r.created_at, r.last_seq, r.member_count";
 

@@ -49,7 +49,7 @@ impl SqliteStore {
             .await
             .map_err(super::backend)?;
         Ok(SqliteStore {
-            appender: store_impl::appender(writer.clone()),
+            appender: store_impl::appender(writer.clone(), 1),
             writer,
             reader,
         })
@@ -68,4 +68,6 @@ impl SqliteStore {
     }
 }
 
-super::impl_sql_store!(super::SqliteStore, sqlx::Sqlite);
+// IMMEDIATE: a write transaction takes SQLite's write lock when it begins, so a read at its
+// start never has to be upgraded (which fails at once instead of waiting for the lock).
+super::impl_sql_store!(super::SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE");
