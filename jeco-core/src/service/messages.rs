@@ -493,10 +493,12 @@ impl<'a> Messages<'a> {
                 now: Timestamp::now(),
             })
             .await?;
-        let (message, notifications) = match appended {
+        let (message, notifications, turn) = match appended {
             Appended::Existing(m) => return Ok(m),
-            Appended::New(m, n) => (m, n),
+            Appended::New(m, n, turn) => (m, n, turn),
         };
+        // Messages committed together go out in sequence order.
+        turn.wait().await;
         self.core
             .publish(
                 Topic::Room(room.id),
@@ -507,6 +509,7 @@ impl<'a> Messages<'a> {
                 },
             )
             .await;
+        drop(turn);
         self.announce(notifications).await;
         Ok(message)
     }

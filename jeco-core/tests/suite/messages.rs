@@ -1209,7 +1209,7 @@ pub async fn a_refused_send_leaves_the_rest_of_its_group_in(h: Harness) {
     while let Some(joined) = tasks.join_next().await {
         match joined.unwrap() {
             (20, sent) => assert!(sent.is_err(), "no such room: {sent:?}"),
-            (_, Ok(Appended::New(m, _))) => seqs.push(m.seq.get()),
+            (_, Ok(Appended::New(m, _, _))) => seqs.push(m.seq.get()),
             (i, other) => panic!("send {i}: {other:?}"),
         }
     }

@@ -42,10 +42,11 @@ const MAX_BATCH: usize = 256;
 
 /// What one send in a group commit came to.
 enum Outcome {
-    /// Appended, with its notifications.
+    /// Appended, with its notifications and its turn to be published.
     New(
         Box<crate::model::Message>,
         Vec<(crate::ids::UserId, crate::model::Notification)>,
+        crate::store::PublishTurn,
     ),
     /// Already sent with this client id: that message's id.
     Existing(crate::ids::MessageId),
@@ -271,10 +272,15 @@ macro_rules! impl_sql_store {
             /// Takes every send that is waiting, commits them in one transaction, answers each,
             /// and starts over; ends when the store is dropped.
             async fn run_appender(pool: Pool<$db>, mut jobs: super::super::Jobs) {
+                let turnstile = std::sync::Arc::new(Turnstile::default());
                 while let Some(batch) = super::super::next_batch(&mut jobs).await {
                     let (messages, replies): (Vec<NewMessage>, Vec<_>) = batch.into_iter().unzip();
                     let results = append_batch(&pool, messages).await;
-                    for (reply, result) in replies.into_iter().zip(results) {
+                    for (reply, mut result) in replies.into_iter().zip(results) {
+                        // Turns in commit order: their callers publish in sequence order.
+                        if let Ok(Outcome::New(_, _, turn)) = &mut result {
+                            *turn = turnstile.issue();
+                        }
                         // A caller that went away still has its message committed; a retry
                         // with the same client id finds it.
                         let _ = reply.send(result);
@@ -397,7 +403,7 @@ macro_rules! impl_sql_store {
                     edited_at: None,
                     deleted: false,
                 };
-                Ok(Outcome::New(Box::new(message), notifications))
+                Ok(Outcome::New(Box::new(message), notifications, PublishTurn::now()))
             }
 
             async fn user_ref(tx: &mut Tx, id: UserId) -> StoreResult<UserRef> {
@@ -1247,8 +1253,8 @@ macro_rules! impl_sql_store {
                         other => other?,
                     };
                     match outcome {
-                        Outcome::New(message, notifications) => {
-                            Ok(Appended::New(*message, notifications))
+                        Outcome::New(message, notifications, turn) => {
+                            Ok(Appended::New(*message, notifications, turn))
                         }
                         Outcome::Existing(id) => Ok(Appended::Existing(
                             messages_by_id(self.writer(), &[id.get()])
