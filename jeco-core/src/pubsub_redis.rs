@@ -436,7 +436,7 @@ async fn forward(pubsub: redis::aio::PubSub, prefix: &str, hub: &Hub) -> &'stati
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::RoomId;
+    use crate::ids::{RoomId, UserId};
 
     #[test]
     fn the_wire_format_round_trips() {
@@ -463,6 +463,40 @@ mod tests {
         assert!(decode("p:", "p:room.x", b"1\n{}").is_err());
         assert!(decode("p:", "p:room.5", b"{}").is_err());
         assert!(decode("p:", "p:room.5", b"x\n{}").is_err());
+    }
+
+    #[test]
+    fn lost_events_keep_the_newest_per_topic_and_nothing_unsequenced() {
+        let sender = Sender {
+            client: redis::Client::open("redis://127.0.0.1:1/").expect("a valid URL"),
+            prefix: "p:".to_owned(),
+            publisher: Mutex::new(Publisher::default()),
+            lost: std::sync::Mutex::new(HashMap::new()),
+        };
+        let event = |topic, seq: Option<i64>| Published {
+            topic,
+            seq: seq.map(Seq),
+            payload: Bytes::from_static(b"{}"),
+        };
+        let (room, other) = (Topic::Room(RoomId(1)), Topic::Room(RoomId(2)));
+        sender.remember(event(room, Some(7)));
+        sender.remember(event(room, Some(9)));
+        sender.remember(event(room, Some(8)));
+        sender.remember(event(other, None));
+        sender.remember(event(Topic::Presence, None));
+        sender.remember(event(Topic::User(UserId(3)), None));
+        let mut lost: Vec<(Topic, Option<Seq>)> = sender
+            .take_lost()
+            .into_iter()
+            .map(|e| (e.topic, e.seq))
+            .collect();
+        lost.sort_by_key(|(topic, _)| topic.to_string());
+        assert_eq!(
+            lost,
+            vec![(room, Some(Seq(9))), (Topic::User(UserId(3)), None)],
+            "the newest room event, and the user's; typing and presence are not repeated"
+        );
+        assert!(sender.take_lost().is_empty());
     }
 
     #[test]
