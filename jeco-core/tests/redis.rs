@@ -576,3 +576,117 @@ async fn typing_is_shared_and_renewals_are_coalesced_across_nodes() {
     })
     .await;
 }
+
+/// A `redis-server` of this test's own on a free port (the binary named by
+/// `JECO_TEST_REDIS_SERVER`, default `redis-server` from `PATH`), for cases that must stall
+/// Redis without touching the shared one. Killed when dropped.
+struct PrivateRedis {
+    url: String,
+    _child: std::process::Child,
+}
+
+impl PrivateRedis {
+    async fn start() -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let program =
+            std::env::var("JECO_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
+        let child = std::process::Command::new(&program)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting `{program}`: {e}"));
+        let redis = PrivateRedis {
+            url: format!("redis://127.0.0.1:{port}/"),
+            _child: child,
+        };
+        let client = redis::Client::open(redis.url.clone()).unwrap();
+        within("the private Redis to answer", async {
+            loop {
+                if let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                    && redis::cmd("PING")
+                        .query_async::<String>(&mut conn)
+                        .await
+                        .is_ok()
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        redis
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self._child.kill();
+        let _ = self._child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_writes_that_failed_are_written_again() {
+    let redis = PrivateRedis::start().await;
+    let prefix = unique_prefix();
+    let node = within(
+        "presence on the private Redis",
+        RedisPresence::new(&redis.url, &prefix, Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    let (stays, leaves) = (UserId(1), UserId(2));
+    assert!(node.connect(stays).await.unwrap());
+    assert!(node.connect(leaves).await.unwrap());
+
+    // Redis stalls: commands wait past the node's time limit and fail here, but Redis still
+    // carries them out once it resumes, late and out of step with the node.
+    let mut admin = redis::Client::open(redis.url.clone())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(5000)
+        .arg("ALL")
+        .query_async::<()>(&mut admin)
+        .await
+        .unwrap();
+    let newcomer = UserId(3);
+    assert!(
+        node.connect(newcomer).await.is_err(),
+        "refused while stalled"
+    );
+    assert!(
+        node.disconnect(leaves).await.is_err(),
+        "not written while stalled"
+    );
+    // Redis resumes: a PING answers again once the pause is over.
+    within("Redis to resume", async {
+        while redis::cmd("PING")
+            .query_async::<String>(&mut admin)
+            .await
+            .is_err()
+        {}
+    })
+    .await;
+
+    let mut changes = node.maintain().await.unwrap();
+    changes.sort_by_key(|c| c.user);
+    let went: Vec<(UserId, bool)> = changes.iter().map(|c| (c.user, c.online)).collect();
+    assert_eq!(
+        went,
+        vec![(leaves, false), (newcomer, false)],
+        "the user who left, and the refused connection, are written as gone"
+    );
+    let status = node.status(&[stays, leaves, newcomer]).await.unwrap();
+    let online: Vec<bool> = status.iter().map(|s| s.online).collect();
+    assert_eq!(online, vec![true, false, false]);
+    assert!(status[1].last_seen.is_some());
+    assert!(node.maintain().await.unwrap().is_empty(), "written once");
+}
