@@ -126,6 +126,40 @@ fn now_ms() -> i64 {
     jeco_proto::ids::Timestamp::now().0
 }
 
+/// Logs the seeded messages `from..=to` in the room's change log and moves the room's
+/// sequence past them, in the seeding transaction (the same statements on both dialects).
+async fn log_and_advance<DB>(
+    conn: &mut DB::Connection,
+    room: RoomId,
+    from: i64,
+    to: i64,
+) -> anyhow::Result<()>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query::<DB>(
+        "INSERT INTO room_events (room_id, seq, kind, message_id, user_id, created_at) \
+         SELECT room_id, seq, 'message.created', id, sender_id, created_at FROM messages \
+         WHERE room_id = $1 AND seq BETWEEN $2 AND $3",
+    )
+    .bind(room.get())
+    .bind(from)
+    .bind(to)
+    .execute(&mut *conn)
+    .await
+    .context("seeding room events")?;
+    sqlx::query::<DB>("UPDATE rooms SET last_seq = $2 WHERE id = $1")
+        .bind(room.get())
+        .bind(to)
+        .execute(&mut *conn)
+        .await
+        .context("moving the room's sequence")?;
+    Ok(())
+}
+
 /// Seeds through SQLite: batches of generated rows, `rooms.last_seq` moved in the same
 /// transaction. Returns the first and last sequence seeded.
 async fn seed_sqlite(
@@ -169,22 +203,7 @@ async fn seed_sqlite(
         .execute(&mut *tx)
         .await
         .context("seeding messages")?;
-        sqlx::query(
-            "INSERT INTO room_events (room_id, seq, kind, message_id, user_id, created_at) \
-             SELECT room_id, seq, 'message.created', id, sender_id, created_at FROM messages \
-             WHERE room_id = ?1 AND seq BETWEEN ?2 AND ?3",
-        )
-        .bind(room.get())
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await
-        .context("seeding room events")?;
-        sqlx::query("UPDATE rooms SET last_seq = ?2 WHERE id = ?1")
-            .bind(room.get())
-            .bind(to)
-            .execute(&mut *tx)
-            .await?;
+        log_and_advance::<sqlx::Sqlite>(&mut tx, room, from, to).await?;
         tx.commit().await?;
         from = to + 1;
     }
@@ -231,22 +250,7 @@ async fn seed_postgres(
         .execute(&mut *tx)
         .await
         .context("seeding messages")?;
-        sqlx::query(
-            "INSERT INTO room_events (room_id, seq, kind, message_id, user_id, created_at) \
-             SELECT room_id, seq, 'message.created', id, sender_id, created_at FROM messages \
-             WHERE room_id = $1 AND seq BETWEEN $2 AND $3",
-        )
-        .bind(room.get())
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await
-        .context("seeding room events")?;
-        sqlx::query("UPDATE rooms SET last_seq = $2 WHERE id = $1")
-            .bind(room.get())
-            .bind(to)
-            .execute(&mut *tx)
-            .await?;
+        log_and_advance::<sqlx::Postgres>(&mut tx, room, from, to).await?;
         tx.commit().await?;
         from = to + 1;
     }

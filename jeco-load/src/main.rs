@@ -394,6 +394,23 @@ async fn population(
     }
 }
 
+/// A plan that steps through `rates` with the shared traffic options.
+fn stepped(
+    members: Vec<MemberSpec>,
+    rates: &[f64],
+    t: &Traffic,
+    connect_concurrency: usize,
+) -> Plan {
+    Plan {
+        members,
+        steps: steps(rates, t.step_secs),
+        max_in_flight: t.max_in_flight,
+        connect_concurrency,
+        storm_after: None,
+        drain_timeout: Duration::from_secs_f64(t.drain_secs),
+    }
+}
+
 fn steps(rates: &[f64], secs: f64) -> Vec<Step> {
     rates
         .iter()
@@ -431,14 +448,7 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
                     local_ip: ip(u),
                 })
                 .collect();
-            let plan = Plan {
-                members,
-                steps: steps(&p.rates, p.traffic.step_secs),
-                max_in_flight: p.traffic.max_in_flight,
-                connect_concurrency: g.connect_concurrency,
-                storm_after: None,
-                drain_timeout: Duration::from_secs_f64(p.traffic.drain_secs),
-            };
+            let plan = stepped(members, &p.rates, &p.traffic, g.connect_concurrency);
             Ok(Outcome::Traffic(
                 traffic::run(ep, pop, plan, target.pid).await,
             ))
@@ -465,14 +475,7 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
                     local_ip: ip(u),
                 })
                 .collect();
-            let plan = Plan {
-                members,
-                steps: steps(&p.rates, p.traffic.step_secs),
-                max_in_flight: p.traffic.max_in_flight,
-                connect_concurrency: g.connect_concurrency,
-                storm_after: None,
-                drain_timeout: Duration::from_secs_f64(p.traffic.drain_secs),
-            };
+            let plan = stepped(members, &p.rates, &p.traffic, g.connect_concurrency);
             Ok(Outcome::Traffic(
                 traffic::run(ep, pop, plan, target.pid).await,
             ))
