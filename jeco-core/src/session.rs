@@ -160,7 +160,7 @@ impl Session {
             let frame = match delivery {
                 Delivery::Event(published) => self.process(published).await,
                 Delivery::Resync => {
-                    if let Err(e) = self.resync().await {
+                    if let Err(e) = Box::pin(self.resync()).await {
                         tracing::warn!(error = %e, user = %self.user, "could not resync from the store");
                     }
                     None
@@ -210,12 +210,14 @@ impl Session {
                     return Some(published.payload);
                 }
                 // A gap: what was lost is read from the store, up to and including this.
-                if let Err(e) = self.replay_room(room, at).await {
+                // Rare and deep: boxed, so that the future of `next` (which a transport holds
+                // for every idle connection) stays small.
+                if let Err(e) = Box::pin(self.replay_room(room, at)).await {
                     tracing::warn!(error = %e, %room, "could not fill a gap from the store");
                 }
                 None
             }
-            (Topic::User(_), _) => self.on_feed_event(published.payload).await,
+            (Topic::User(_), _) => Box::pin(self.on_feed_event(published.payload)).await,
             _ => Some(published.payload),
         }
     }

@@ -60,7 +60,10 @@ pub async fn upgrade(
 }
 
 async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
-    let user = match authenticate(&state, &mut socket, ticket).await {
+    // The connection's task lives as long as the connection, and its future is as large as
+    // the largest thing it awaits inline. Opening, commands and closing run rarely and are
+    // deep, so they are boxed: an idle connection does not carry their state.
+    let user = match Box::pin(authenticate(&state, &mut socket, ticket)).await {
         Ok(user) => user,
         Err(closing) => {
             let _ = socket.send(text(closing)).await;
@@ -81,7 +84,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
         let _ = socket.close().await;
         return;
     };
-    let (mut session, ready) = match Session::open(&state.engine, user).await {
+    let (mut session, ready) = match Box::pin(Session::open(&state.engine, user)).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = ?e, "opening a session failed");
@@ -96,7 +99,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
     };
     let (mut tx, mut rx) = socket.split();
     if tx.send(text(ready)).await.is_err() {
-        session.close().await;
+        Box::pin(session.close()).await;
         return;
     }
     let heartbeat = Duration::from_millis(HEARTBEAT_MS);
@@ -134,7 +137,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
                     }
                     Message::Text(t) => match transport::parse(t.as_bytes()) {
                         Ok(command) => {
-                            let reply = transport::run(&state, &mut session, command).await;
+                            let reply = Box::pin(transport::run(&state, &mut session, command)).await;
                             let mut out = session.take_queued();
                             out.push(reply);
                             out
@@ -201,7 +204,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
             }
         }
     }
-    session.close().await;
+    Box::pin(session.close()).await;
 }
 
 /// Finds the user: by ticket, or by an `auth` frame within the configured time.
