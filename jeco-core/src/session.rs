@@ -75,9 +75,8 @@ impl Session {
         // Subscribe before reading positions: anything published in between is queued, and
         // the positions tell which of it is old.
         let sub = engine.subscribe(user).await?;
-        let positions: HashMap<RoomId, Seq> =
-            engine.rooms().positions(user).await?.into_iter().collect();
-        let feed_seq = engine.notifications().feed_seq(user).await?;
+        let (positions, feed_seq) = engine.rooms().positions_and_feed(user).await?;
+        let positions: HashMap<RoomId, Seq> = positions.into_iter().collect();
         engine.presence().connected(user).await?;
         let session = Session {
             engine: engine.clone(),

@@ -83,6 +83,15 @@ impl<'a> Rooms<'a> {
         Ok(self.core.stores.rooms.last_seqs_of(user).await?)
     }
 
+    /// [`Rooms::positions`] and the user's feed sequence, read together where the store can.
+    pub async fn positions_and_feed(&self, user: UserId) -> Result<(Vec<(RoomId, Seq)>, Seq)> {
+        if let Some(both) = self.core.stores.rooms.positions_of(user).await? {
+            return Ok(both);
+        }
+        let rooms = self.core.stores.rooms.last_seqs_of(user).await?;
+        Ok((rooms, self.core.stores.feed.feed_seq(user).await?))
+    }
+
     /// One room, if `user` may see it.
     pub async fn get(&self, user: UserId, room: RoomId) -> Result<Room> {
         visible_room(self.core, user, room).await.map(|(r, _)| r)

@@ -247,6 +247,12 @@ pub trait RoomStore: Send + Sync {
     async fn room_ids_of(&self, user: UserId) -> StoreResult<Vec<RoomId>>;
     /// The rooms `user` is a member of, each with its last sequence.
     async fn last_seqs_of(&self, user: UserId) -> StoreResult<Vec<(RoomId, Seq)>>;
+    /// [`RoomStore::last_seqs_of`] and the user's feed sequence in one read, for stores
+    /// that hold both (every real-time connection opening reads them). `None`, the default:
+    /// the caller reads them separately.
+    async fn positions_of(&self, _user: UserId) -> StoreResult<Option<(Vec<(RoomId, Seq)>, Seq)>> {
+        Ok(None)
+    }
     /// Members of `room` among `usernames`.
     async fn members_named(&self, room: RoomId, usernames: &[String]) -> StoreResult<Vec<UserId>>;
 }

@@ -87,6 +87,7 @@ macro_rules! conformance_suite {
             sending_ends_typing,
             feed_replay_is_complete_and_not_repeated,
             a_password_change_closes_open_connections,
+            ready_positions_match_the_store,
         );
         cases!($make; social:
             direct_message_notifications_list_and_mark_read,

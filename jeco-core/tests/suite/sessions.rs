@@ -8,7 +8,7 @@ use jeco_core::ids::{RoomId, Seq};
 use jeco_core::session::{Outbound, Session};
 use jeco_proto::ws::{ClientFrame, Incoming, RoomPosition, ServerFrame};
 
-use super::harness::{Harness, public_room};
+use super::harness::{Harness, public_room, text};
 
 fn parse(bytes: &Bytes) -> Incoming {
     serde_json::from_slice(bytes).expect("frames parse")
@@ -417,4 +417,30 @@ pub async fn a_password_change_closes_open_connections(h: Harness) {
     }
     first.close().await;
     second.close().await;
+}
+
+/// The positions a connection opens with (read in one query where the store can) are the
+/// rooms' last sequences and the feed's, as read one by one.
+pub async fn ready_positions_match_the_store(h: Harness) {
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+    let room = public_room(&h, alice.id, "lobby", &[bob.id]).await;
+    h.engine
+        .messages()
+        .send(alice.id, room, text("p1", "hi @bob"))
+        .await
+        .unwrap();
+    let rooms = h.engine.rooms();
+    let (positions, feed) = rooms.positions_and_feed(bob.id).await.unwrap();
+    assert_eq!(positions, rooms.positions(bob.id).await.unwrap());
+    assert_eq!(positions.len(), 2, "general and lobby: {positions:?}");
+    assert_eq!(
+        feed,
+        h.engine.notifications().feed_seq(bob.id).await.unwrap()
+    );
+    assert!(feed.get() > 0, "the mention is in bob's feed");
+    let (_, ready) = Session::open(&h.engine, bob.id).await.unwrap();
+    let ready: serde_json::Value = serde_json::from_slice(&ready).unwrap();
+    assert_eq!(ready["feed_seq"], feed.get());
+    assert_eq!(ready["rooms"].as_array().map(Vec::len), Some(2));
 }
