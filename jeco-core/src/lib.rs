@@ -20,7 +20,7 @@
 //! validate.rs                         input rules (usernames, text, names, mentions)
 //! error.rs                            Error with stable codes
 //! session.rs                          one real-time connection, for any transport
-//! testing.rs                          throwaway PostgreSQL databases for tests
+//! testing.rs                          throwaway PostgreSQL databases and Redis servers for tests
 //! ```
 //!
 //! A change flows one way: a service checks who may make it, the store commits it in one

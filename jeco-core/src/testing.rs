@@ -1,5 +1,5 @@
-//! Help for tests that run against a real PostgreSQL server: Jeco's own suites use it, and so
-//! can an embedding application's.
+//! Help for tests that run against a real PostgreSQL server or a private Redis server: Jeco's
+//! own suites use it, and so can an embedding application's.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -86,5 +86,87 @@ impl Drop for TestDatabase {
             });
         })
         .join();
+    }
+}
+
+/// A `redis-server` process of a test's own, on a free port, for tests that stop or stall
+/// Redis without touching a shared one. Runs the binary named by `JECO_TEST_REDIS_SERVER`, or
+/// `redis-server` from `PATH`, with persistence off. Killed when dropped.
+#[cfg(feature = "redis")]
+#[derive(Debug)]
+pub struct RedisServer {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+#[cfg(feature = "redis")]
+impl RedisServer {
+    /// Starts one and waits until it answers. Panics, naming the binary, if it cannot start.
+    pub async fn start() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("finding a free port: {e}"));
+        let mut server = RedisServer { port, child: None };
+        server.restart().await;
+        server
+    }
+
+    /// Where it listens.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills it (SIGKILL): connections drop, and everything it held is gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it (again, empty) on the same port and waits until it answers.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let program =
+            std::env::var("JECO_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
+        let child = std::process::Command::new(&program)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "these tests start their own Redis with `{program}`: {e}; \
+                     install redis-server or set JECO_TEST_REDIS_SERVER"
+                )
+            });
+        self.child = Some(child);
+        let client = redis::Client::open(self.url())
+            .unwrap_or_else(|e| panic!("the private Redis URL: {e}"));
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                && redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .is_ok()
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the private Redis on port {} did not answer",
+                self.port
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

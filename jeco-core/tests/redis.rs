@@ -25,7 +25,7 @@ use jeco_core::pubsub::{Hub, PubSub, PubSubError, Subscription, Topic};
 use jeco_core::pubsub_redis::RedisPubSub;
 use jeco_core::service::SendMessage;
 use jeco_core::session::{Outbound, Session};
-use jeco_core::testing::TestDatabase;
+use jeco_core::testing::{RedisServer, TestDatabase};
 use jeco_core::{Engine, EngineBuilder};
 use jeco_proto::ws::Incoming;
 
@@ -577,65 +577,13 @@ async fn typing_is_shared_and_renewals_are_coalesced_across_nodes() {
     .await;
 }
 
-/// A `redis-server` of this test's own on a free port (the binary named by
-/// `JECO_TEST_REDIS_SERVER`, default `redis-server` from `PATH`), for cases that must stall
-/// Redis without touching the shared one. Killed when dropped.
-struct PrivateRedis {
-    url: String,
-    _child: std::process::Child,
-}
-
-impl PrivateRedis {
-    async fn start() -> PrivateRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let program =
-            std::env::var("JECO_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
-        let child = std::process::Command::new(&program)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting `{program}`: {e}"));
-        let redis = PrivateRedis {
-            url: format!("redis://127.0.0.1:{port}/"),
-            _child: child,
-        };
-        let client = redis::Client::open(redis.url.clone()).unwrap();
-        within("the private Redis to answer", async {
-            loop {
-                if let Ok(mut conn) = client.get_multiplexed_async_connection().await
-                    && redis::cmd("PING")
-                        .query_async::<String>(&mut conn)
-                        .await
-                        .is_ok()
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await;
-        redis
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self._child.kill();
-        let _ = self._child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_writes_that_failed_are_written_again() {
-    let redis = PrivateRedis::start().await;
+    let redis = RedisServer::start().await;
     let prefix = unique_prefix();
     let node = within(
         "presence on the private Redis",
-        RedisPresence::new(&redis.url, &prefix, Duration::from_secs(30)),
+        RedisPresence::new(&redis.url(), &prefix, Duration::from_secs(30)),
     )
     .await
     .unwrap();
@@ -645,7 +593,7 @@ async fn presence_writes_that_failed_are_written_again() {
 
     // Redis stalls: commands wait past the node's time limit and fail here, but Redis still
     // carries them out once it resumes, late and out of step with the node.
-    let mut admin = redis::Client::open(redis.url.clone())
+    let mut admin = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
         .await

@@ -23,7 +23,7 @@ use std::time::Duration;
 use e2e::clients::{Ws, is};
 use e2e::harness::{PASSWORD, Resp, User, WAIT, finish, user_of};
 use jeco_core::ids::RoomId;
-use jeco_core::testing::TestDatabase;
+use jeco_core::testing::{RedisServer, TestDatabase};
 use jeco_proto::model::Session;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -33,14 +33,6 @@ use tokio::time::Instant;
 
 /// How long a killed node's users keep counting as online, in the nodes these cases start.
 const NODE_TIMEOUT_SECS: u64 = 2;
-
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 /// Polls `check` until it holds; [`WAIT`] is the safety net. For states with nothing to
 /// wait on (a process accepting connections, a probe turning ready).
@@ -52,72 +44,11 @@ async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: imp
     }
 }
 
-/// A private Redis server that a case can kill and start again on the same port.
-struct Redis {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl Redis {
-    async fn start() -> Redis {
-        let mut redis = Redis {
-            port: free_port(),
-            dir: tempfile::tempdir().expect("temp dir"),
-            child: None,
-        };
-        redis.spawn().await;
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    async fn spawn(&mut self) {
-        let program =
-            std::env::var("JECO_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
-        let child = Command::new(&program)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("these tests start their own Redis with `{program}`: {e}; install redis-server or set JECO_TEST_REDIS_SERVER")
-            });
-        self.child = Some(child);
-        let client = redis::Client::open(self.url()).unwrap();
-        until("Redis answers", || {
-            let client = client.clone();
-            async move {
-                match client.get_multiplexed_async_connection().await {
-                    Ok(mut conn) => redis::cmd("PING")
-                        .query_async::<String>(&mut conn)
-                        .await
-                        .is_ok(),
-                    Err(_) => false,
-                }
-            }
-        })
-        .await;
-    }
-
-    /// Kills Redis (SIGKILL); everything it held is gone.
-    async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.expect("kill redis-server");
-        }
-    }
-}
-
 /// What every node of one deployment shares.
 struct Cluster {
     db: TestDatabase,
     data: tempfile::TempDir,
-    redis: Redis,
+    redis: RedisServer,
     prefix: String,
     auth_rate_per_minute: u32,
 }
@@ -135,7 +66,7 @@ impl Cluster {
         Cluster {
             db: TestDatabase::create().await,
             data: tempfile::tempdir().expect("temp dir"),
-            redis: Redis::start().await,
+            redis: RedisServer::start().await,
             prefix: format!("jeco-mn:{}:", std::process::id()),
             auth_rate_per_minute,
         }
@@ -706,7 +637,7 @@ async fn a_redis_restart_loses_nothing_acknowledged() {
         send(&mut ann_ws, i).await;
     }
 
-    c.redis.kill().await;
+    c.redis.kill();
     // Sends go on: every message is committed before its ack, whatever Redis does.
     for i in 20..40 {
         send(&mut ann_ws, i).await;
@@ -717,7 +648,7 @@ async fn a_redis_restart_loses_nothing_acknowledged() {
     })
     .await;
 
-    c.redis.spawn().await;
+    c.redis.restart().await;
     until("B is ready again", || b.ready()).await;
     for i in 40..60 {
         send(&mut ann_ws, i).await;
