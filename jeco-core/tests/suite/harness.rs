@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use jeco_core::auth::PasswordHashing;
 use jeco_core::event::Event;
-use jeco_core::ids::{RoomId, Seq, UserId};
+use jeco_core::ids::{AttachmentId, MessageId, RoomId, Seq, UserId};
 use jeco_core::mailer::MemoryMailer;
 use jeco_core::model::{AttachmentMeta, Message, Notification, RoomKind, Session};
 use jeco_core::pubsub::Subscription;
@@ -170,6 +170,14 @@ pub fn text(client_id: &str, body: &str) -> SendMessage {
     }
 }
 
+/// A text message with `client_id` that replies to `to`.
+pub fn reply(client_id: &str, body: &str, to: MessageId) -> SendMessage {
+    SendMessage {
+        reply_to: Some(to),
+        ..text(client_id, body)
+    }
+}
+
 /// A few bytes that sniff as PNG.
 pub fn png() -> Bytes {
     let mut data = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -239,6 +247,17 @@ pub async fn send_png(
         .await
         .expect("send");
     (file, message)
+}
+
+/// The error code `user` gets for downloading attachment `id` (failing the test if the
+/// download succeeds).
+pub async fn download_error(h: &Harness, user: UserId, id: AttachmentId) -> &'static str {
+    h.engine
+        .attachments()
+        .download(user, id)
+        .await
+        .unwrap_err()
+        .code()
 }
 
 /// Drains the events already queued on `sub` (everything published so far is queued

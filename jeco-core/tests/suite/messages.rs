@@ -12,7 +12,9 @@ use jeco_core::pubsub::Topic;
 use jeco_core::service::{HistoryQuery, SendMessage};
 use tokio::sync::Barrier;
 
-use super::harness::{self, Harness, last_seq, notifications, png, public_room, send_png, text};
+use super::harness::{
+    self, Harness, download_error, last_seq, notifications, png, public_room, send_png, text,
+};
 
 /// The room sequence of every event, which must all be sequenced room events.
 fn room_seqs(events: &[Event]) -> Vec<i64> {
@@ -203,17 +205,11 @@ pub async fn send_validation_changes_nothing(h: Harness) {
         (text(&"x".repeat(65), "hello"), "invalid_client_id"),
         (text("ünï", "hello"), "invalid_client_id"),
         (
-            SendMessage {
-                reply_to: Some(foreign.id),
-                ..text("c1", "answer")
-            },
+            harness::reply("c1", "answer", foreign.id),
             "invalid_reply_to",
         ),
         (
-            SendMessage {
-                reply_to: Some(MessageId(999_999)),
-                ..text("c1", "answer")
-            },
+            harness::reply("c1", "answer", MessageId(999_999)),
             "invalid_reply_to",
         ),
         (
@@ -436,14 +432,7 @@ pub async fn replies_notify_the_author(h: Harness) {
         .unwrap();
 
     let reply = messages
-        .send(
-            bob.id,
-            room,
-            SendMessage {
-                reply_to: Some(original.id),
-                ..text("b1", "answer")
-            },
-        )
+        .send(bob.id, room, harness::reply("b1", "answer", original.id))
         .await
         .unwrap();
     assert_eq!(reply.reply_to, Some(original.id));
@@ -460,10 +449,7 @@ pub async fn replies_notify_the_author(h: Harness) {
         .send(
             alice.id,
             room,
-            SendMessage {
-                reply_to: Some(original.id),
-                ..text("a2", "never mind")
-            },
+            harness::reply("a2", "never mind", original.id),
         )
         .await
         .unwrap();
@@ -475,10 +461,7 @@ pub async fn replies_notify_the_author(h: Harness) {
         .send(
             bob.id,
             room,
-            SendMessage {
-                reply_to: Some(original.id),
-                ..text("b2", "@alice see above")
-            },
+            harness::reply("b2", "@alice see above", original.id),
         )
         .await
         .unwrap();
@@ -1097,12 +1080,7 @@ pub async fn deleting_a_message_withdraws_its_files(h: Harness) {
     h.engine.messages().delete(ann.id, m.id).await.unwrap();
     for user in [ann.id, bob.id] {
         assert_eq!(
-            h.engine
-                .attachments()
-                .download(user, file.id)
-                .await
-                .unwrap_err()
-                .code(),
+            download_error(&h, user, file.id).await,
             "attachment_not_found"
         );
     }

@@ -8,7 +8,7 @@ use jeco_core::ids::{RoomId, Seq};
 use jeco_core::session::{Outbound, Session};
 use jeco_proto::ws::{ClientFrame, Incoming, RoomPosition, ServerFrame};
 
-use super::harness::{Harness, public_room, text};
+use super::harness::{Harness, last_seq, public_room, text};
 
 fn parse(bytes: &Bytes) -> Incoming {
     serde_json::from_slice(bytes).expect("frames parse")
@@ -34,6 +34,14 @@ async fn next_in(session: &mut Session, room: RoomId) -> Event {
         {
             return e;
         }
+    }
+}
+
+/// Asserts that the next room event of `room` is `message.created` with sequence `expected`.
+async fn expect_created(session: &mut Session, room: RoomId, expected: Seq) {
+    match next_in(session, room).await {
+        Event::MessageCreated { seq, .. } => assert_eq!(seq, expected),
+        other => panic!("expected message.created with seq {expected:?}, got {other:?}"),
     }
 }
 
@@ -86,10 +94,7 @@ pub async fn commands_are_acked_and_events_arrive_in_order(h: Harness) {
         sent.push(m.seq);
     }
     for expected in &sent {
-        match next_in(&mut a, room).await {
-            Event::MessageCreated { seq, .. } => assert_eq!(seq, *expected),
-            other => panic!("expected message.created, got {other:?}"),
-        }
+        expect_created(&mut a, room, *expected).await;
     }
     let pong = parse(&a.handle(ClientFrame::Ping { id: "p".into() }).await);
     assert_eq!(pong, Incoming::Frame(ServerFrame::Pong { id: "p".into() }));
@@ -108,11 +113,7 @@ pub async fn resume_replays_what_was_missed_once(h: Harness) {
     let messages = h.engine.messages();
     for i in 0..3 {
         messages
-            .send(
-                bob.id,
-                room,
-                super::harness::text(&format!("m{i}"), "while away"),
-            )
+            .send(bob.id, room, text(&format!("m{i}"), "while away"))
             .await
             .unwrap();
     }
@@ -152,13 +153,10 @@ pub async fn resume_replays_what_was_missed_once(h: Harness) {
 
     // Live delivery continues right after the replay, with nothing repeated.
     let live = messages
-        .send(bob.id, room, super::harness::text("m3", "back"))
+        .send(bob.id, room, text("m3", "back"))
         .await
         .unwrap();
-    match next_in(&mut again, room).await {
-        Event::MessageCreated { seq, .. } => assert_eq!(seq, live.seq),
-        other => panic!("expected the live message, got {other:?}"),
-    }
+    expect_created(&mut again, room, live.seq).await;
     again.close().await;
 }
 
@@ -175,13 +173,10 @@ pub async fn joining_a_room_starts_its_stream(h: Harness) {
     let m = h
         .engine
         .messages()
-        .send(ann.id, room, super::harness::text("x", "welcome"))
+        .send(ann.id, room, text("x", "welcome"))
         .await
         .unwrap();
-    match next_in(&mut b, room).await {
-        Event::MessageCreated { seq, .. } => assert_eq!(seq, m.seq),
-        other => panic!("expected message.created, got {other:?}"),
-    }
+    expect_created(&mut b, room, m.seq).await;
     b.close().await;
 }
 
@@ -229,15 +224,7 @@ pub async fn bad_commands_get_errors_and_change_nothing(h: Harness) {
         }
     }
     assert!(a.take_queued().is_empty());
-    assert_eq!(
-        h.engine
-            .rooms()
-            .get(bob.id, private.id)
-            .await
-            .unwrap()
-            .last_seq,
-        private.last_seq
-    );
+    assert_eq!(last_seq(&h, bob.id, private.id).await, private.last_seq);
     a.close().await;
 }
 
@@ -283,13 +270,10 @@ pub async fn resume_clamps_positions_past_the_end(h: Harness) {
     let m = h
         .engine
         .messages()
-        .send(bob.id, room, super::harness::text("b1", "still there?"))
+        .send(bob.id, room, text("b1", "still there?"))
         .await
         .unwrap();
-    match next_in(&mut a, room).await {
-        Event::MessageCreated { seq, .. } => assert_eq!(seq, m.seq),
-        other => panic!("expected message.created, got {other:?}"),
-    }
+    expect_created(&mut a, room, m.seq).await;
     a.close().await;
 }
 
@@ -337,11 +321,7 @@ pub async fn feed_replay_is_complete_and_not_repeated(h: Harness) {
         async move {
             engine
                 .messages()
-                .send(
-                    bob.id,
-                    dm.id,
-                    super::harness::text(&format!("d{i}"), "psst"),
-                )
+                .send(bob.id, dm.id, text(&format!("d{i}"), "psst"))
                 .await
                 .unwrap();
         }

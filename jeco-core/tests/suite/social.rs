@@ -10,7 +10,7 @@ use jeco_core::ids::{AttachmentId, MessageId, NotificationId, RoomId, Seq, UserI
 use jeco_core::model::{Notification, NotificationKind, PresenceInfo, ProfileUpdate, RoomKind};
 use jeco_core::service::{HistoryQuery, SendMessage};
 
-use super::harness::{self, Harness, last_seq, notifications, png, text};
+use super::harness::{self, Harness, download_error, last_seq, notifications, png, reply, text};
 
 /// The feed sequence of a feed event.
 fn feed_seq(e: &Event) -> Seq {
@@ -903,12 +903,7 @@ pub async fn an_avatar_is_always_public(h: Harness) {
         None
     );
     assert_eq!(
-        h.engine
-            .attachments()
-            .download(bob.id, in_room.id)
-            .await
-            .unwrap_err()
-            .code(),
+        download_error(&h, bob.id, in_room.id).await,
         "attachment_not_found"
     );
 }
@@ -950,87 +945,15 @@ pub async fn outsiders_cannot_touch_a_direct_conversation(h: Harness) {
     let before = last_seq(&h, alice.id, dm.id).await;
     let messages = h.engine.messages();
     let rooms = h.engine.rooms();
-    let presence = h.engine.presence();
     let c = carol.id;
 
-    let room_calls = [
-        ("get", rooms.get(c, dm.id).await.map(drop)),
-        ("members", rooms.members(c, dm.id).await.map(drop)),
-        ("join", rooms.join(c, dm.id).await.map(drop)),
-        ("leave", rooms.leave(c, dm.id).await),
-        ("invite", rooms.invite(c, dm.id, c).await),
-        ("kick", rooms.kick(c, dm.id, bob.id).await),
-        (
-            "mark_read",
-            rooms.mark_read(c, dm.id, before).await.map(drop),
-        ),
-        (
-            "history",
-            messages
-                .history(c, dm.id, HistoryQuery::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "send",
-            messages.send(c, dm.id, text("c1", "hi")).await.map(drop),
-        ),
-        (
-            "changes_after",
-            messages
-                .changes_after(c, dm.id, Seq::ZERO, None)
-                .await
-                .map(drop),
-        ),
-        ("typing", presence.typing(c, dm.id, true).await),
-        ("typing_in", presence.typing_in(c, dm.id).await.map(drop)),
-        (
-            "upload",
-            h.engine
-                .attachments()
-                .upload(c, Some(dm.id), "x.txt", Bytes::from_static(b"x"))
-                .await
-                .map(drop),
-        ),
-    ];
-    for (call, result) in room_calls {
-        assert_eq!(result.unwrap_err().code(), "room_not_found", "{call}");
-    }
+    assert_room_calls_not_found(&h, c, dm.id, Some(bob.id), before, "c1").await;
     let general = h.engine.general_room();
-    let message_calls = [
-        ("get", messages.get(c, m.id).await.map(drop)),
-        ("edit", messages.edit(c, m.id, "mine now").await.map(drop)),
-        ("delete", messages.delete(c, m.id).await),
-        ("react", messages.react(c, m.id, "👍").await.map(drop)),
-        ("read_by", rooms.read_by(c, m.id).await.map(drop)),
-        (
-            "forward",
-            messages
-                .forward(c, m.id, general, "c2".to_owned())
-                .await
-                .map(drop),
-        ),
-    ];
-    for (call, result) in message_calls {
-        assert_eq!(result.unwrap_err().code(), "message_not_found", "{call}");
-    }
-    let err = h
-        .engine
-        .attachments()
-        .download(c, file.id)
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), "attachment_not_found");
+    assert_message_calls_not_found(&h, c, m.id, "mine now", general, "c2").await;
+    assert_eq!(download_error(&h, c, file.id).await, "attachment_not_found");
     // Replying from elsewhere to a message one cannot see is refused as well.
     let err = messages
-        .send(
-            c,
-            general,
-            SendMessage {
-                reply_to: Some(m.id),
-                ..text("c3", "re")
-            },
-        )
+        .send(c, general, reply("c3", "re", m.id))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "invalid_reply_to");
@@ -1059,72 +982,14 @@ pub async fn unknown_ids_are_not_found(h: Harness) {
     let a = alice.id;
     let messages = h.engine.messages();
     let rooms = h.engine.rooms();
-    let presence = h.engine.presence();
     let general = h.engine.general_room();
 
-    let room_calls = [
-        ("get", rooms.get(a, room).await.map(drop)),
-        ("members", rooms.members(a, room).await.map(drop)),
-        ("join", rooms.join(a, room).await.map(drop)),
-        ("leave", rooms.leave(a, room).await),
-        ("invite", rooms.invite(a, room, a).await),
-        (
-            "mark_read",
-            rooms.mark_read(a, room, Seq(1)).await.map(drop),
-        ),
-        (
-            "history",
-            messages
-                .history(a, room, HistoryQuery::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "send",
-            messages.send(a, room, text("a1", "hi")).await.map(drop),
-        ),
-        (
-            "changes_after",
-            messages
-                .changes_after(a, room, Seq::ZERO, None)
-                .await
-                .map(drop),
-        ),
-        ("typing", presence.typing(a, room, true).await),
-        ("typing_in", presence.typing_in(a, room).await.map(drop)),
-        (
-            "upload",
-            h.engine
-                .attachments()
-                .upload(a, Some(room), "x.txt", Bytes::from_static(b"x"))
-                .await
-                .map(drop),
-        ),
-    ];
-    for (call, result) in room_calls {
-        assert_eq!(result.unwrap_err().code(), "room_not_found", "{call}");
-    }
+    assert_room_calls_not_found(&h, a, room, None, Seq(1), "a1").await;
     let original = messages
         .send(a, general, text("a2", "hello"))
         .await
         .unwrap();
-    let message_calls = [
-        ("get", messages.get(a, message).await.map(drop)),
-        ("edit", messages.edit(a, message, "x").await.map(drop)),
-        ("delete", messages.delete(a, message).await),
-        ("react", messages.react(a, message, "👍").await.map(drop)),
-        ("read_by", rooms.read_by(a, message).await.map(drop)),
-        (
-            "forward",
-            messages
-                .forward(a, message, general, "a3".to_owned())
-                .await
-                .map(drop),
-        ),
-    ];
-    for (call, result) in message_calls {
-        assert_eq!(result.unwrap_err().code(), "message_not_found", "{call}");
-    }
+    assert_message_calls_not_found(&h, a, message, "x", general, "a3").await;
     // Forwarding a real message into an unknown room.
     let err = messages
         .forward(a, original.id, room, "a4".to_owned())
@@ -1139,13 +1004,10 @@ pub async fn unknown_ids_are_not_found(h: Harness) {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "notification_not_found");
-    let err = h
-        .engine
-        .attachments()
-        .download(a, AttachmentId(999_999))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), "attachment_not_found");
+    assert_eq!(
+        download_error(&h, a, AttachmentId(999_999)).await,
+        "attachment_not_found"
+    );
 
     let user_calls = [
         (
@@ -1169,4 +1031,106 @@ pub async fn unknown_ids_are_not_found(h: Harness) {
     }
     let err = h.engine.contacts().remove(a, user).await.unwrap_err();
     assert_eq!(err.code(), "contact_not_found");
+}
+
+/// Asserts that every room-scoped call `user` makes on `room` fails with `room_not_found`:
+/// get, members, join, leave, invite, kick of `kicked` (when given), mark_read up to
+/// `read_up_to`, history, a send with `send_client_id`, changes_after, typing, typing_in and
+/// an upload, in that order.
+async fn assert_room_calls_not_found(
+    h: &Harness,
+    user: UserId,
+    room: RoomId,
+    kicked: Option<UserId>,
+    read_up_to: Seq,
+    send_client_id: &str,
+) {
+    let messages = h.engine.messages();
+    let rooms = h.engine.rooms();
+    let presence = h.engine.presence();
+    let mut room_calls = vec![
+        ("get", rooms.get(user, room).await.map(drop)),
+        ("members", rooms.members(user, room).await.map(drop)),
+        ("join", rooms.join(user, room).await.map(drop)),
+        ("leave", rooms.leave(user, room).await),
+        ("invite", rooms.invite(user, room, user).await),
+    ];
+    if let Some(kicked) = kicked {
+        room_calls.push(("kick", rooms.kick(user, room, kicked).await));
+    }
+    room_calls.extend([
+        (
+            "mark_read",
+            rooms.mark_read(user, room, read_up_to).await.map(drop),
+        ),
+        (
+            "history",
+            messages
+                .history(user, room, HistoryQuery::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "send",
+            messages
+                .send(user, room, text(send_client_id, "hi"))
+                .await
+                .map(drop),
+        ),
+        (
+            "changes_after",
+            messages
+                .changes_after(user, room, Seq::ZERO, None)
+                .await
+                .map(drop),
+        ),
+        ("typing", presence.typing(user, room, true).await),
+        ("typing_in", presence.typing_in(user, room).await.map(drop)),
+        (
+            "upload",
+            h.engine
+                .attachments()
+                .upload(user, Some(room), "x.txt", Bytes::from_static(b"x"))
+                .await
+                .map(drop),
+        ),
+    ]);
+    for (call, result) in room_calls {
+        assert_eq!(result.unwrap_err().code(), "room_not_found", "{call}");
+    }
+}
+
+/// Asserts that every message-scoped call `user` makes on `message` fails with
+/// `message_not_found`: get, an edit to `edit_body`, delete, react, read_by and a forward
+/// into `forward_to` with `forward_client_id`, in that order.
+async fn assert_message_calls_not_found(
+    h: &Harness,
+    user: UserId,
+    message: MessageId,
+    edit_body: &str,
+    forward_to: RoomId,
+    forward_client_id: &str,
+) {
+    let messages = h.engine.messages();
+    let rooms = h.engine.rooms();
+    let message_calls = [
+        ("get", messages.get(user, message).await.map(drop)),
+        (
+            "edit",
+            messages.edit(user, message, edit_body).await.map(drop),
+        ),
+        ("delete", messages.delete(user, message).await),
+        ("react", messages.react(user, message, "👍").await.map(drop)),
+        ("read_by", rooms.read_by(user, message).await.map(drop)),
+        (
+            "forward",
+            messages
+                .forward(user, message, forward_to, forward_client_id.to_owned())
+                .await
+                .map(drop),
+        ),
+    ];
+    for (call, result) in message_calls {
+        assert_eq!(result.unwrap_err().code(), "message_not_found", "{call}");
+    }
 }
