@@ -56,6 +56,8 @@ macro_rules! conformance_suite {
             acknowledged_messages_survive_a_restart,
             writes_per_message_do_not_grow_with_room_size,
             typing_and_presence_never_touch_sql,
+            concurrent_acknowledged_sends_survive_a_restart,
+            concurrent_sends_are_published_in_sequence_order,
         );
         cases!($make; messages:
             send_and_history_pagination,
