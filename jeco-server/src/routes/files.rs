@@ -12,7 +12,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use jeco_core::ids::{AttachmentId, RoomId};
+use jeco_core::ids::{AttachmentId, RoomId, UserId};
 use jeco_core::model::AttachmentMeta;
 use jeco_proto::api::ErrorBody;
 use tokio::sync::Semaphore;
@@ -83,13 +83,7 @@ pub(crate) async fn upload_attachment(
     ApiPath(room): ApiPath<RoomId>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<AttachmentMeta>)> {
-    let (filename, data) = read_file(multipart, state.config.upload_bytes).await?;
-    let meta = state
-        .engine
-        .attachments()
-        .upload(user, Some(room), &filename, data)
-        .await?;
-    Ok((StatusCode::CREATED, Json(meta)))
+    store(&state, user, Some(room), multipart).await
 }
 
 /// Uploads an image for the caller's avatar (PNG, JPEG, GIF or WebP). Every signed-in user
@@ -107,13 +101,7 @@ pub(crate) async fn upload_avatar(
     AuthUser(user): AuthUser,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<AttachmentMeta>)> {
-    let (filename, data) = read_file(multipart, state.config.upload_bytes).await?;
-    let meta = state
-        .engine
-        .attachments()
-        .upload(user, None, &filename, data)
-        .await?;
-    Ok((StatusCode::CREATED, Json(meta)))
+    store(&state, user, None, multipart).await
 }
 
 /// A file's bytes, for members of the room it was uploaded to (avatars: anyone signed in).
@@ -189,6 +177,22 @@ pub(crate) async fn thumbnail(
         png,
     )
         .into_response())
+}
+
+/// Reads the upload and stores it for `room` (`None`: an avatar); 201 with its metadata.
+async fn store(
+    state: &AppState,
+    user: UserId,
+    room: Option<RoomId>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<AttachmentMeta>)> {
+    let (filename, data) = read_file(multipart, state.config.upload_bytes).await?;
+    let meta = state
+        .engine
+        .attachments()
+        .upload(user, room, &filename, data)
+        .await?;
+    Ok((StatusCode::CREATED, Json(meta)))
 }
 
 /// Reads the part named `file`: its filename (default `file`) and bytes, refusing it as

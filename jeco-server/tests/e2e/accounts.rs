@@ -55,22 +55,11 @@ pub async fn register_login_and_the_protected_api(db: Db) {
     assert_eq!(me.body["id"], json!(alice.id));
 
     // Registration rules answer with codes and create nothing.
-    let taken = s
-        .call(
-            Method::POST,
-            "/v1/auth/register",
-            None,
-            json!({"username": "Alice", "email": "other@example.com", "password": PASSWORD}),
-        )
-        .await;
-    taken.expect_error(409, "username_taken");
+    s.register_as("Alice", "other@example.com", PASSWORD)
+        .await
+        .expect_error(409, "username_taken");
     let weak = s
-        .call(
-            Method::POST,
-            "/v1/auth/register",
-            None,
-            json!({"username": "weakling", "email": "weak@example.com", "password": "short"}),
-        )
+        .register_as("weakling", "weak@example.com", "short")
         .await
         .expect_error(400, "weak_password");
     assert_eq!(weak.body["field"], "password");
@@ -79,15 +68,7 @@ pub async fn register_login_and_the_protected_api(db: Db) {
         .expect_error(401, "invalid_credentials");
 
     // Refresh rotates; presenting a used refresh token signs that login out everywhere.
-    let r = s
-        .call(
-            Method::POST,
-            "/v1/auth/refresh",
-            None,
-            json!({"refresh_token": alice.refresh}),
-        )
-        .await
-        .expect(200);
+    let r = s.refresh(&alice.refresh).await.expect(200);
     let rotated = r.body["refresh_token"]
         .as_str()
         .expect("refresh")
@@ -96,22 +77,10 @@ pub async fn register_login_and_the_protected_api(db: Db) {
     s.call(Method::GET, "/v1/me", Some(&fresh_access), Value::Null)
         .await
         .expect(200);
-    s.call(
-        Method::POST,
-        "/v1/auth/refresh",
-        None,
-        json!({"refresh_token": alice.refresh}),
-    )
-    .await
-    .expect_error(401, "invalid_token");
-    s.call(
-        Method::POST,
-        "/v1/auth/refresh",
-        None,
-        json!({"refresh_token": rotated}),
-    )
-    .await
-    .expect_error(401, "invalid_token");
+    s.refresh(&alice.refresh)
+        .await
+        .expect_error(401, "invalid_token");
+    s.refresh(&rotated).await.expect_error(401, "invalid_token");
 
     // The WebSocket accepts an `auth` frame instead of a ticket, and refuses a bad token.
     let mut ws = s.ws_raw(None, None).await;
@@ -144,39 +113,13 @@ pub async fn logout_revokes_the_refresh_token(db: Db) {
         .expect("refresh")
         .to_owned();
 
-    s.call(
-        Method::POST,
-        "/v1/auth/logout",
-        None,
-        json!({"refresh_token": alice.refresh}),
-    )
-    .await
-    .expect(204);
-    s.call(
-        Method::POST,
-        "/v1/auth/refresh",
-        None,
-        json!({"refresh_token": alice.refresh}),
-    )
-    .await
-    .expect_error(401, "invalid_token");
+    s.logout(&alice.refresh).await.expect(204);
+    s.refresh(&alice.refresh)
+        .await
+        .expect_error(401, "invalid_token");
     // Logging out twice, or with an unknown token, is not an error.
-    s.call(
-        Method::POST,
-        "/v1/auth/logout",
-        None,
-        json!({"refresh_token": alice.refresh}),
-    )
-    .await
-    .expect(204);
-    s.call(
-        Method::POST,
-        "/v1/auth/refresh",
-        None,
-        json!({"refresh_token": other_refresh}),
-    )
-    .await
-    .expect(200);
+    s.logout(&alice.refresh).await.expect(204);
+    s.refresh(&other_refresh).await.expect(200);
 }
 
 /// Walkthrough "Forgot Password": the mail carries a token after `#token=`; confirming sets
@@ -236,14 +179,9 @@ pub async fn password_reset_by_mail(db: Db) {
         .await
         .expect_error(401, "invalid_credentials");
     s.login("alice", NEW).await.expect(200);
-    s.call(
-        Method::POST,
-        "/v1/auth/refresh",
-        None,
-        json!({"refresh_token": alice.refresh}),
-    )
-    .await
-    .expect_error(401, "invalid_token");
+    s.refresh(&alice.refresh)
+        .await
+        .expect_error(401, "invalid_token");
 }
 
 /// Walkthrough "Contacts": search by username prefix or exact email, add, list, remove.
@@ -412,14 +350,9 @@ pub async fn profiles_avatars_passwords_and_blocks(db: Db) {
         .await
         .expect(200);
     assert!(tokens.body["refresh_token"].is_string());
-    s.call(
-        Method::POST,
-        "/v1/auth/refresh",
-        None,
-        json!({"refresh_token": alice.refresh}),
-    )
-    .await
-    .expect_error(401, "invalid_token");
+    s.refresh(&alice.refresh)
+        .await
+        .expect_error(401, "invalid_token");
     s.login("alice", PASSWORD)
         .await
         .expect_error(401, "invalid_credentials");

@@ -400,14 +400,9 @@ pub async fn tickets_are_single_use_and_connections_are_capped(db: Db) {
         .await
         .expect("GET /v1/sse");
     assert_eq!(sse.status().as_u16(), 200);
-    s.call(
-        Method::GET,
-        &format!("/v1/sse?ticket={sse_ticket}"),
-        None,
-        Value::Null,
-    )
-    .await
-    .expect_error(401, "invalid_ticket");
+    s.sse_refused(&sse_ticket)
+        .await
+        .expect_error(401, "invalid_ticket");
     let mut ws = s.ws_raw(Some(&sse_ticket), None).await;
     assert_eq!(ws.until_closed().await[0]["code"], "invalid_ticket");
 
@@ -416,14 +411,9 @@ pub async fn tickets_are_single_use_and_connections_are_capped(db: Db) {
     let frames = third.until_closed().await;
     assert_eq!(frames.len(), 1, "{frames:?}");
     assert_eq!(frames[0]["code"], "too_many_connections");
-    s.call(
-        Method::GET,
-        &format!("/v1/sse?ticket={}", s.ticket(&alice).await),
-        None,
-        Value::Null,
-    )
-    .await
-    .expect_error(429, "too_many_connections");
+    s.sse_refused(&s.ticket(&alice).await)
+        .await
+        .expect_error(429, "too_many_connections");
     let _bob = s.ws(&bob).await;
 
     drop(sse);
@@ -441,12 +431,7 @@ pub async fn tickets_are_single_use_and_connections_are_capped(db: Db) {
     let alice = s.register("alice").await;
     let mut ws = s.ws_raw(Some(&s.ticket(&alice).await), None).await;
     assert_eq!(ws.until_closed().await[0]["code"], "invalid_ticket");
-    s.call(
-        Method::GET,
-        &format!("/v1/sse?ticket={}", s.ticket(&alice).await),
-        None,
-        Value::Null,
-    )
-    .await
-    .expect_error(401, "invalid_ticket");
+    s.sse_refused(&s.ticket(&alice).await)
+        .await
+        .expect_error(401, "invalid_ticket");
 }

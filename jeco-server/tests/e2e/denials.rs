@@ -2,7 +2,6 @@
 //! or a private room, fetch its files, or mark someone else's notifications read. Every
 //! refusal is a 404 (ids reveal nothing) and changes nothing.
 
-use jeco_core::ids::RoomId;
 use serde_json::{Value, json};
 
 use crate::e2e::harness::{Db, png};
@@ -14,12 +13,7 @@ pub async fn outsiders_cannot_touch_private_conversations(db: Db) {
     let alice = s.register("alice").await;
     let bob = s.register("bob").await;
     let carol = s.register("carol").await;
-    let dm = s
-        .post(&alice, &format!("/v1/direct/{}", bob.id), Value::Null)
-        .await
-        .expect(200)
-        .body;
-    let dm = RoomId(dm["id"].as_i64().expect("id"));
+    let dm = s.direct(&alice, &bob).await;
     let secret = s.room(&alice, "secret", "private", &[&bob]).await;
     let mut c = s.ws(&carol).await;
 
@@ -208,18 +202,8 @@ pub async fn others_messages_and_notifications_are_off_limits(db: Db) {
         .await
         .expect(204);
 
-    let dm = s
-        .post(&alice, &format!("/v1/direct/{}", bob.id), Value::Null)
-        .await
-        .expect(200)
-        .body;
-    s.send(
-        &alice,
-        RoomId(dm["id"].as_i64().expect("id")),
-        "d1",
-        "hi bob",
-    )
-    .await;
+    let dm = s.direct(&alice, &bob).await;
+    s.send(&alice, dm, "d1", "hi bob").await;
     let list = s.get(&bob, "/v1/notifications").await.expect(200).body;
     let theirs = list["items"][0]["id"].clone();
     assert!(theirs.is_i64(), "{list}");

@@ -1,8 +1,7 @@
 //! File and image sharing: multipart uploads, sending with attachments, downloads with the
 //! sniffed type, thumbnails, and who may fetch what.
 
-use jeco_core::ids::RoomId;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::e2e::harness::{Db, Setup, is, png};
 
@@ -156,12 +155,7 @@ pub async fn files_and_images_are_shared_with_members_only(db: Db) {
     )
     .await
     .expect_error(400, "invalid_attachment");
-    let dm = s
-        .post(&alice, &format!("/v1/direct/{}", bob.id), Value::Null)
-        .await
-        .expect(200)
-        .body;
-    let dm = RoomId(dm["id"].as_i64().expect("id"));
+    let dm = s.direct(&alice, &bob).await;
     s.post(
         &alice,
         &format!("/v1/rooms/{dm}/messages"),

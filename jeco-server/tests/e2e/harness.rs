@@ -326,16 +326,19 @@ impl Server {
     /// Registers `name` (email `name@example.com`, password [`PASSWORD`]).
     pub async fn register(&self, name: &str) -> User {
         let email = format!("{name}@example.com");
-        let r = self
-            .call(
-                Method::POST,
-                "/v1/auth/register",
-                None,
-                json!({"username": name, "email": email, "password": PASSWORD}),
-            )
-            .await
-            .expect(201);
+        let r = self.register_as(name, &email, PASSWORD).await.expect(201);
         user_of(&r.json::<Session>())
+    }
+
+    /// Asks to register; the raw answer.
+    pub async fn register_as(&self, username: &str, email: &str, password: &str) -> Resp {
+        self.call(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            json!({"username": username, "email": email, "password": password}),
+        )
+        .await
     }
 
     /// Signs in; the raw answer.
@@ -345,6 +348,28 @@ impl Server {
             "/v1/auth/login",
             None,
             json!({"login": login, "password": password}),
+        )
+        .await
+    }
+
+    /// Trades a refresh token for a new pair; the raw answer.
+    pub async fn refresh(&self, refresh_token: &str) -> Resp {
+        self.call(
+            Method::POST,
+            "/v1/auth/refresh",
+            None,
+            json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
+    /// Signs out the login of a refresh token; the raw answer.
+    pub async fn logout(&self, refresh_token: &str) -> Resp {
+        self.call(
+            Method::POST,
+            "/v1/auth/logout",
+            None,
+            json!({"refresh_token": refresh_token}),
         )
         .await
     }
@@ -414,6 +439,18 @@ impl Server {
         sse
     }
 
+    /// `GET /v1/sse` with `ticket`, for a stream that is refused: the whole answer. (An
+    /// accepted stream does not end; open those with [`Server::sse`].)
+    pub async fn sse_refused(&self, ticket: &str) -> Resp {
+        self.call(
+            Method::GET,
+            &format!("/v1/sse?ticket={ticket}"),
+            None,
+            Value::Null,
+        )
+        .await
+    }
+
     /// Waits until `cond` holds on the server (checked every few milliseconds; [`WAIT`] is the
     /// safety net). For state that changes after a connection closes.
     pub async fn eventually(&self, what: &str, mut cond: impl FnMut(&Server) -> bool) {
@@ -455,6 +492,15 @@ impl Server {
             }
         }
         id
+    }
+
+    /// Opens (or finds) the direct room between `u` and `peer`, as `u`. Returns its id.
+    pub async fn direct(&self, u: &User, peer: &User) -> RoomId {
+        let r = self
+            .post(u, &format!("/v1/direct/{}", peer.id), Value::Null)
+            .await
+            .expect(200);
+        RoomId(r.body["id"].as_i64().expect("id"))
     }
 
     /// Sends a text message over REST; the created message.

@@ -334,7 +334,7 @@ pub async fn sse_carries_events_and_takes_commands(db: Db) {
     )
     .await
     .expect_error(401, "unauthenticated");
-    s.call(Method::GET, "/v1/sse?ticket=made-up", None, Value::Null)
+    s.sse_refused("made-up")
         .await
         .expect_error(401, "invalid_ticket");
     let page = s.history(&alice, general, "").await.expect(200).body;

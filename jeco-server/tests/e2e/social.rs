@@ -1,6 +1,5 @@
 //! Notifications, presence, typing, reactions and read receipts over HTTP and WebSocket.
 
-use jeco_core::ids::RoomId;
 use serde_json::{Value, json};
 
 use crate::e2e::harness::{Db, User, created, is};
@@ -21,12 +20,7 @@ pub async fn direct_message_notifications(db: Db) {
     let alice = s.register("alice").await;
     let bob = s.register("bob").await;
     let mut b = s.ws(&bob).await;
-    let dm = s
-        .post(&alice, &format!("/v1/direct/{}", bob.id), Value::Null)
-        .await
-        .expect(200)
-        .body;
-    let room = RoomId(dm["id"].as_i64().expect("id"));
+    let room = s.direct(&alice, &bob).await;
     let first = s.send(&alice, room, "n1", "are you there?").await;
     let second = s.send(&alice, room, "n2", "hello?").await;
 
@@ -278,12 +272,7 @@ pub async fn typing_starts_and_stops(db: Db) {
     let bob = s.register("bob").await;
     let carol = s.register("carol").await;
     let family = s.room(&alice, "family", "public", &[&bob]).await;
-    let dm = s
-        .post(&alice, &format!("/v1/direct/{}", bob.id), Value::Null)
-        .await
-        .expect(200)
-        .body;
-    let dm = RoomId(dm["id"].as_i64().expect("id"));
+    let dm = s.direct(&alice, &bob).await;
     let mut a = s.ws(&alice).await;
     let mut b = s.ws(&bob).await;
 
