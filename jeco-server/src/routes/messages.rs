@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use jeco_core::ids::{MessageId, RoomId, Seq};
+use jeco_core::ids::{MessageId, RoomId, Seq, UserId};
 use jeco_core::model::{Message, Page, UserRef};
 use jeco_proto::api::{
     AfterQuery, Changes, EditMessageRequest, ErrorBody, ForwardRequest, HistoryQuery, ReactRequest,
@@ -56,13 +56,23 @@ pub(crate) async fn send(
     ApiPath(room): ApiPath<RoomId>,
     Json(msg): Json<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
+    post_limited(&state, user, state.engine.messages().send(user, room, msg)).await
+}
+
+/// A new message from `user`, a send or a forward: refused beyond the user's send rate,
+/// counted in the metrics, 201 with the message.
+async fn post_limited(
+    state: &AppState,
+    user: UserId,
+    post: impl Future<Output = jeco_core::Result<Message>>,
+) -> ApiResult<(StatusCode, Json<Message>)> {
     if !state.send_limiter.check(&user).await {
         return Err(ApiError::RateLimited);
     }
     let started = Instant::now();
-    let sent = state.engine.messages().send(user, room, msg).await;
-    state.metrics.sent(sent.is_ok(), started.elapsed());
-    Ok((StatusCode::CREATED, Json(sent?)))
+    let posted = post.await;
+    state.metrics.sent(posted.is_ok(), started.elapsed());
+    Ok((StatusCode::CREATED, Json(posted?)))
 }
 
 /// The room's changes after sequence `after`, in order and without gaps: what a client that
@@ -184,7 +194,8 @@ pub(crate) async fn react(
 }
 
 /// Shares a message into another conversation the caller is in, as a new message of theirs
-/// that points at the original; its files are shared along with it.
+/// that points at the original; its files are shared along with it. Forwards count against
+/// the same per-user rate as sends.
 #[utoipa::path(post, path = "/v1/messages/{message_id}/forward", tag = "messages",
     params(("message_id" = i64, Path, description = "The message to forward")),
     request_body = ForwardRequest,
@@ -193,7 +204,8 @@ pub(crate) async fn react(
         (status = 400, description = "invalid_path, invalid_json, invalid_client_id", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "not_a_member, blocked", body = ErrorBody),
-        (status = 404, description = "message_not_found, room_not_found", body = ErrorBody)),
+        (status = 404, description = "message_not_found, room_not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn forward(
     State(state): State<AppState>,
@@ -201,12 +213,9 @@ pub(crate) async fn forward(
     ApiPath(message): ApiPath<MessageId>,
     Json(req): Json<ForwardRequest>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
-    let forwarded = state
-        .engine
-        .messages()
-        .forward(user, message, req.room_id, req.client_id)
-        .await?;
-    Ok((StatusCode::CREATED, Json(forwarded)))
+    let messages = state.engine.messages();
+    let forward = messages.forward(user, message, req.room_id, req.client_id);
+    post_limited(&state, user, forward).await
 }
 
 /// Who, apart from the author, has read a message.

@@ -343,9 +343,14 @@ pub async fn rate_limits_answer_rate_limited(db: Db) {
     // Sends: a burst of three per user, then refusals that post nothing.
     let general = s.general();
     let mut a = s.ws(&alice).await;
+    let mut first = Value::Null;
     for i in 0..3 {
-        a.send_msg(general, &format!("r{i}"), "within the burst")
+        let sent = a
+            .send_msg(general, &format!("r{i}"), "within the burst")
             .await;
+        if i == 0 {
+            first = sent;
+        }
     }
     let reply = a
         .command(json!({"type": "send", "id": "over", "room_id": general,
@@ -358,6 +363,14 @@ pub async fn rate_limits_answer_rate_limited(db: Db) {
         &alice,
         &format!("/v1/rooms/{general}/messages"),
         json!({"client_id": "r4", "body": "too many"}),
+    )
+    .await
+    .expect_error(429, "rate_limited");
+    // A forward posts a message too: the same budget.
+    s.post(
+        &alice,
+        &format!("/v1/messages/{}/forward", first["id"]),
+        json!({"room_id": general, "client_id": "r5"}),
     )
     .await
     .expect_error(429, "rate_limited");
