@@ -139,11 +139,7 @@ impl Client {
             email: email.to_owned(),
             password: password.to_owned(),
         };
-        let session: Session = self
-            .anonymous(Method::POST, "/v1/auth/register", &body)
-            .await?;
-        self.set_tokens(Some(session.tokens.clone())).await;
-        Ok(session)
+        self.sign_in("/v1/auth/register", &body).await
     }
 
     /// Signs in with a username or email and a password.
@@ -152,10 +148,13 @@ impl Client {
             login: login.to_owned(),
             password: password.to_owned(),
         };
-        let session: Session = self
-            .anonymous(Method::POST, "/v1/auth/login", &body)
-            .await?;
-        self.set_tokens(Some(session.tokens.clone())).await;
+        self.sign_in("/v1/auth/login", &body).await
+    }
+
+    /// Posts credentials to `path` and takes the session's tokens.
+    async fn sign_in<B: Serialize>(&self, path: &str, body: &B) -> Result<Session> {
+        let session: Session = self.anonymous(Method::POST, path, body).await?;
+        self.set_tokens(session.tokens.clone()).await;
         Ok(session)
     }
 
@@ -274,12 +273,12 @@ impl Client {
         Ok(self.refresh_locked(&mut auth).await?.access_token)
     }
 
-    async fn set_tokens(&self, tokens: Option<Tokens>) {
-        *self.inner.auth.lock().await = tokens.clone().map(|tokens| AuthState {
-            tokens,
+    async fn set_tokens(&self, tokens: Tokens) {
+        *self.inner.auth.lock().await = Some(AuthState {
+            tokens: tokens.clone(),
             obtained_at: Some(Timestamp::now()),
         });
-        self.notify(tokens);
+        self.notify(Some(tokens));
     }
 
     fn notify(&self, tokens: Option<Tokens>) {

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::rest::new_client_id;
-use crate::session::{CommandReply, Session, Verdict};
+use crate::session::{CommandReply, Session, Verdict, closing_verdict};
 use crate::transport::{SseTransport, Transport, TransportConn, TransportKind, WebSocketTransport};
 
 /// How long a connection waits for `ready` after opening.
@@ -469,11 +469,7 @@ async fn serve(mut conn: Box<dyn TransportConn>, shared: &Shared) -> (Verdict, b
         }
         Ok(Some(Ok(Incoming::Frame(ServerFrame::Closing { code, message })))) => {
             conn.close().await;
-            let verdict = match code.as_str() {
-                "signed_out" => Verdict::Stop(format!("{code}: {message}")),
-                _ => Verdict::Reconnect(format!("{code}: {message}")),
-            };
-            return (verdict, false);
+            return (closing_verdict(&code, &message), false);
         }
         other => {
             conn.close().await;
@@ -511,7 +507,10 @@ async fn pump(conn: &mut dyn TransportConn, shared: &Shared, heartbeat: Duration
             shared.with(Session::queue_ping);
             pinged = true;
         }
-        for frame in shared.with(|s| s.take_frames(now)) {
+        // One lock for both: only frames from the server (handled on this task) delay sends,
+        // so the retry time cannot change while the frames go out.
+        let (frames, retry) = shared.with(|s| (s.take_frames(now), s.next_retry()));
+        for frame in frames {
             if let Err(e) = conn.send(frame).await {
                 return Verdict::Reconnect(e.to_string());
             }
@@ -523,7 +522,7 @@ async fn pump(conn: &mut dyn TransportConn, shared: &Shared, heartbeat: Duration
                 .min(last_heard + heartbeat)
                 .min(last_sent + heartbeat);
         }
-        if let Some(retry) = shared.with(|s| s.next_retry()) {
+        if let Some(retry) = retry {
             deadline = deadline.min(retry);
         }
         tokio::select! {

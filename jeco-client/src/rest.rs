@@ -3,8 +3,8 @@
 
 use jeco_proto::api::{
     AfterQuery, Changes, Count, CreateRoomRequest, EditMessageRequest, Feed, HistoryQuery,
-    InviteRequest, MarkReadRequest, NotificationsQuery, ReactRequest, ReactResponse, ReadMarker,
-    SearchQuery, SendMessage, TypingRequest, UnreadSummary,
+    InviteRequest, MarkReadRequest, NotificationsQuery, PresenceQuery, ReactRequest, ReactResponse,
+    ReadMarker, SearchQuery, SendMessage, TypingRequest, UnreadSummary,
 };
 use jeco_proto::ids::{MessageId, NotificationId, RoomId, Seq, UserId};
 use jeco_proto::model::{
@@ -12,7 +12,6 @@ use jeco_proto::model::{
     RoomSummary, UserRef,
 };
 use reqwest::Method;
-use serde::Serialize;
 
 use crate::client::Client;
 use crate::error::Result;
@@ -20,15 +19,14 @@ use crate::error::Result;
 /// A fresh idempotency key for a send: 128 random bits in hex.
 pub fn new_client_id() -> String {
     use rand::RngCore;
+    use std::fmt::Write;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `GET /v1/users/presence` takes its ids as one comma-separated parameter.
-#[derive(Serialize)]
-struct PresenceParams {
-    ids: String,
+    let mut id = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        let _ = write!(id, "{b:02x}");
+    }
+    id
 }
 
 impl Client {
@@ -257,7 +255,7 @@ impl Client {
             .map(|u| u.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        self.call_query("/v1/users/presence", &PresenceParams { ids })
+        self.call_query("/v1/users/presence", &PresenceQuery { ids })
             .await
     }
 

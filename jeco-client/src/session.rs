@@ -42,6 +42,29 @@ struct OutEntry {
     waiters: Vec<Waiter>,
 }
 
+impl OutEntry {
+    fn new(room_id: RoomId, message: SendMessage, waiters: Vec<Waiter>) -> OutEntry {
+        OutEntry {
+            room_id,
+            message,
+            inflight: None,
+            not_before: None,
+            failures: 0,
+            waiters,
+        }
+    }
+}
+
+/// What the server's `closing` means: `signed_out` stops for good (sign in again), any other
+/// reason asks for a new connection.
+pub(crate) fn closing_verdict(code: &str, message: &str) -> Verdict {
+    let reason = format!("{code}: {message}");
+    match code {
+        "signed_out" => Verdict::Stop(reason),
+        _ => Verdict::Reconnect(reason),
+    }
+}
+
 /// What a command id is waiting for.
 enum Pending {
     Send,
@@ -108,14 +131,7 @@ impl Session {
             resuming_feed: None,
             outbox: outbox
                 .into_iter()
-                .map(|p| OutEntry {
-                    room_id: p.room_id,
-                    message: p.message,
-                    inflight: None,
-                    not_before: None,
-                    failures: 0,
-                    waiters: Vec::new(),
-                })
+                .map(|p| OutEntry::new(p.room_id, p.message, Vec::new()))
                 .collect(),
             pending: HashMap::new(),
             queued: Vec::new(),
@@ -175,14 +191,11 @@ impl Session {
             }
             return;
         }
-        self.outbox.push_back(OutEntry {
+        self.outbox.push_back(OutEntry::new(
             room_id,
             message,
-            inflight: None,
-            not_before: None,
-            failures: 0,
-            waiters: waiter.into_iter().collect(),
-        });
+            waiter.into_iter().collect(),
+        ));
     }
 
     /// Queues a command for the open connection; its reply arrives on the returned channel.
@@ -432,10 +445,7 @@ impl Session {
                 }
                 Verdict::Continue
             }
-            ServerFrame::Closing { code, message } => match code.as_str() {
-                "signed_out" => Verdict::Stop(format!("signed_out: {message}")),
-                _ => Verdict::Reconnect(format!("{code}: {message}")),
-            },
+            ServerFrame::Closing { code, message } => closing_verdict(&code, &message),
             _ => Verdict::Continue,
         }
     }
@@ -690,6 +700,15 @@ mod tests {
         })
     }
 
+    fn refused(id: &str, code: &str, message: &str) -> Incoming {
+        Incoming::Frame(ServerFrame::Error {
+            id: Some(id.into()),
+            code: code.into(),
+            message: message.into(),
+            field: None,
+        })
+    }
+
     fn pos(room: i64, seq: i64) -> RoomPosition {
         RoomPosition {
             room_id: RoomId(room),
@@ -743,26 +762,10 @@ mod tests {
         let mut s = Session::new(vec![pos(1, 1), pos(2, 1)], Some(Seq(0)), Vec::new());
         s.on_ready(1, UserId(1), vec![pos(1, 50), pos(2, 3)], Seq(0));
         let _ = s.take_frames(now);
-        s.on_incoming(
-            Incoming::Frame(ServerFrame::Error {
-                id: Some("c1".into()),
-                code: "too_far_behind".into(),
-                message: "m".into(),
-                field: None,
-            }),
-            now,
-        );
+        s.on_incoming(refused("c1", "too_far_behind", "m"), now);
         let split = s.take_frames(now);
         assert_eq!(split.len(), 2);
-        s.on_incoming(
-            Incoming::Frame(ServerFrame::Error {
-                id: Some("c2".into()),
-                code: "too_far_behind".into(),
-                message: "m".into(),
-                field: None,
-            }),
-            now,
-        );
+        s.on_incoming(refused("c2", "too_far_behind", "m"), now);
         assert!(s.take_events().iter().any(|e| matches!(
             e,
             ClientEvent::Resync {
@@ -808,15 +811,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(client_ids(s.take_frames(now)), vec!["a", "c"]);
-        s.on_incoming(
-            Incoming::Frame(ServerFrame::Error {
-                id: Some("c1".into()),
-                code: "rate_limited".into(),
-                message: "slow down".into(),
-                field: None,
-            }),
-            now,
-        );
+        s.on_incoming(refused("c1", "rate_limited", "slow down"), now);
         assert!(client_ids(s.take_frames(now)).is_empty(), "b waits for a");
         let due = s.next_retry().unwrap();
         assert_eq!(client_ids(s.take_frames(due)), vec!["a"]);

@@ -122,20 +122,14 @@ impl Api {
         room: RoomId,
         query: HistoryQuery,
     ) -> anyhow::Result<Page<Message, Seq>> {
-        let mut req = self
+        let resp = self
             .http
             .get(format!("{}/v1/rooms/{room}/messages", self.base))
-            .bearer_auth(token);
-        if let Some(b) = query.before {
-            req = req.query(&[("before", b.get())]);
-        }
-        if let Some(a) = query.after {
-            req = req.query(&[("after", a.get())]);
-        }
-        if let Some(l) = query.limit {
-            req = req.query(&[("limit", l)]);
-        }
-        let resp = req.send().await.context("GET /v1/rooms/{id}/messages")?;
+            .bearer_auth(token)
+            .query(&query)
+            .send()
+            .await
+            .context("GET /v1/rooms/{id}/messages")?;
         Self::decode(resp).await
     }
 }

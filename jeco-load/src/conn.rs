@@ -60,7 +60,7 @@ impl Failure {
         }
     }
 
-    fn new(kind: impl Into<String>, detail: impl ToString) -> Failure {
+    pub(crate) fn new(kind: impl Into<String>, detail: impl ToString) -> Failure {
         Failure {
             kind: kind.into(),
             detail: detail.to_string(),

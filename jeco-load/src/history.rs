@@ -126,6 +126,46 @@ fn now_ms() -> i64 {
     jeco_proto::ids::Timestamp::now().0
 }
 
+/// Seeds the messages `first..=last` in transactions of `chunk` rows: `insert` (binding
+/// `from`, `to`, room, sender, `created_at` as `$1`..`$5`) generates the rows, then they are
+/// logged and the room's sequence moved in the same transaction.
+#[allow(clippy::too_many_arguments)]
+async fn seed_batches<DB>(
+    conn: &mut DB::Connection,
+    insert: &'static str,
+    room: RoomId,
+    sender: UserId,
+    first: i64,
+    last: i64,
+    chunk: i64,
+) -> anyhow::Result<()>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let now = now_ms();
+    let mut from = first;
+    while from <= last {
+        let to = (from + chunk - 1).min(last);
+        let mut tx = conn.begin().await?;
+        sqlx::query::<DB>(insert)
+            .bind(from)
+            .bind(to)
+            .bind(room.get())
+            .bind(sender.get())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .context("seeding messages")?;
+        log_and_advance::<DB>(&mut tx, room, from, to).await?;
+        tx.commit().await?;
+        from = to + 1;
+    }
+    Ok(())
+}
+
 /// Logs the seeded messages `from..=to` in the room's change log and moves the room's
 /// sequence past them, in the seeding transaction (the same statements on both dialects).
 async fn log_and_advance<DB>(
@@ -184,29 +224,19 @@ async fn seed_sqlite(
         .await?;
     let first = start_seq + 1;
     let last = start_seq + messages as i64;
-    let now = now_ms();
-    let mut from = first;
-    while from <= last {
-        let to = (from + CHUNK - 1).min(last);
-        let mut tx = conn.begin().await?;
-        sqlx::query(
-            "WITH RECURSIVE s(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM s WHERE n < ?2) \
-             INSERT INTO messages (room_id, seq, sender_id, client_id, body, attachments, \
-             mentions, created_at) \
-             SELECT ?3, n, ?4, 'seed-' || n, 'history message ' || n, '[]', '[]', ?5 FROM s",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(room.get())
-        .bind(sender.get())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .context("seeding messages")?;
-        log_and_advance::<sqlx::Sqlite>(&mut tx, room, from, to).await?;
-        tx.commit().await?;
-        from = to + 1;
-    }
+    seed_batches::<sqlx::Sqlite>(
+        &mut conn,
+        "WITH RECURSIVE s(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM s WHERE n < ?2) \
+         INSERT INTO messages (room_id, seq, sender_id, client_id, body, attachments, \
+         mentions, created_at) \
+         SELECT ?3, n, ?4, 'seed-' || n, 'history message ' || n, '[]', '[]', ?5 FROM s",
+        room,
+        sender,
+        first,
+        last,
+        CHUNK,
+    )
+    .await?;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&mut conn)
         .await
@@ -231,29 +261,19 @@ async fn seed_postgres(
         .await?;
     let first = start_seq + 1;
     let last = start_seq + messages as i64;
-    let now = now_ms();
-    let mut from = first;
-    while from <= last {
-        let to = (from + CHUNK * 2 - 1).min(last);
-        let mut tx = conn.begin().await?;
-        sqlx::query(
-            "INSERT INTO messages (room_id, seq, sender_id, client_id, body, attachments, \
-             mentions, created_at) \
-             SELECT $1, n, $2, 'seed-' || n, 'history message ' || n, '[]', '[]', $3 \
-             FROM generate_series($4::bigint, $5::bigint) AS n",
-        )
-        .bind(room.get())
-        .bind(sender.get())
-        .bind(now)
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await
-        .context("seeding messages")?;
-        log_and_advance::<sqlx::Postgres>(&mut tx, room, from, to).await?;
-        tx.commit().await?;
-        from = to + 1;
-    }
+    seed_batches::<sqlx::Postgres>(
+        &mut conn,
+        "INSERT INTO messages (room_id, seq, sender_id, client_id, body, attachments, \
+         mentions, created_at) \
+         SELECT $3, n, $4, 'seed-' || n, 'history message ' || n, '[]', '[]', $5 \
+         FROM generate_series($1::bigint, $2::bigint) AS n",
+        room,
+        sender,
+        first,
+        last,
+        CHUNK * 2,
+    )
+    .await?;
     sqlx::query("ANALYZE messages")
         .execute(&mut conn)
         .await

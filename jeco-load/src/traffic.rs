@@ -100,9 +100,7 @@ impl Shared {
             .and_then(|ends| ends.get(step))
             .is_some_and(|end| now <= *end)
     }
-}
 
-impl Shared {
     fn token(&self, user: usize) -> Option<&str> {
         self.pop.tokens.get(user).map(String::as_str)
     }
@@ -447,10 +445,7 @@ async fn open(
             Err(f) => last = Some(f),
         }
     }
-    Err(last.unwrap_or_else(|| conn::Failure {
-        kind: "connect".into(),
-        detail: String::new(),
-    }))
+    Err(last.unwrap_or_else(|| conn::Failure::new("connect", "")))
 }
 
 /// One connection's task: open, follow, send (for senders), reconnect and resume.
@@ -622,10 +617,7 @@ async fn reconnect(
     let text = serde_json::to_string(&resume).unwrap_or_default();
     ws.send(WsMessage::text(text))
         .await
-        .map_err(|e| conn::Failure {
-            kind: "resume".into(),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| conn::Failure::new("resume", e))?;
     Ok(ws)
 }
 

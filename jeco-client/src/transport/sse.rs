@@ -164,8 +164,8 @@ impl SseParser {
             if self.line.last() == Some(&b'\r') {
                 self.line.pop();
             }
-            let line = String::from_utf8_lossy(&self.line).into_owned();
-            self.line.clear();
+            // Borrowed unless the line is not UTF-8: no allocation per line.
+            let line = String::from_utf8_lossy(&self.line);
             if line.is_empty() {
                 if let Some(data) = self.data.take() {
                     events.push(data);
@@ -181,6 +181,7 @@ impl SseParser {
                     None => self.data = Some(value.to_owned()),
                 }
             }
+            self.line.clear();
         }
         events
     }
