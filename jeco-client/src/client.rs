@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use jeco_proto::api::{ErrorBody, LoginRequest, RefreshRequest, RegisterRequest, Ticket};
+use jeco_proto::error::ErrorCode;
 use jeco_proto::ids::Timestamp;
 use jeco_proto::model::{Session, Tokens};
 use jeco_proto::ws::{ClientFrame, ServerFrame};
@@ -332,9 +333,9 @@ impl Client {
             match check(req.send().await?).await {
                 Err(Error::Api {
                     status: 401,
-                    ref code,
+                    code: ErrorCode::TokenExpired | ErrorCode::InvalidToken,
                     ..
-                }) if !retried && code == "invalid_token" => {
+                }) if !retried => {
                     retried = true;
                     token = self.token_after_rejection(&token).await?;
                 }
@@ -416,21 +417,24 @@ pub(crate) async fn check(resp: reqwest::Response) -> Result<reqwest::Response> 
         Ok(body) => Error::api(status.as_u16(), body),
         Err(_) => Error::Api {
             status: status.as_u16(),
-            code: code_of_status(status).to_owned(),
+            code: code_of_status(status),
             message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
             field: None,
+            room_id: None,
         },
     })
 }
 
 /// A code for an error answer without an [`ErrorBody`] (from a proxy, say).
-fn code_of_status(status: StatusCode) -> &'static str {
+fn code_of_status(status: StatusCode) -> ErrorCode {
     match status.as_u16() {
-        401 => "unauthenticated",
-        404 => "not_found",
-        429 => "rate_limited",
-        500..=599 => "internal",
-        _ => "http_error",
+        401 => ErrorCode::Unauthenticated,
+        404 => ErrorCode::UnknownRoute,
+        413 => ErrorCode::TooLarge,
+        429 => ErrorCode::RateLimited,
+        502..=504 => ErrorCode::Unavailable,
+        500..=599 => ErrorCode::Internal,
+        _ => ErrorCode::Unknown,
     }
 }
 

@@ -469,7 +469,7 @@ async fn serve(mut conn: Box<dyn TransportConn>, shared: &Shared) -> (Verdict, b
         }
         Ok(Some(Ok(Incoming::Frame(ServerFrame::Closing { code, message })))) => {
             conn.close().await;
-            return (closing_verdict(&code, &message), false);
+            return (closing_verdict(code, &message), false);
         }
         other => {
             conn.close().await;

@@ -2,6 +2,8 @@
 //! one failure can be handed to several waiters and carried across a language binding.
 
 use jeco_proto::api::ErrorBody;
+use jeco_proto::error::ErrorCode;
+use jeco_proto::ids::RoomId;
 
 /// What went wrong with a call or a command.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -13,12 +15,14 @@ pub enum Error {
     Api {
         /// The HTTP status; `0` for a reply on the real-time connection.
         status: u16,
-        /// The stable code.
-        code: String,
+        /// The stable code ([`ErrorCode::Unknown`] for one this version does not know).
+        code: ErrorCode,
         /// A sentence for people.
         message: String,
         /// The request field at fault, when the server named one.
         field: Option<String>,
+        /// The room the error is about, when the server named one (`too_far_behind`).
+        room_id: Option<RoomId>,
     },
     /// No session: call `login`, `register` or `restore` first (or the login was revoked).
     #[error("not signed in")]
@@ -49,9 +53,9 @@ pub enum Error {
 
 impl Error {
     /// The server's stable code of an [`Error::Api`].
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            Error::Api { code, .. } => Some(code),
+            Error::Api { code, .. } => Some(*code),
             _ => None,
         }
     }
@@ -62,22 +66,18 @@ impl Error {
             code: body.code,
             message: body.message,
             field: body.field,
+            room_id: None,
         }
     }
 
     /// Whether retrying the same request later may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Api { code, .. } => is_transient_code(code),
+            Error::Api { code, .. } => code.is_transient(),
             Error::Transport(_) | Error::NotConnected | Error::Disconnected => true,
             _ => false,
         }
     }
-}
-
-/// Error codes after which the same command may succeed later (protocol §8, §10.2).
-pub(crate) fn is_transient_code(code: &str) -> bool {
-    matches!(code, "rate_limited" | "internal")
 }
 
 impl From<reqwest::Error> for Error {

@@ -8,8 +8,8 @@ use jeco_proto::api::{
 };
 use jeco_proto::ids::{MessageId, NotificationId, RoomId, Seq, UserId};
 use jeco_proto::model::{
-    Account, Contact, Member, Message, Notification, Page, PresenceInfo, Profile, Room, RoomKind,
-    RoomSummary, UserRef,
+    Account, Contact, Member, Message, MessagePage, NotificationPage, PresenceInfo, Profile, Room,
+    RoomKind, RoomSummary, UserRef,
 };
 use reqwest::Method;
 
@@ -101,7 +101,7 @@ impl Client {
 
     /// A page of a room's messages: before `query.before` newest first, or after
     /// `query.after` oldest first; `next` continues in the same direction.
-    pub async fn history(&self, room: RoomId, query: HistoryQuery) -> Result<Page<Message, Seq>> {
+    pub async fn history(&self, room: RoomId, query: HistoryQuery) -> Result<MessagePage> {
         self.call_query(&format!("/v1/rooms/{room}/messages"), &query)
             .await
     }
@@ -122,7 +122,7 @@ impl Client {
 
     /// A room's changes after `after`, in order (at most `limit`, the server's maximum when
     /// `None`): the REST way to catch up without a real-time connection.
-    pub async fn changes(&self, room: RoomId, after: Seq, limit: Option<i64>) -> Result<Changes> {
+    pub async fn changes(&self, room: RoomId, after: Seq, limit: Option<u32>) -> Result<Changes> {
         let query = AfterQuery { after, limit };
         self.call_query(&format!("/v1/rooms/{room}/changes"), &query)
             .await
@@ -200,10 +200,7 @@ impl Client {
     }
 
     /// A page of notifications, newest first.
-    pub async fn notifications(
-        &self,
-        query: NotificationsQuery,
-    ) -> Result<Page<Notification, NotificationId>> {
+    pub async fn notifications(&self, query: NotificationsQuery) -> Result<NotificationPage> {
         self.call_query("/v1/notifications", &query).await
     }
 
@@ -234,13 +231,13 @@ impl Client {
     }
 
     /// The user's feed (notifications and their own membership changes) after `after`.
-    pub async fn feed(&self, after: Seq, limit: Option<i64>) -> Result<Feed> {
+    pub async fn feed(&self, after: Seq, limit: Option<u32>) -> Result<Feed> {
         self.call_query("/v1/feed", &AfterQuery { after, limit })
             .await
     }
 
     /// Users whose username starts with `q`, or whose email is `q`.
-    pub async fn search_users(&self, q: &str, limit: Option<i64>) -> Result<Vec<UserRef>> {
+    pub async fn search_users(&self, q: &str, limit: Option<u32>) -> Result<Vec<UserRef>> {
         let query = SearchQuery {
             q: q.to_owned(),
             limit,

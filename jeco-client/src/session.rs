@@ -18,7 +18,8 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::connection::{ClientEvent, PendingSend};
-use crate::error::{Error, Result, is_transient_code};
+use crate::error::{Error, Result};
+use jeco_proto::error::ErrorCode;
 
 /// The reply to a command other than `send`.
 #[derive(Debug, Default)]
@@ -57,10 +58,10 @@ impl OutEntry {
 
 /// What the server's `closing` means: `signed_out` stops for good (sign in again), any other
 /// reason asks for a new connection.
-pub(crate) fn closing_verdict(code: &str, message: &str) -> Verdict {
+pub(crate) fn closing_verdict(code: ErrorCode, message: &str) -> Verdict {
     let reason = format!("{code}: {message}");
     match code {
-        "signed_out" => Verdict::Stop(reason),
+        ErrorCode::SignedOut => Verdict::Stop(reason),
         _ => Verdict::Reconnect(reason),
     }
 }
@@ -411,6 +412,7 @@ impl Session {
                 code,
                 message,
                 field,
+                room_id,
             } => {
                 let Some(id) = id else {
                     tracing::warn!(%code, %message, "the server could not read a frame");
@@ -418,9 +420,10 @@ impl Session {
                 };
                 let error = Error::Api {
                     status: 0,
-                    code: code.clone(),
+                    code,
                     message,
                     field,
+                    room_id,
                 };
                 match self.pending.remove(&id) {
                     Some(Pending::Send) => {
@@ -431,7 +434,7 @@ impl Session {
                         let _ = tx.send(Err(error));
                         Verdict::Continue
                     }
-                    Some(Pending::Resume(req)) => self.resume_refused(req, &code),
+                    Some(Pending::Resume(req)) => self.resume_refused(req, code),
                     Some(Pending::Ping) | None => Verdict::Continue,
                 }
             }
@@ -445,7 +448,7 @@ impl Session {
                 }
                 Verdict::Continue
             }
-            ServerFrame::Closing { code, message } => closing_verdict(&code, &message),
+            ServerFrame::Closing { code, message } => closing_verdict(code, &message),
             _ => Verdict::Continue,
         }
     }
@@ -491,7 +494,7 @@ impl Session {
         else {
             return;
         };
-        if error.code().is_some_and(is_transient_code) {
+        if error.is_transient() {
             if let Some(e) = self.outbox.get_mut(i) {
                 e.inflight = None;
                 e.failures = e.failures.saturating_add(1);
@@ -537,8 +540,8 @@ impl Session {
     /// A refused `resume`. It names no room machine-readably, so a request for several
     /// rooms is split into one per room; a single room too far behind starts over from the
     /// latest position seen (the app reloads its history), one no longer followed is dropped.
-    fn resume_refused(&mut self, req: ResumeRequest, code: &str) -> Verdict {
-        if code != "too_far_behind" && code != "room_not_found" {
+    fn resume_refused(&mut self, req: ResumeRequest, code: ErrorCode) -> Verdict {
+        if code != ErrorCode::TooFarBehind && code != ErrorCode::RoomNotFound {
             return Verdict::Reconnect(format!("resume refused: {code}"));
         }
         if req.rooms.len() + usize::from(req.feed_after.is_some()) > 1 {
@@ -555,7 +558,7 @@ impl Session {
         };
         let room_id = room.room_id;
         self.resuming.remove(&room_id);
-        if code == "room_not_found" {
+        if code == ErrorCode::RoomNotFound {
             self.positions.remove(&room_id);
             return Verdict::Continue;
         }
@@ -703,9 +706,10 @@ mod tests {
     fn refused(id: &str, code: &str, message: &str) -> Incoming {
         Incoming::Frame(ServerFrame::Error {
             id: Some(id.into()),
-            code: code.into(),
+            code: ErrorCode::parse(code).unwrap_or(ErrorCode::Unknown),
             message: message.into(),
             field: None,
+            room_id: None,
         })
     }
 

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use common::{TestServer, connected, created, next_matching, options, relaxed, until};
 use jeco_client::proto::api::{HistoryQuery, SendMessage};
+use jeco_client::proto::error::ErrorCode;
 use jeco_client::proto::event::Event;
 use jeco_client::proto::ids::{RoomId, Seq, UserId};
 use jeco_client::proto::model::{Message, RoomKind};
@@ -185,17 +186,17 @@ async fn a_refused_send_is_reported_and_not_retried(kind: TransportKind) {
         } => {
             assert_eq!(client_id, refused);
             assert_eq!(room_id, elsewhere);
-            assert_eq!(error.code(), Some("not_a_member"));
+            assert_eq!(error.code(), Some(ErrorCode::NotAMember));
         }
         _ => unreachable!(),
     }
     let err = a.send_and_wait(elsewhere, text("again")).await.unwrap_err();
-    assert_eq!(err.code(), Some("not_a_member"));
+    assert_eq!(err.code(), Some(ErrorCode::NotAMember));
     // Nothing stays queued, and other sends go through.
     a.send_and_wait(room, text("fine")).await.unwrap();
     assert!(a.pending_sends().is_empty());
     let err = a.send_and_wait(room, text("")).await.unwrap_err();
-    assert_eq!(err.code(), Some("empty_message"));
+    assert_eq!(err.code(), Some(ErrorCode::EmptyMessage));
     assert!(
         bob.history(elsewhere, HistoryQuery::default())
             .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::auth::{JwtKeys, PasswordHashing};
 use crate::blob::{BlobStore, LocalDirBlobStore};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, Published};
 use crate::ids::{RoomId, Timestamp, UserId};
 use crate::mailer::{LogMailer, Mailer};
@@ -390,10 +390,8 @@ impl EngineBuilder {
         let secret = match self.jwt_secret {
             Some(s) if s.len() >= 32 => s,
             Some(_) => {
-                return Err(Error::invalid(
-                    "weak_secret",
-                    "jwt_secret",
-                    "the token signing secret must be at least 32 bytes",
+                return Err(Error::Internal(
+                    "the token signing secret must be at least 32 bytes".into(),
                 ));
             }
             None => {
@@ -489,10 +487,8 @@ async fn default_store(dir: &std::path::Path) -> Result<Stores> {
 
 #[cfg(not(feature = "sqlite"))]
 async fn default_store(_dir: &std::path::Path) -> Result<Stores> {
-    Err(Error::invalid(
-        "no_store",
-        "store",
-        "built without the sqlite feature: choose PostgreSQL or pass stores",
+    Err(Error::Internal(
+        "built without the sqlite feature: choose PostgreSQL or pass stores".into(),
     ))
 }
 
@@ -519,7 +515,7 @@ async fn ensure_general(stores: &Stores) -> Result<RoomId> {
             .room_by_name(GENERAL_ROOM)
             .await?
             .map(|r| r.id)
-            .ok_or(Error::NotFound("room")),
+            .ok_or(Error::not_found(ErrorCode::RoomNotFound)),
         Err(e) => Err(e.into()),
     }
 }

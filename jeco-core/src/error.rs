@@ -1,174 +1,194 @@
 //! The one error type of the service layer.
 //!
-//! Every variant has a stable machine-readable [`Error::code`]; transports send that code and
-//! the `Display` text to clients and map the [`ErrorKind`] to a status. Backend failures are
-//! kept whole in [`Error::Internal`] for the log and never shown to a client.
+//! A refusal carries an [`ErrorCode`] from `jeco-proto`, the table of every code the server
+//! answers with: its [`ErrorKind`] decides the status a transport answers with, and the code
+//! and the `Display` text go to the client. Backend failures are kept whole in
+//! [`Error::Internal`] for the log and never shown to a client.
 
 use std::borrow::Cow;
+use std::fmt;
 
+pub use jeco_proto::error::{ErrorCode, ErrorKind};
+
+use crate::ids::RoomId;
 use crate::store::StoreError;
 
-/// What a caller can do about an error: the transport maps this to a status code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The input was malformed or broke a rule; fix it and try again.
-    Invalid,
-    /// No valid credentials.
-    Unauthenticated,
-    /// Authenticated, but not allowed.
-    Forbidden,
-    /// The thing does not exist, or the caller may not know it does.
-    NotFound,
-    /// The request clashes with existing state (a taken name, say).
-    Conflict,
-    /// Too big.
-    TooLarge,
-    /// A fault on our side; the details are in the server log.
-    Internal,
-}
-
 /// An error from a service call.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// A field of the request broke a rule. `field` names it, the message says which rule.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The stable code, such as `invalid_username`.
-        code: &'static str,
-        /// The request field at fault.
-        field: &'static str,
+    /// The service refused the call; nothing was changed.
+    Refused {
+        /// The stable code.
+        code: ErrorCode,
         /// A sentence for a person.
         message: Cow<'static, str>,
-    },
-    /// Username/email and password do not match an account.
-    #[error("wrong username or password")]
-    InvalidCredentials,
-    /// The token is missing, malformed, forged, expired or revoked.
-    #[error("the token is not valid: {0}")]
-    InvalidToken(&'static str),
-    /// The caller may not do this.
-    #[error("not allowed: {message}")]
-    Forbidden {
-        /// The stable code, such as `not_a_member`.
-        code: &'static str,
-        /// A sentence for a person.
-        message: Cow<'static, str>,
-    },
-    /// No such thing (or none the caller may see).
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// The request clashes with existing state.
-    #[error("{message}")]
-    Conflict {
-        /// The stable code, such as `username_taken`.
-        code: &'static str,
-        /// A sentence for a person.
-        message: Cow<'static, str>,
-    },
-    /// The payload is larger than the configured limit.
-    #[error("{what} is larger than the limit of {limit} bytes")]
-    TooLarge {
-        /// What was too large.
-        what: &'static str,
-        /// The limit in bytes.
-        limit: u64,
+        /// The request field at fault, for input errors.
+        field: Option<&'static str>,
+        /// The room the refusal is about, when the caller may need to know which
+        /// (`too_far_behind` in a resume of several rooms).
+        room: Option<RoomId>,
     },
     /// A backend failed. The cause is for the log only.
-    #[error("internal error")]
-    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Refused {
+                message,
+                field: Some(field),
+                ..
+            } => write!(f, "{field}: {message}"),
+            Error::Refused { message, .. } => f.write_str(message),
+            Error::Internal(_) => f.write_str("internal error"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Internal(cause) => Some(&**cause),
+            Error::Refused { .. } => None,
+        }
+    }
 }
 
 impl Error {
-    /// The stable machine-readable code sent to clients.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::Invalid { code, .. } => code,
-            Error::InvalidCredentials => "invalid_credentials",
-            Error::InvalidToken(_) => "invalid_token",
-            Error::Forbidden { code, .. } => code,
-            Error::NotFound(what) => match *what {
-                "user" => "user_not_found",
-                "room" => "room_not_found",
-                "message" => "message_not_found",
-                "notification" => "notification_not_found",
-                "attachment" => "attachment_not_found",
-                "contact" => "contact_not_found",
-                "member" => "member_not_found",
-                "session" => "session_not_found",
-                "thumbnail" => "thumbnail_not_found",
-                _ => "not_found",
-            },
-            Error::Conflict { code, .. } => code,
-            Error::TooLarge { .. } => "too_large",
-            Error::Internal(_) => "internal",
+    /// A refusal with `code` and a sentence for people.
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Error {
+        Error::Refused {
+            code,
+            message: message.into(),
+            field: None,
+            room: None,
         }
+    }
+
+    /// Bad input: `field` broke the rule `message` states.
+    pub fn invalid(
+        code: ErrorCode,
+        field: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Error {
+        Error::Refused {
+            code,
+            message: message.into(),
+            field: Some(field),
+            room: None,
+        }
+    }
+
+    /// No such thing (or none the caller may see), said by its code alone.
+    pub fn not_found(code: ErrorCode) -> Error {
+        let what = code.as_str().strip_suffix("_not_found").unwrap_or("it");
+        Error::new(code, format!("{what} not found"))
+    }
+
+    /// A backend failure; `e` goes to the log.
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::Internal(Box::new(e))
+    }
+
+    /// The same refusal, naming the room it is about.
+    pub fn in_room(self, room_id: RoomId) -> Error {
+        match self {
+            Error::Refused {
+                code,
+                message,
+                field,
+                ..
+            } => Error::Refused {
+                code,
+                message,
+                field,
+                room: Some(room_id),
+            },
+            internal => internal,
+        }
+    }
+
+    /// The stable machine-readable code sent to clients.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Refused { code, .. } => *code,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The class of the error, which decides the status a transport answers with.
+    pub fn kind(&self) -> ErrorKind {
+        self.code().kind()
     }
 
     /// The request field at fault, for input errors.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            Error::Invalid { field, .. } => Some(field),
-            _ => None,
+            Error::Refused { field, .. } => *field,
+            Error::Internal(_) => None,
         }
     }
 
-    /// The class of the error.
-    pub fn kind(&self) -> ErrorKind {
+    /// The room the error is about, when it names one.
+    pub fn room(&self) -> Option<RoomId> {
         match self {
-            Error::Invalid { .. } => ErrorKind::Invalid,
-            Error::InvalidCredentials | Error::InvalidToken(_) => ErrorKind::Unauthenticated,
-            Error::Forbidden { .. } => ErrorKind::Forbidden,
-            Error::NotFound(_) => ErrorKind::NotFound,
-            Error::Conflict { .. } => ErrorKind::Conflict,
-            Error::TooLarge { .. } => ErrorKind::TooLarge,
-            Error::Internal(_) => ErrorKind::Internal,
+            Error::Refused { room, .. } => *room,
+            Error::Internal(_) => None,
         }
-    }
-
-    pub(crate) fn invalid(
-        code: &'static str,
-        field: &'static str,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Error {
-        Error::Invalid {
-            code,
-            field,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn forbidden(code: &'static str, message: impl Into<Cow<'static, str>>) -> Error {
-        Error::Forbidden {
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Error {
-        Error::Conflict {
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Error {
-        Error::Internal(Box::new(e))
     }
 }
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
         match e {
-            StoreError::NotFound(what) => Error::NotFound(what),
-            StoreError::Conflict(what) => {
-                Error::conflict("conflict", format!("{what} already exists"))
-            }
+            StoreError::NotFound(what) => match not_found_code(what) {
+                Some(code) => Error::not_found(code),
+                None => Error::internal(StoreError::NotFound(what)),
+            },
+            // The services turn the conflicts a caller can cause into their own codes
+            // (`username_taken`, ...); one that reaches here is a race the service did not
+            // expect, which is ours to fix.
+            StoreError::Conflict(what) => Error::internal(StoreError::Conflict(what)),
             StoreError::Backend(e) => Error::Internal(e),
         }
     }
 }
 
+/// The code for a store's "no such `what`", for the things a caller can name.
+fn not_found_code(what: &str) -> Option<ErrorCode> {
+    Some(match what {
+        "user" => ErrorCode::UserNotFound,
+        "room" => ErrorCode::RoomNotFound,
+        "message" => ErrorCode::MessageNotFound,
+        "notification" => ErrorCode::NotificationNotFound,
+        "attachment" => ErrorCode::AttachmentNotFound,
+        "contact" => ErrorCode::ContactNotFound,
+        "member" => ErrorCode::MemberNotFound,
+        _ => return None,
+    })
+}
+
 /// The result of a service call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_become_codes() {
+        let e: Error = StoreError::NotFound("room").into();
+        assert_eq!(e.code(), ErrorCode::RoomNotFound);
+        assert_eq!(e.to_string(), "room not found");
+        assert_eq!(e.kind().status(), 404);
+        let e: Error = StoreError::Conflict("room").into();
+        assert_eq!(e.code(), ErrorCode::Internal);
+        let e = Error::invalid(ErrorCode::TooLong, "body", "at most 5 characters");
+        assert_eq!(e.to_string(), "body: at most 5 characters");
+        assert_eq!(e.field(), Some("body"));
+        let e = Error::new(ErrorCode::TooFarBehind, "too far").in_room(RoomId(3));
+        assert_eq!(e.room(), Some(RoomId(3)));
+    }
+}

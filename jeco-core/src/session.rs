@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::Engine;
 use crate::auth::random_key;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, Published};
 use crate::ids::{RoomId, Seq, UserId};
 use crate::pubsub::{Delivery, Subscription, Topic};
@@ -189,7 +189,7 @@ impl Session {
     fn ended(&self) -> Option<Outbound> {
         self.sub.overflowed().then(|| {
             Outbound::Close(frame(&ServerFrame::Closing {
-                code: "slow_consumer".to_owned(),
+                code: ErrorCode::SlowConsumer,
                 message: "too many events were waiting; reconnect and resume".to_owned(),
             }))
         })
@@ -238,7 +238,7 @@ impl Session {
         Ok(match frame_in {
             ClientFrame::Auth { .. } => {
                 return Err(Error::invalid(
-                    "already_authenticated",
+                    ErrorCode::AlreadyAuthenticated,
                     "type",
                     "this connection is already authenticated",
                 ));
@@ -340,7 +340,7 @@ impl Session {
             ClientFrame::Ping { id } => ServerFrame::Pong { id },
             _ => {
                 return Err(Error::invalid(
-                    "unknown_type",
+                    ErrorCode::InvalidFrame,
                     "type",
                     "this frame type is not supported",
                 ));
@@ -357,11 +357,11 @@ impl Session {
         // Check every position before replaying anything, so a bad one changes nothing.
         for p in &rooms {
             if !self.positions.contains_key(&p.room_id) {
-                return Err(Error::NotFound("room"));
+                return Err(Error::not_found(ErrorCode::RoomNotFound));
             }
             if p.seq.get() < 0 {
                 return Err(Error::invalid(
-                    "invalid_seq",
+                    ErrorCode::InvalidSeq,
                     "rooms",
                     "a sequence is never negative",
                 ));
@@ -376,13 +376,14 @@ impl Session {
             p.seq = p.seq.min(room.last_seq);
             if room.last_seq.get() - p.seq.get() > limit {
                 return Err(Error::invalid(
-                    "too_far_behind",
+                    ErrorCode::TooFarBehind,
                     "rooms",
                     format!(
                         "room {} has more than {limit} changes to replay; reload its history instead",
                         p.room_id
                     ),
-                ));
+                )
+                .in_room(p.room_id));
             }
         }
         for p in rooms {
@@ -391,14 +392,14 @@ impl Session {
         if let Some(after) = feed_after {
             if after.get() < 0 {
                 return Err(Error::invalid(
-                    "invalid_seq",
+                    ErrorCode::InvalidSeq,
                     "feed_after",
                     "a sequence is never negative",
                 ));
             }
             if self.feed_seq.get() - after.get() > limit {
                 return Err(Error::invalid(
-                    "too_far_behind",
+                    ErrorCode::TooFarBehind,
                     "feed_after",
                     format!(
                         "more than {limit} feed entries to replay; reload notifications instead"
@@ -412,7 +413,11 @@ impl Session {
                 let page = self
                     .engine
                     .notifications()
-                    .feed_after(self.user, at, Some(self.feed_seq.get() - at.get()))
+                    .feed_after(
+                        self.user,
+                        at,
+                        u32::try_from(self.feed_seq.get() - at.get()).ok(),
+                    )
                     .await?
                     .events;
                 let Some(last) = page.last().and_then(feed_seq_of) else {
@@ -463,7 +468,7 @@ impl Session {
         };
         if let Event::SignedOut { .. } = event {
             self.ending = Some(frame(&ServerFrame::Closing {
-                code: "signed_out".to_owned(),
+                code: ErrorCode::SignedOut,
                 message: "the account was signed out everywhere; sign in again".to_owned(),
             }));
             return Some(payload);
@@ -572,8 +577,9 @@ pub fn error_frame(id: Option<String>, e: &Error) -> Bytes {
     }
     frame(&ServerFrame::Error {
         id,
-        code: e.code().to_owned(),
+        code: e.code(),
         message: e.to_string(),
         field: e.field().map(str::to_owned),
+        room_id: e.room(),
     })
 }

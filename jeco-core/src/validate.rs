@@ -1,7 +1,7 @@
 //! Input rules. Each check returns the cleaned value or an [`Error::Invalid`] naming the field
 //! and the rule, so a client can show the message next to the right input.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 
 /// Lower-cases and checks a username: 3 to 32 characters of `a-z`, `0-9` and `_`, starting
 /// with a letter or digit.
@@ -16,7 +16,7 @@ pub(crate) fn username(raw: &str) -> Result<String> {
         Ok(name)
     } else {
         Err(Error::invalid(
-            "invalid_username",
+            ErrorCode::InvalidUsername,
             "username",
             "use 3 to 32 letters, digits or underscores, not starting with an underscore",
         ))
@@ -44,7 +44,7 @@ pub(crate) fn email(raw: &str) -> Result<String> {
         Ok(email)
     } else {
         Err(Error::invalid(
-            "invalid_email",
+            ErrorCode::InvalidEmail,
             "email",
             "enter an email address such as name@example.com",
         ))
@@ -81,7 +81,8 @@ const COMMON_PASSWORDS: &[&str] = &[
 /// The password policy: 8 to 128 characters, not only digits, not a well-known password, and
 /// not containing the username.
 pub(crate) fn password(password: &str, username: Option<&str>) -> Result<()> {
-    let fail = |message: &'static str| Err(Error::invalid("weak_password", "password", message));
+    let fail =
+        |message: &'static str| Err(Error::invalid(ErrorCode::WeakPassword, "password", message));
     let chars = password.chars().count();
     if chars < 8 {
         return fail("use at least 8 characters");
@@ -110,7 +111,7 @@ pub(crate) fn text(raw: &str, field: &'static str, max: usize, multiline: bool) 
     let value = raw.trim();
     if value.chars().count() > max {
         return Err(Error::invalid(
-            "too_long",
+            ErrorCode::TooLong,
             field,
             format!("use at most {max} characters"),
         ));
@@ -118,7 +119,7 @@ pub(crate) fn text(raw: &str, field: &'static str, max: usize, multiline: bool) 
     let bad = |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\t'));
     if value.chars().any(bad) {
         return Err(Error::invalid(
-            "invalid_characters",
+            ErrorCode::InvalidCharacters,
             field,
             "control characters are not allowed",
         ));
@@ -142,7 +143,7 @@ pub(crate) fn room_name(raw: &str) -> Result<String> {
         Ok(name)
     } else {
         Err(Error::invalid(
-            "invalid_room_name",
+            ErrorCode::InvalidRoomName,
             "name",
             "use 2 to 64 letters, digits, '-' or '_', starting with a letter or digit",
         ))
@@ -159,7 +160,7 @@ pub(crate) fn client_id(raw: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(
-            "invalid_client_id",
+            ErrorCode::InvalidClientId,
             "client_id",
             "use 1 to 64 characters of letters, digits, '-', '_', '.' or ':'",
         ))
@@ -175,7 +176,7 @@ pub(crate) fn emoji(raw: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(
-            "invalid_emoji",
+            ErrorCode::InvalidEmoji,
             "emoji",
             "a reaction is one emoji or short code without spaces",
         ))

@@ -8,8 +8,8 @@ use futures::{StreamExt, TryStreamExt};
 use jeco_proto::api::{
     CreateRoomRequest, ErrorBody, HistoryQuery, InviteRequest, RegisterRequest, Ticket,
 };
-use jeco_proto::ids::{RoomId, Seq, UserId};
-use jeco_proto::model::{Message, Page, Room, RoomKind, Session};
+use jeco_proto::ids::{RoomId, UserId};
+use jeco_proto::model::{MessagePage, Room, RoomKind, Session};
 use serde::de::DeserializeOwned;
 
 /// An HTTP client for one server.
@@ -121,7 +121,7 @@ impl Api {
         token: &str,
         room: RoomId,
         query: HistoryQuery,
-    ) -> anyhow::Result<Page<Message, Seq>> {
+    ) -> anyhow::Result<MessagePage> {
         let resp = self
             .http
             .get(format!("{}/v1/rooms/{room}/messages", self.base))

@@ -82,7 +82,7 @@ pub(crate) async fn run(
         let query = HistoryQuery {
             before: before.map(Seq),
             after: None,
-            limit: Some(page),
+            limit: u32::try_from(page).ok(),
         };
         // Expected newest item of the page.
         let top = before.map(|b| b - 1).unwrap_or(last);

@@ -19,6 +19,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::serve::ListenerExt;
+use jeco_proto::error::ErrorCode;
 use jeco_proto::event::Event;
 use jeco_proto::ids::{MessageId, RoomId, Seq, Timestamp, UserId};
 use jeco_proto::model::{Message, UserRef};
@@ -178,7 +179,7 @@ async fn serve_connection(
                 let reply = match serde_json::from_str::<ClientFrame>(t.as_str()) {
                     Ok(ClientFrame::Send { id, room_id, client_id, body, .. }) => {
                         if !positions.contains_key(&room_id) {
-                            error(Some(id), "room_not_found")
+                            error(Some(id), ErrorCode::RoomNotFound)
                         } else {
                             let message = post(hub, room_id, &sender, client_id, body);
                             text(&ServerFrame::Ack { id, message: Some(Box::new(message)), seq: None, added: None })
@@ -192,12 +193,12 @@ async fn serve_connection(
                                 rooms: positions.iter().map(|(r, s)| RoomPosition { room_id: *r, seq: *s }).collect(),
                                 feed_seq: Seq(0),
                             }),
-                            Ok(false) => error(Some(id), "too_far_behind"),
+                            Ok(false) => error(Some(id), ErrorCode::TooFarBehind),
                             Err(()) => return,
                         }
                     }
-                    Ok(other) => error(other.id().map(str::to_owned), "unsupported"),
-                    Err(_) => error(None, "invalid_frame"),
+                    Ok(other) => error(other.id().map(str::to_owned), ErrorCode::InvalidFrame),
+                    Err(_) => error(None, ErrorCode::InvalidFrame),
                 };
                 if socket.send(reply).await.is_err() { return }
             }
@@ -205,7 +206,7 @@ async fn serve_connection(
                 let Some((room, seq, frame)) = event else {
                     // Dropped by a room as a slow consumer.
                     let closing = ServerFrame::Closing {
-                        code: "slow_consumer".into(),
+                        code: ErrorCode::SlowConsumer,
                         message: "too many events were waiting; reconnect and resume".into(),
                     };
                     let _ = socket.send(text(&closing)).await;
@@ -220,12 +221,13 @@ async fn serve_connection(
     }
 }
 
-fn error(id: Option<String>, code: &str) -> AxMessage {
+fn error(id: Option<String>, code: ErrorCode) -> AxMessage {
     text(&ServerFrame::Error {
         id,
-        code: code.to_owned(),
-        message: code.replace('_', " "),
+        code,
+        message: code.as_str().replace('_', " "),
         field: None,
+        room_id: None,
     })
 }
 

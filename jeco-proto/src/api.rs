@@ -1,7 +1,8 @@
 //! Bodies of the REST API under `/v1`. Every error response is an [`ErrorBody`].
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{AttachmentId, MessageId, NotificationId, RoomId, Seq, UserId};
 use crate::model::{Role, RoomKind};
@@ -11,7 +12,7 @@ use crate::model::{Role, RoomKind};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable code, such as `room_not_found` or `weak_password`.
-    pub code: String,
+    pub code: ErrorCode,
     /// What went wrong, for a person.
     pub message: String,
     /// The request field at fault, when one is.
@@ -135,8 +136,10 @@ pub struct HistoryQuery {
     /// Messages after this sequence, oldest first. Ignored when `before` is set.
     #[cfg_attr(feature = "openapi", param(value_type = Option<i64>))]
     pub after: Option<Seq>,
-    /// Page size; the default is 50, the most 100.
-    pub limit: Option<i64>,
+    /// Page size (at least 1); the default is 50, the most 100.
+    #[serde(default, deserialize_with = "page_size")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1), schema(minimum = 1))]
+    pub limit: Option<u32>,
 }
 
 /// `GET /v1/rooms/{room_id}/changes` and `GET /v1/feed`: where to continue.
@@ -148,8 +151,10 @@ pub struct AfterQuery {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", param(value_type = i64))]
     pub after: Seq,
-    /// Page size; the default and most is 500.
-    pub limit: Option<i64>,
+    /// Page size (at least 1); the default and most is 500.
+    #[serde(default, deserialize_with = "page_size")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    pub limit: Option<u32>,
 }
 
 /// A slice of a room's change log.
@@ -272,8 +277,10 @@ pub struct NotificationsQuery {
     /// Only unread ones.
     #[serde(default)]
     pub unread_only: bool,
-    /// Page size; the default is 50, the most 100.
-    pub limit: Option<i64>,
+    /// Page size (at least 1); the default is 50, the most 100.
+    #[serde(default, deserialize_with = "page_size")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    pub limit: Option<u32>,
 }
 
 /// A count.
@@ -291,8 +298,10 @@ pub struct Count {
 pub struct SearchQuery {
     /// The start of a username, or a whole email address.
     pub q: String,
-    /// At most this many results (20 at most).
-    pub limit: Option<i64>,
+    /// At most this many results (at least 1; 20 at most).
+    #[serde(default, deserialize_with = "page_size")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    pub limit: Option<u32>,
 }
 
 /// `GET /v1/users/presence`.
@@ -313,4 +322,12 @@ pub struct Ticket {
     pub ticket: String,
     /// How long it stays valid.
     pub expires_in_ms: u64,
+}
+
+/// A page size from a query: a whole number of at least 1 (servers cap it at their maximum).
+fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<u32>::deserialize(d)? {
+        Some(0) => Err(serde::de::Error::custom("a page size is at least 1")),
+        other => Ok(other),
+    }
 }

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{MessageId, RoomId, Seq, Timestamp, UserId};
+use crate::ids::{MessageId, NotificationId, RoomId, Seq, Timestamp, UserId};
 use crate::model::{Message, Notification, Role, UserRef};
 
 /// Why a member left a room.
@@ -180,6 +180,29 @@ pub enum Event {
         room_seq: Seq,
         /// Member now, or not.
         joined: bool,
+    },
+    /// Some of the subscriber's notifications were marked read: by the subscriber on any
+    /// device, or because they read the conversation the notifications point into. Not
+    /// sequenced: `unread` is the count of unread notifications now.
+    #[serde(rename = "notifications.read")]
+    NotificationsRead {
+        /// The notifications now read (empty when `all`).
+        ids: Vec<NotificationId>,
+        /// Every notification was marked read.
+        all: bool,
+        /// Unread notifications left.
+        unread: i64,
+    },
+    /// A public room has new activity. Sent to every connection, at most once per room every
+    /// few seconds; clients show it for public rooms they have not joined (members get the
+    /// room's events themselves). Not sequenced: the room list is the truth
+    /// (`room.last_seq` beyond the viewer's `last_read_seq`).
+    #[serde(rename = "room.activity")]
+    RoomActivity {
+        /// Which room.
+        room_id: RoomId,
+        /// The room's latest sequence when this was sent.
+        last_seq: Seq,
     },
     /// Every login of the account was signed out (its password was changed or reset). Sent on
     /// the user's own stream; the server then closes the user's real-time connections with

@@ -55,12 +55,39 @@ id_type!(
 /// Sequences start at 1 for the first change; 0 means "nothing seen yet". Within one stream
 /// they are dense: every integer from 1 to the stream's last sequence is used exactly once,
 /// so a reader that has seen `n` knows it has missed something when it next sees `n + 2`.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+///
+/// A sequence read from the wire is never negative: deserializing one fails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Seq(pub i64);
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Seq {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(0))
+            .description(Some(
+                "A position in a room's changes or a user's feed (0: nothing yet).",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Seq {}
+
+impl<'de> Deserialize<'de> for Seq {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Seq, D::Error> {
+        let n = i64::deserialize(d)?;
+        if n < 0 {
+            return Err(serde::de::Error::custom("a sequence is never negative"));
+        }
+        Ok(Seq(n))
+    }
+}
 
 impl Seq {
     /// Before the first change.

@@ -8,11 +8,13 @@
 //! - [`model`]: users, rooms, members, messages, notifications, pages;
 //! - [`event`]: the real-time events (`message.created`, `typing`, ...);
 //! - [`api`]: REST request and response bodies under `/v1`;
-//! - [`ws`]: the frames of the real-time protocol (commands, acks, errors).
+//! - [`ws`]: the frames of the real-time protocol (commands, acks, errors);
+//! - [`error`]: every error code, with its kind and HTTP status.
 //!
 //! With the `openapi` feature every type also derives its OpenAPI schema.
 
 pub mod api;
+pub mod error;
 pub mod event;
 pub mod ids;
 pub mod model;

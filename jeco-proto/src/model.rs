@@ -378,12 +378,23 @@ pub struct PresenceInfo {
     pub last_seen: Option<Timestamp>,
 }
 
-/// One page of results with a cursor for the next page in the same direction.
+/// One page of a room's history, with the cursor for the next page in the same direction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Page<T, C> {
-    /// The items, in the order the request asked for.
-    pub items: Vec<T>,
-    /// Where to continue; `None` when there is nothing more.
-    pub next: Option<C>,
+pub struct MessagePage {
+    /// The messages, in the order the request asked for.
+    pub items: Vec<Message>,
+    /// The sequence to pass as `before` (or `after`) for the next page; `None` when there is
+    /// nothing more.
+    pub next: Option<Seq>,
+}
+
+/// One page of notifications, newest first, with the cursor for the next page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationPage {
+    /// The notifications, newest first.
+    pub items: Vec<Notification>,
+    /// The id to pass as `before` for the next page; `None` when there is nothing more.
+    pub next: Option<NotificationId>,
 }

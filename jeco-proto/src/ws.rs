@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{AttachmentId, MessageId, RoomId, Seq, UserId};
 use crate::model::Message;
@@ -179,12 +180,15 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         /// Stable code.
-        code: String,
+        code: ErrorCode,
         /// For people.
         message: String,
         /// The field at fault.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         field: Option<String>,
+        /// The room the error is about, when it names one (`too_far_behind`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room_id: Option<RoomId>,
     },
     /// Answer to `ping`.
     Pong {
@@ -203,13 +207,13 @@ pub enum ServerFrame {
     },
     /// The server is about to close the connection, and why: `slow_consumer` (reconnect and
     /// resume), `shutting_down` (reconnect and resume), `signed_out` (sign in again),
-    /// `heartbeat_timeout`, `frame_too_large`,
-    /// `protocol_error`; before the connection was authenticated: `auth_timeout`,
-    /// `auth_required`, `invalid_ticket`, `invalid_token`, `too_many_connections`,
-    /// `unavailable`.
+    /// `heartbeat_timeout`, `frame_too_large`, `protocol_error`, `internal`; before the
+    /// connection was authenticated: `auth_timeout`, `auth_required`, `invalid_ticket`,
+    /// `invalid_token`, `token_expired`, `too_many_connections`, `unavailable`. Every code
+    /// that can close a connection is marked so in [`ErrorCode::channels`].
     Closing {
         /// Stable reason code.
-        code: String,
+        code: ErrorCode,
         /// For people.
         message: String,
     },

@@ -1,91 +1,45 @@
-//! The one place where errors become HTTP responses: a status from the error's kind, and an
-//! [`ErrorBody`] with its stable code. The cause of a 500 is logged, never sent.
+//! The one place where errors become HTTP responses: the status of the error code's kind,
+//! and an [`ErrorBody`] with the code. The cause of a 500 is logged, never sent.
+
+use std::borrow::Cow;
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use jeco_core::ErrorKind;
+use jeco_core::error::ErrorCode;
 use jeco_proto::api::ErrorBody;
 
-/// An error answered to an HTTP request.
+/// An error answered to an HTTP request: a refusal or failure of the engine, or of the HTTP
+/// layer (a malformed body, a rate limit), with the same codes.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// A service refused or failed.
-    #[error(transparent)]
-    Core(#[from] jeco_core::Error),
-    /// The request itself was malformed (JSON, path or query).
-    #[error("{message}")]
-    BadRequest {
-        /// Stable code.
-        code: &'static str,
-        /// For people.
-        message: String,
-    },
-    /// No or unusable credentials.
-    #[error("{0}")]
-    Unauthenticated(&'static str),
-    /// Too many requests; try again later.
-    #[error("too many requests; slow down")]
-    RateLimited,
-    /// The body is larger than allowed.
-    #[error("the request body is larger than allowed")]
-    TooLarge,
-    /// Any other refusal with its own status and code.
-    #[error("{message}")]
-    Status {
-        /// The HTTP status.
-        status: StatusCode,
-        /// Stable code.
-        code: &'static str,
-        /// For people.
-        message: &'static str,
-    },
-}
+#[error(transparent)]
+pub struct ApiError(#[from] pub jeco_core::Error);
 
 impl ApiError {
+    /// A refusal with `code`; the status is the code's.
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError(jeco_core::Error::new(code, message))
+    }
+
+    /// The code the answer carries.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code()
+    }
+
+    /// The status and the JSON body this error answers with.
     fn parts(&self) -> (StatusCode, ErrorBody) {
-        let body = |code: &str, message: String, field: Option<&str>| ErrorBody {
-            code: code.to_owned(),
-            message,
-            field: field.map(str::to_owned),
-        };
-        match self {
-            ApiError::Core(e) => {
-                let status = match e.kind() {
-                    ErrorKind::Invalid => StatusCode::BAD_REQUEST,
-                    ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-                    ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-                    ErrorKind::NotFound => StatusCode::NOT_FOUND,
-                    ErrorKind::Conflict => StatusCode::CONFLICT,
-                    ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                    _ => StatusCode::INTERNAL_SERVER_ERROR,
-                };
-                if status == StatusCode::INTERNAL_SERVER_ERROR {
-                    tracing::error!(error = ?e, "request failed");
-                }
-                (status, body(e.code(), e.to_string(), e.field()))
-            }
-            ApiError::BadRequest { code, message } => {
-                (StatusCode::BAD_REQUEST, body(code, message.clone(), None))
-            }
-            ApiError::Unauthenticated(message) => (
-                StatusCode::UNAUTHORIZED,
-                body("unauthenticated", (*message).to_owned(), None),
-            ),
-            ApiError::RateLimited => (
-                StatusCode::TOO_MANY_REQUESTS,
-                body("rate_limited", self.to_string(), None),
-            ),
-            ApiError::TooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                body("too_large", self.to_string(), None),
-            ),
-            ApiError::Status {
-                status,
-                code,
-                message,
-            } => (*status, body(code, (*message).to_owned(), None)),
+        let code = self.0.code();
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if code == ErrorCode::Internal {
+            tracing::error!(error = ?self.0, "request failed");
         }
+        let body = ErrorBody {
+            code,
+            message: self.0.to_string(),
+            field: self.0.field().map(str::to_owned),
+        };
+        (status, body)
     }
 
     /// The JSON body this error answers with.
@@ -99,29 +53,38 @@ impl IntoResponse for ApiError {
         let (status, body) = self.parts();
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
+}
+
+/// The answer to a body over the size limit.
+pub(crate) fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::TooLarge,
+        "the request body is larger than allowed",
+    )
+}
+
+/// The answer to a client over a rate limit.
+pub(crate) fn rate_limited() -> ApiError {
+    ApiError::new(ErrorCode::RateLimited, "too many requests; slow down")
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> ApiError {
         match r {
             JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::TooLarge
+                too_large()
             }
-            JsonRejection::MissingJsonContentType(_) => ApiError::BadRequest {
-                code: "invalid_content_type",
-                message: "send the body as application/json".to_owned(),
-            },
-            other => ApiError::BadRequest {
-                code: "invalid_json",
-                message: other.body_text(),
-            },
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                ErrorCode::InvalidContentType,
+                "send the body as application/json",
+            ),
+            other => ApiError::new(ErrorCode::InvalidJson, other.body_text()),
         }
     }
 }
@@ -129,31 +92,22 @@ impl From<JsonRejection> for ApiError {
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> ApiError {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge
+            too_large()
         } else {
-            ApiError::BadRequest {
-                code: "invalid_body",
-                message: r.body_text(),
-            }
+            ApiError::new(ErrorCode::InvalidBody, r.body_text())
         }
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> ApiError {
-        ApiError::BadRequest {
-            code: "invalid_path",
-            message: r.body_text(),
-        }
+        ApiError::new(ErrorCode::InvalidPath, r.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> ApiError {
-        ApiError::BadRequest {
-            code: "invalid_query",
-            message: r.body_text(),
-        }
+        ApiError::new(ErrorCode::InvalidQuery, r.body_text())
     }
 }
 

@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
 
 use crate::error::ApiError;
@@ -56,14 +57,18 @@ impl FromRequestParts<AppState> for AuthUser {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthenticated(
-                "send an access token in the Authorization header",
-            ))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or(ApiError::Unauthenticated(
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "send an access token in the Authorization header",
+                )
+            })?;
+        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
                 "use the Bearer authorization scheme",
-            ))?;
+            )
+        })?;
         let user = state.engine.accounts().authenticate(token.trim())?;
         Ok(AuthUser(user))
     }

@@ -99,6 +99,7 @@ fn api_router(state: &AppState) -> (Router, OpenApi) {
             .to_owned(),
     );
     routes::add_security(&mut doc);
+    routes::errors::complete(&mut doc);
     if let Some(base) = &state.config.base_path {
         doc.servers = Some(vec![utoipa::openapi::Server::new(base.clone())]);
     }
@@ -135,11 +136,10 @@ fn cors(state: &AppState) -> CorsLayer {
 }
 
 async fn unknown_route() -> error::ApiError {
-    error::ApiError::Status {
-        status: axum::http::StatusCode::NOT_FOUND,
-        code: "unknown_route",
-        message: "no such API route; see /v1/openapi.json",
-    }
+    error::ApiError::new(
+        jeco_core::error::ErrorCode::UnknownRoute,
+        "no such API route; see /v1/openapi.json",
+    )
 }
 
 async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -9,12 +9,12 @@ use std::convert::Infallible;
 use std::sync::Mutex;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::Stream;
+use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
 use jeco_core::session::{Outbound, Session};
 use jeco_proto::api::ErrorBody;
@@ -79,27 +79,26 @@ pub struct SseQuery {
     responses(
         (status = 200, description = "text/event-stream of protocol frames; the first is `ready`"),
         (status = 401, description = "invalid_ticket (tickets are single-use: get a new one before reconnecting)", body = ErrorBody),
-        (status = 429, description = "too_many_connections", body = ErrorBody)))]
+        (status = 429, description = "too_many_connections", body = ErrorBody),
+        (status = 503, description = "unavailable (the shared ticket store cannot be reached)", body = ErrorBody)))]
 pub async fn stream(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SseQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let user = state
-        .tickets
-        .redeem(&q.ticket)
-        .await?
-        .ok_or(ApiError::Status {
-            status: StatusCode::UNAUTHORIZED,
-            code: "invalid_ticket",
-            message: "the ticket is unknown, used or expired; get a new one for every connection",
-        })?;
+    let user = state.tickets.redeem(&q.ticket).await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidTicket,
+            "the ticket is unknown, used or expired; get a new one for every connection",
+        )
+    })?;
     let guard = state
         .connections
         .acquire(user, state.config.max_connections_per_user)
-        .ok_or(ApiError::Status {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: "too_many_connections",
-            message: "close another connection of this account first",
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::TooManyConnections,
+                "close another connection of this account first",
+            )
         })?;
     let (session, ready) = Session::open(&state.engine, user).await?;
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(64);
@@ -134,7 +133,7 @@ async fn drive(
         tokio::select! {
             biased;
             () = shutdown.cancelled() => {
-                let _ = out.send(closing_frame("shutting_down", "the server is restarting; reconnect and resume")).await;
+                let _ = out.send(closing_frame(ErrorCode::ShuttingDown, "the server is restarting; reconnect and resume")).await;
                 break;
             }
             () = out.closed() => break,
@@ -181,7 +180,12 @@ pub async fn command(
     ApiPath(session_id): ApiPath<String>,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
-    let not_found = || ApiError::Core(jeco_core::Error::NotFound("session"));
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::SessionNotFound,
+            "no open stream with this id; reconnect",
+        )
+    };
     let commands = state
         .sse
         .commands_of(&session_id, user)

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jeco_core::Engine;
+use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -151,11 +152,12 @@ pub struct Tickets {
 }
 
 /// Tickets cannot be issued or redeemed while Redis is unreachable.
-const TICKETS_UNAVAILABLE: ApiError = ApiError::Status {
-    status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-    code: "unavailable",
-    message: "real-time connections cannot be opened right now; try again shortly",
-};
+fn tickets_unavailable() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "real-time connections cannot be opened right now; try again shortly",
+    )
+}
 
 impl Tickets {
     fn new(ttl: Duration, shared: Option<Arc<RedisShared>>) -> Tickets {
@@ -185,7 +187,7 @@ impl Tickets {
                 .await
                 .map_err(|e| {
                     tracing::warn!(error = %e, "could not store a ticket");
-                    TICKETS_UNAVAILABLE
+                    tickets_unavailable()
                 })?;
             return Ok(ticket);
         }
@@ -203,7 +205,7 @@ impl Tickets {
         if let Some(redis) = &self.shared {
             let user = redis.take_ticket(ticket).await.map_err(|e| {
                 tracing::warn!(error = %e, "could not redeem a ticket");
-                TICKETS_UNAVAILABLE
+                tickets_unavailable()
             })?;
             return Ok(user.map(UserId));
         }

@@ -2,6 +2,7 @@
 //! with the per-user send limit and the send metrics.
 
 use bytes::Bytes;
+use jeco_core::error::ErrorCode;
 use jeco_core::session::{Session, frame};
 use jeco_proto::ws::{ClientFrame, ServerFrame};
 use tokio::time::Instant;
@@ -17,9 +18,10 @@ pub(crate) fn parse(raw: &[u8]) -> Result<ClientFrame, Bytes> {
             .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
         frame(&ServerFrame::Error {
             id,
-            code: "invalid_frame".to_owned(),
+            code: ErrorCode::InvalidFrame,
             message: format!("the frame is not a valid command: {e}"),
             field: None,
+            room_id: None,
         })
     })
 }
@@ -33,9 +35,10 @@ pub(crate) async fn run(state: &AppState, session: &mut Session, command: Client
     if !state.send_limiter.check(&session.user()).await {
         return frame(&ServerFrame::Error {
             id: Some(id.clone()),
-            code: "rate_limited".to_owned(),
+            code: ErrorCode::RateLimited,
             message: "too many messages; slow down".to_owned(),
             field: None,
+            room_id: None,
         });
     }
     let started = Instant::now();
@@ -48,16 +51,17 @@ pub(crate) async fn run(state: &AppState, session: &mut Session, command: Client
 pub(crate) fn too_large(limit: usize) -> Bytes {
     frame(&ServerFrame::Error {
         id: None,
-        code: "frame_too_large".to_owned(),
+        code: ErrorCode::FrameTooLarge,
         message: format!("frames are limited to {limit} bytes; nothing was done"),
         field: None,
+        room_id: None,
     })
 }
 
 /// A `closing` frame.
-pub(crate) fn closing_frame(code: &str, message: &str) -> Bytes {
+pub(crate) fn closing_frame(code: ErrorCode, message: &str) -> Bytes {
     frame(&ServerFrame::Closing {
-        code: code.to_owned(),
+        code,
         message: message.to_owned(),
     })
 }

@@ -17,6 +17,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use bytes::Bytes;
 use futures::{FutureExt, SinkExt, StreamExt};
+use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
 use jeco_core::session::{HEARTBEAT_MS, Outbound, Session, error_frame};
 use jeco_proto::ws::ClientFrame;
@@ -41,7 +42,8 @@ pub struct WsQuery {
 /// Opens a real-time connection.
 #[utoipa::path(get, path = "/v1/ws", tag = "realtime",
     params(WsQuery),
-    responses((status = 101, description = "Switching to the WebSocket protocol; see docs/PROTOCOL.md")))]
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol; see docs/PROTOCOL.md")))]
 pub async fn upgrade(
     State(state): State<AppState>,
     Query(q): Query<WsQuery>,
@@ -77,7 +79,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
     else {
         let _ = socket
             .send(text(closing_frame(
-                "too_many_connections",
+                ErrorCode::TooManyConnections,
                 "close another connection of this account first",
             )))
             .await;
@@ -89,7 +91,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
         Err(e) => {
             tracing::error!(error = ?e, "opening a session failed");
             let closing = closing_frame(
-                "unavailable",
+                ErrorCode::Unavailable,
                 "the server cannot serve this connection now; retry later",
             );
             let _ = socket.send(text(closing)).await;
@@ -111,7 +113,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => {
-                let _ = tx.send(text(closing_frame("shutting_down", "the server is restarting; reconnect and resume"))).await;
+                let _ = tx.send(text(closing_frame(ErrorCode::ShuttingDown, "the server is restarting; reconnect and resume"))).await;
                 let _ = tx.send(Message::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("shutting down") }))).await;
                 break;
             }
@@ -122,8 +124,8 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
                         // An oversized or malformed frame: say why before closing.
                         let cause = e.into_inner();
                         let (code, message) = match cause.downcast_ref::<tungstenite::Error>() {
-                            Some(tungstenite::Error::Capacity(_)) => ("frame_too_large", "a frame was larger than the limit"),
-                            _ => ("protocol_error", "the WebSocket stream could not be read"),
+                            Some(tungstenite::Error::Capacity(_)) => (ErrorCode::FrameTooLarge, "a frame was larger than the limit"),
+                            _ => (ErrorCode::ProtocolError, "the WebSocket stream could not be read"),
                         };
                         let _ = tx.send(text(closing_frame(code, message))).await;
                         break;
@@ -144,11 +146,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
                         }
                         Err(error) => vec![error],
                     },
-                    Message::Binary(_) => vec![error_frame(None, &jeco_core::Error::Invalid {
-                        code: "invalid_frame",
-                        field: "frame",
-                        message: "send JSON text frames".into(),
-                    })],
+                    Message::Binary(_) => vec![error_frame(None, &jeco_core::Error::invalid(ErrorCode::InvalidFrame, "frame", "send JSON text frames"))],
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => Vec::new(),
                 };
@@ -197,7 +195,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
             },
             _ = ticker.tick() => {
                 if last_heard.elapsed() > heartbeat * 3 {
-                    let _ = tx.send(text(closing_frame("heartbeat_timeout", "no answer to pings"))).await;
+                    let _ = tx.send(text(closing_frame(ErrorCode::HeartbeatTimeout, "no answer to pings"))).await;
                     break;
                 }
                 if tx.send(Message::Ping(Bytes::new())).await.is_err() { break; }
@@ -217,11 +215,11 @@ async fn authenticate(
         return match state.tickets.redeem(&ticket).await {
             Ok(Some(user)) => Ok(user),
             Ok(None) => Err(closing_frame(
-                "invalid_ticket",
+                ErrorCode::InvalidTicket,
                 "the ticket is unknown, used or expired",
             )),
             Err(_) => Err(closing_frame(
-                "unavailable",
+                ErrorCode::Unavailable,
                 "real-time connections cannot be opened right now; try again shortly",
             )),
         };
@@ -234,11 +232,16 @@ async fn authenticate(
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
             Ok(Some(Ok(_))) => {
                 return Err(closing_frame(
-                    "auth_required",
+                    ErrorCode::AuthRequired,
                     "the first frame must be auth",
                 ));
             }
-            _ => return Err(closing_frame("auth_timeout", "send an auth frame first")),
+            _ => {
+                return Err(closing_frame(
+                    ErrorCode::AuthTimeout,
+                    "send an auth frame first",
+                ));
+            }
         }
     };
     match serde_json::from_str::<ClientFrame>(t.as_str()) {
@@ -248,7 +251,7 @@ async fn authenticate(
             .authenticate(&token)
             .map_err(|e| closing_frame(e.code(), &e.to_string())),
         _ => Err(closing_frame(
-            "auth_required",
+            ErrorCode::AuthRequired,
             "the first frame must be auth",
         )),
     }

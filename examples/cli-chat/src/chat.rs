@@ -370,7 +370,7 @@ impl Chat {
         Ok(())
     }
 
-    async fn history(&mut self, n: i64) -> Result<(), Failure> {
+    async fn history(&mut self, n: u32) -> Result<(), Failure> {
         let room = self.current_room()?;
         let page = self
             .client
@@ -715,7 +715,7 @@ impl Chat {
 /// An error as the user should read it: the server's code and message, or what failed.
 pub(crate) fn describe(e: &Error) -> String {
     match e {
-        Error::Api { code, message, .. } => format!("{}: {}", clean(code), clean(message)),
+        Error::Api { code, message, .. } => format!("{}: {}", code, clean(message)),
         Error::NotConnected => "not connected right now; try again in a moment".to_owned(),
         other => clean(&other.to_string()),
     }

@@ -3,10 +3,10 @@
 //! the user instead of an error path through the network code.
 
 /// Lines of history `/history` shows when no count is given.
-pub(crate) const DEFAULT_HISTORY: i64 = 20;
+pub(crate) const DEFAULT_HISTORY: u32 = 20;
 
 /// The most `/history` asks for (the server's page limit).
-const MAX_HISTORY: i64 = 100;
+const MAX_HISTORY: u32 = 100;
 
 /// One line of input, understood.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub(crate) enum Command {
     /// `/who`: the current room's members with their presence.
     Who,
     /// `/history [n]`: the last `n` messages of the current room.
-    History(i64),
+    History(u32),
     /// `/typing [off]`: tell the current room you are typing (or stopped).
     Typing(bool),
     /// `/leave`: leave the current room.
@@ -99,7 +99,7 @@ pub(crate) fn parse(line: &str) -> Command {
         ("switch" | "s", [room]) => Command::Switch(room.trim_start_matches('#').to_owned()),
         ("who", []) => Command::Who,
         ("history", []) => Command::History(DEFAULT_HISTORY),
-        ("history", [n]) => match n.parse::<i64>() {
+        ("history", [n]) => match n.parse::<u32>() {
             Ok(n) if (1..=MAX_HISTORY).contains(&n) => Command::History(n),
             _ => Command::Invalid(format!("/history takes a count from 1 to {MAX_HISTORY}")),
         },

@@ -8,7 +8,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{Timestamp, UserId};
 
 /// What an access token says.
@@ -63,10 +63,14 @@ impl JwtKeys {
         jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    Error::InvalidToken("access token expired")
-                }
-                _ => Error::InvalidToken("access token malformed or forged"),
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::new(
+                    ErrorCode::TokenExpired,
+                    "the access token expired; refresh it",
+                ),
+                _ => Error::new(
+                    ErrorCode::InvalidToken,
+                    "the access token is malformed or forged",
+                ),
             })
     }
 }
@@ -125,16 +129,15 @@ mod tests {
         assert_eq!(keys.verify(&token).unwrap().user_id(), Some(UserId(7)));
 
         let other = JwtKeys::new(b"another secret of enough length!");
-        assert!(matches!(other.verify(&token), Err(Error::InvalidToken(_))));
+        let forged = other.verify(&token).map(|c| c.user_id());
+        assert_eq!(forged.unwrap_err().code(), ErrorCode::InvalidToken);
 
         let old = Timestamp(now.0 - 3_600_000);
         let expired = keys
             .issue(UserId(7), old, Timestamp(old.0 + 60_000))
             .unwrap();
-        assert!(matches!(
-            keys.verify(&expired),
-            Err(Error::InvalidToken("access token expired"))
-        ));
+        let expired = keys.verify(&expired).map(|c| c.user_id());
+        assert_eq!(expired.unwrap_err().code(), ErrorCode::TokenExpired);
         assert!(keys.verify("not.a.jwt").is_err());
     }
 

@@ -3,7 +3,7 @@
 
 use crate::auth::{self, OpaqueToken, random_key};
 use crate::engine::Core;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
 use crate::ids::{Timestamp, UserId};
 use crate::mailer::Mail;
@@ -51,11 +51,12 @@ impl<'a> Accounts<'a> {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict("username") => {
-                    Error::conflict("username_taken", "that username is taken")
+                    Error::new(ErrorCode::UsernameTaken, "that username is taken")
                 }
-                StoreError::Conflict(_) => {
-                    Error::conflict("email_taken", "an account with that email already exists")
-                }
+                StoreError::Conflict(_) => Error::new(
+                    ErrorCode::EmailTaken,
+                    "an account with that email already exists",
+                ),
                 other => other.into(),
             })?;
         let user = account.profile.id;
@@ -74,18 +75,18 @@ impl<'a> Accounts<'a> {
     pub async fn login(&self, login: &str, password: &str) -> Result<Session> {
         let login = login.trim().to_lowercase();
         if login.is_empty() || login.len() > 254 || password.len() > 1024 {
-            return Err(Error::InvalidCredentials);
+            return Err(wrong_credentials());
         }
         let found = self.core.stores.users.credentials(&login).await?;
         let (user, hash) = match found {
             Some(found) => found,
             None => {
                 auth::verify_password(password.to_owned(), DUMMY_HASH.to_owned()).await?;
-                return Err(Error::InvalidCredentials);
+                return Err(wrong_credentials());
             }
         };
         if !auth::verify_password(password.to_owned(), hash).await? {
-            return Err(Error::InvalidCredentials);
+            return Err(wrong_credentials());
         }
         let account = self.core.stores.users.account(user).await?;
         let tokens = self.issue_tokens(user).await?;
@@ -94,13 +95,13 @@ impl<'a> Accounts<'a> {
 
     /// Checks an access token and returns whose it is.
     ///
-    /// Errors: `invalid_token` (expired, malformed or signed with another key).
+    /// Errors: `token_expired`, `invalid_token` (malformed or signed with another key).
     pub fn authenticate(&self, access_token: &str) -> Result<UserId> {
         self.core
             .jwt
             .verify(access_token)?
             .user_id()
-            .ok_or(Error::InvalidToken("access token has no user"))
+            .ok_or_else(|| Error::new(ErrorCode::InvalidToken, "the access token names no user"))
     }
 
     /// Trades a refresh token for a new pair. Each refresh token works once; presenting one a
@@ -130,11 +131,15 @@ impl<'a> Accounts<'a> {
             }
             Rotation::Reused(user) => {
                 tracing::warn!(%user, "refresh token reused; revoked its login");
-                Err(Error::InvalidToken(
-                    "refresh token was already used; this login has been signed out",
+                Err(Error::new(
+                    ErrorCode::InvalidToken,
+                    "the refresh token was already used; this login has been signed out",
                 ))
             }
-            Rotation::Invalid => Err(Error::InvalidToken("refresh token expired or revoked")),
+            Rotation::Invalid => Err(Error::new(
+                ErrorCode::InvalidToken,
+                "the refresh token expired or was revoked; sign in again",
+            )),
         }
     }
 
@@ -179,7 +184,7 @@ impl<'a> Accounts<'a> {
         if let Some(Some(avatar)) = update.avatar {
             let bad = || {
                 Error::invalid(
-                    "invalid_avatar",
+                    ErrorCode::InvalidAvatar,
                     "avatar",
                     "upload an image of your own as an avatar first",
                 )
@@ -213,7 +218,7 @@ impl<'a> Accounts<'a> {
     pub async fn change_password(&self, user: UserId, current: &str, new: &str) -> Result<Tokens> {
         let hash = self.core.stores.users.password_hash(user).await?;
         if !auth::verify_password(current.to_owned(), hash).await? {
-            return Err(Error::InvalidCredentials);
+            return Err(wrong_credentials());
         }
         let account = self.core.stores.users.account(user).await?;
         validate::password(new, Some(&account.profile.username))?;
@@ -288,8 +293,9 @@ impl<'a> Accounts<'a> {
                 self.signed_out(user, "password_reset").await;
                 Ok(())
             }
-            None => Err(Error::InvalidToken(
-                "reset token is invalid, expired or already used",
+            None => Err(Error::new(
+                ErrorCode::InvalidToken,
+                "the reset token is invalid, expired or already used",
             )),
         }
     }
@@ -331,4 +337,9 @@ impl<'a> Accounts<'a> {
             refresh_expires_at,
         })
     }
+}
+
+/// The answer to any failed sign-in: it does not say whether the account exists.
+fn wrong_credentials() -> Error {
+    Error::new(ErrorCode::InvalidCredentials, "wrong username or password")
 }

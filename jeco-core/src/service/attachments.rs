@@ -6,7 +6,7 @@ use bytes::Bytes;
 use crate::auth::random_key;
 use crate::blob::sniff_content_type;
 use crate::engine::Core;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{AttachmentId, RoomId, Timestamp, UserId};
 use crate::model::AttachmentMeta;
 use crate::service::member_of;
@@ -36,13 +36,18 @@ impl<'a> Attachments<'a> {
     ) -> Result<AttachmentMeta> {
         let limit = self.core.limits.upload_bytes;
         if data.len() as u64 > limit {
-            return Err(Error::TooLarge {
-                what: "file",
-                limit,
-            });
+            return Err(Error::invalid(
+                ErrorCode::TooLarge,
+                "file",
+                format!("the file is larger than the limit of {limit} bytes"),
+            ));
         }
         if data.is_empty() {
-            return Err(Error::invalid("empty_file", "file", "the file is empty"));
+            return Err(Error::invalid(
+                ErrorCode::EmptyFile,
+                "file",
+                "the file is empty",
+            ));
         }
         let content_type = sniff_content_type(&data);
         match room {
@@ -51,7 +56,7 @@ impl<'a> Attachments<'a> {
             }
             None if !content_type.starts_with("image/") => {
                 return Err(Error::invalid(
-                    "avatar_must_be_image",
+                    ErrorCode::AvatarMustBeImage,
                     "file",
                     "an avatar must be a PNG, JPEG, GIF or WebP image",
                 ));
@@ -93,7 +98,7 @@ impl<'a> Attachments<'a> {
         if let Some(room) = stored.meta.room_id {
             member_of(self.core, user, room)
                 .await
-                .map_err(|_| Error::NotFound("attachment"))?;
+                .map_err(|_| Error::not_found(ErrorCode::AttachmentNotFound))?;
         }
         let data = self
             .core
@@ -101,7 +106,7 @@ impl<'a> Attachments<'a> {
             .get(&stored.blob_key)
             .await
             .map_err(|e| match e {
-                crate::blob::BlobError::NotFound => Error::NotFound("attachment"),
+                crate::blob::BlobError::NotFound => Error::not_found(ErrorCode::AttachmentNotFound),
                 other => Error::internal(other),
             })?;
         Ok((stored.meta, data))

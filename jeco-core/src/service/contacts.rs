@@ -1,7 +1,7 @@
 //! Contacts, user search and blocks.
 
 use crate::engine::Core;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{Timestamp, UserId};
 use crate::model::{Contact, UserRef};
 use crate::service::page_size;
@@ -25,12 +25,12 @@ impl<'a> Contacts<'a> {
         &self,
         user: UserId,
         query: &str,
-        limit: Option<i64>,
+        limit: Option<u32>,
     ) -> Result<Vec<UserRef>> {
         let q = query.trim().to_lowercase();
         if q.is_empty() || q.len() > 254 {
             return Err(Error::invalid(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 "q",
                 "search with 1 to 254 characters",
             ));
@@ -60,7 +60,7 @@ impl<'a> Contacts<'a> {
     pub async fn add(&self, user: UserId, contact: UserId) -> Result<()> {
         if user == contact {
             return Err(Error::invalid(
-                "invalid_target",
+                ErrorCode::InvalidTarget,
                 "user_id",
                 "you cannot add yourself",
             ));
@@ -87,7 +87,7 @@ impl<'a> Contacts<'a> {
         {
             Ok(())
         } else {
-            Err(Error::NotFound("contact"))
+            Err(Error::not_found(ErrorCode::ContactNotFound))
         }
     }
 
@@ -102,7 +102,7 @@ impl<'a> Contacts<'a> {
     pub async fn block(&self, user: UserId, other: UserId) -> Result<()> {
         if user == other {
             return Err(Error::invalid(
-                "invalid_target",
+                ErrorCode::InvalidTarget,
                 "user_id",
                 "you cannot block yourself",
             ));

@@ -5,11 +5,11 @@
 //! admin deletes; in a direct room, a block on either side stops new messages.
 
 use crate::engine::Core;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
 use crate::ids::{MessageId, RoomId, Seq, Timestamp, UserId};
 use crate::model::{
-    AttachmentMeta, Message, Notification, NotificationKind, Page, Role, Room, RoomKind,
+    AttachmentMeta, Message, MessagePage, Notification, NotificationKind, Role, Room, RoomKind,
 };
 use crate::pubsub::Topic;
 use crate::service::{member_of, page_size};
@@ -40,7 +40,7 @@ impl<'a> Messages<'a> {
         let limits = &self.core.limits;
         if msg.attachments.len() > limits.attachments_per_message {
             return Err(Error::invalid(
-                "invalid_attachment",
+                ErrorCode::InvalidAttachment,
                 "attachments",
                 format!("attach at most {} files", limits.attachments_per_message),
             ));
@@ -54,7 +54,7 @@ impl<'a> Messages<'a> {
                 }
                 _ => {
                     return Err(Error::invalid(
-                        "invalid_attachment",
+                        ErrorCode::InvalidAttachment,
                         "attachments",
                         "attach files you uploaded to this room",
                     ));
@@ -67,7 +67,7 @@ impl<'a> Messages<'a> {
                 Ok(m) if m.room_id == room.id => Some(m.sender.id),
                 _ => {
                     return Err(Error::invalid(
-                        "invalid_reply_to",
+                        ErrorCode::InvalidReplyTo,
                         "reply_to",
                         "reply to a message of this room",
                     ));
@@ -102,7 +102,7 @@ impl<'a> Messages<'a> {
         validate::client_id(&client_id)?;
         let original = self.visible_message(user, message).await?;
         if original.deleted {
-            return Err(Error::NotFound("message"));
+            return Err(Error::not_found(ErrorCode::MessageNotFound));
         }
         let (target, _) = member_of(self.core, user, to).await?;
         self.direct_peer(user, &target).await?;
@@ -156,14 +156,14 @@ impl<'a> Messages<'a> {
     pub async fn edit(&self, user: UserId, message: MessageId, body: &str) -> Result<Message> {
         let message = self.visible_message(user, message).await?;
         if message.sender.id != user {
-            return Err(Error::forbidden(
-                "not_author",
+            return Err(Error::new(
+                ErrorCode::NotAuthor,
                 "only the author can edit a message",
             ));
         }
         if message.deleted {
             return Err(Error::invalid(
-                "message_deleted",
+                ErrorCode::MessageDeleted,
                 "message_id",
                 "the message was deleted",
             ));
@@ -220,8 +220,8 @@ impl<'a> Messages<'a> {
                 .membership(message.room_id, user)
                 .await?;
             if me.is_none_or(|m| m.role < Role::Admin) {
-                return Err(Error::forbidden(
-                    "not_allowed",
+                return Err(Error::new(
+                    ErrorCode::NotAllowed,
                     "only the author or a room admin can delete a message",
                 ));
             }
@@ -256,7 +256,7 @@ impl<'a> Messages<'a> {
         user: UserId,
         room: RoomId,
         q: HistoryQuery,
-    ) -> Result<Page<Message, Seq>> {
+    ) -> Result<MessagePage> {
         let (room, _) = member_of(self.core, user, room).await?;
         let limit = page_size(q.limit, 50, self.core.limits.history_page);
         let from = match (q.before, q.after) {
@@ -275,7 +275,7 @@ impl<'a> Messages<'a> {
         } else {
             None
         };
-        Ok(Page { items, next })
+        Ok(MessagePage { items, next })
     }
 
     /// Adds `emoji` to a message, or takes it back if the user had already put it there.
@@ -314,7 +314,7 @@ impl<'a> Messages<'a> {
         self.direct_peer(user, &room).await?;
         if message.deleted {
             return Err(Error::invalid(
-                "message_deleted",
+                ErrorCode::MessageDeleted,
                 "message_id",
                 "the message was deleted",
             ));
@@ -334,7 +334,7 @@ impl<'a> Messages<'a> {
         }
         if adding && mine >= self.core.limits.reactions_per_user {
             return Err(Error::invalid(
-                "too_many_reactions",
+                ErrorCode::TooManyReactions,
                 "emoji",
                 "you have used every reaction you may on this message",
             ));
@@ -397,11 +397,11 @@ impl<'a> Messages<'a> {
         user: UserId,
         room: RoomId,
         after: Seq,
-        limit: Option<i64>,
+        limit: Option<u32>,
     ) -> Result<Changes> {
         if after.get() < 0 {
             return Err(Error::invalid(
-                "invalid_seq",
+                ErrorCode::InvalidSeq,
                 "after",
                 "a sequence is never negative",
             ));
@@ -433,7 +433,7 @@ impl<'a> Messages<'a> {
         let body = validate::text(raw, "body", self.core.limits.message_chars, true)?;
         if body.is_empty() && !has_files {
             return Err(Error::invalid(
-                "empty_message",
+                ErrorCode::EmptyMessage,
                 "body",
                 "write something first",
             ));
@@ -450,7 +450,7 @@ impl<'a> Messages<'a> {
             .membership(message.room_id, user)
             .await?;
         if member.is_none() {
-            return Err(Error::NotFound("message"));
+            return Err(Error::not_found(ErrorCode::MessageNotFound));
         }
         Ok(message)
     }
@@ -557,7 +557,10 @@ impl<'a> Messages<'a> {
                 .blocked_either_way(user, peer)
                 .await?
         {
-            return Err(Error::forbidden("blocked", "you cannot message this user"));
+            return Err(Error::new(
+                ErrorCode::Blocked,
+                "you cannot message this user",
+            ));
         }
         Ok(peer)
     }

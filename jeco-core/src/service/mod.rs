@@ -21,7 +21,7 @@ pub use presence::PresenceService;
 pub use rooms::Rooms;
 
 use crate::engine::Core;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{RoomId, UserId};
 use crate::model::{Room, RoomKind};
 use crate::store::Membership;
@@ -35,7 +35,7 @@ pub(crate) async fn visible_room(
 ) -> Result<(Room, Option<Membership>)> {
     let (room, membership) = core.stores.rooms.room_for(room, user).await?;
     if membership.is_none() && room.kind != RoomKind::Public {
-        return Err(Error::NotFound("room"));
+        return Err(Error::not_found(ErrorCode::RoomNotFound));
     }
     Ok((room, membership))
 }
@@ -48,11 +48,12 @@ pub(crate) async fn member_of(
 ) -> Result<(Room, Membership)> {
     match visible_room(core, user, room).await? {
         (room, Some(m)) => Ok((room, m)),
-        (_, None) => Err(Error::forbidden("not_a_member", "join the room first")),
+        (_, None) => Err(Error::new(ErrorCode::NotAMember, "join the room first")),
     }
 }
 
-/// Clamps a requested page size to `1..=max`, with `default` for `None`.
-pub(crate) fn page_size(requested: Option<i64>, default: i64, max: i64) -> i64 {
-    requested.unwrap_or(default).clamp(1, max)
+/// A requested page size (at least 1, checked where it was read) capped at `max`, with
+/// `default` for `None`.
+pub(crate) fn page_size(requested: Option<u32>, default: i64, max: i64) -> i64 {
+    requested.map_or(default, i64::from).clamp(1, max)
 }

@@ -1,11 +1,11 @@
 //! Notifications and the per-user feed. A user only ever sees and marks their own.
 
 use crate::engine::Core;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
 
 use crate::ids::{NotificationId, Seq, Timestamp, UserId};
-use crate::model::{Notification, Page};
+use crate::model::NotificationPage;
 use crate::service::page_size;
 pub use jeco_proto::api::Feed;
 
@@ -26,8 +26,8 @@ impl<'a> Notifications<'a> {
         user: UserId,
         before: Option<NotificationId>,
         unread_only: bool,
-        limit: Option<i64>,
-    ) -> Result<Page<Notification, NotificationId>> {
+        limit: Option<u32>,
+    ) -> Result<NotificationPage> {
         let limit = page_size(limit, 50, self.core.limits.notifications_page);
         let items = self
             .core
@@ -40,7 +40,7 @@ impl<'a> Notifications<'a> {
         } else {
             None
         };
-        Ok(Page { items, next })
+        Ok(NotificationPage { items, next })
     }
 
     /// How many notifications the user has not marked read.
@@ -79,10 +79,10 @@ impl<'a> Notifications<'a> {
     /// their own membership changes.
     ///
     /// Errors: `invalid_seq`.
-    pub async fn feed_after(&self, user: UserId, after: Seq, limit: Option<i64>) -> Result<Feed> {
+    pub async fn feed_after(&self, user: UserId, after: Seq, limit: Option<u32>) -> Result<Feed> {
         if after.get() < 0 {
             return Err(Error::invalid(
-                "invalid_seq",
+                ErrorCode::InvalidSeq,
                 "after",
                 "a sequence is never negative",
             ));

@@ -4,7 +4,7 @@
 //! user with several tabs or a reconnecting client does not flood everyone with events.
 
 use crate::engine::Core;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
 use crate::ids::{RoomId, UserId};
 use crate::model::PresenceInfo;
@@ -73,7 +73,7 @@ impl<'a> PresenceService<'a> {
     pub async fn status(&self, users: &[UserId]) -> Result<Vec<PresenceInfo>> {
         if users.len() > 1000 {
             return Err(Error::invalid(
-                "too_many_users",
+                ErrorCode::TooManyUsers,
                 "users",
                 "ask for at most 1000 users",
             ));

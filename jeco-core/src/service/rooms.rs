@@ -7,7 +7,7 @@
 //! refused while either blocks the other.
 
 use crate::engine::Core;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, LeaveReason};
 use crate::ids::{MessageId, RoomId, Seq, Timestamp, UserId};
 use crate::model::{Member, NotificationKind, Role, Room, RoomKind, RoomSummary, UserRef};
@@ -40,7 +40,7 @@ impl<'a> Rooms<'a> {
         let topic = validate::text(topic, "topic", self.core.limits.topic_chars, false)?;
         if kind == RoomKind::Direct {
             return Err(Error::invalid(
-                "invalid_kind",
+                ErrorCode::InvalidKind,
                 "kind",
                 "direct rooms are opened with a user, not created by name",
             ));
@@ -62,7 +62,7 @@ impl<'a> Rooms<'a> {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => {
-                    Error::conflict("room_name_taken", "a room with that name exists")
+                    Error::new(ErrorCode::RoomNameTaken, "a room with that name exists")
                 }
                 other => other.into(),
             })?;
@@ -132,14 +132,14 @@ impl<'a> Rooms<'a> {
     pub async fn invite(&self, actor: UserId, room: RoomId, target: UserId) -> Result<()> {
         let (room, me) = member_of(self.core, actor, room).await?;
         if room.kind == RoomKind::Direct {
-            return Err(Error::forbidden(
-                "not_allowed",
+            return Err(Error::new(
+                ErrorCode::NotAllowed,
                 "direct rooms have two members",
             ));
         }
         if me.role < Role::Admin {
-            return Err(Error::forbidden(
-                "not_allowed",
+            return Err(Error::new(
+                ErrorCode::NotAllowed,
                 "only admins can add people",
             ));
         }
@@ -151,8 +151,8 @@ impl<'a> Rooms<'a> {
             .blocked_either_way(actor, target)
             .await?
         {
-            return Err(Error::forbidden(
-                "blocked",
+            return Err(Error::new(
+                ErrorCode::Blocked,
                 "this user cannot be added by you",
             ));
         }
@@ -187,8 +187,8 @@ impl<'a> Rooms<'a> {
     pub async fn leave(&self, user: UserId, room: RoomId) -> Result<()> {
         let (room, me) = member_of(self.core, user, room).await?;
         if room.kind == RoomKind::Direct {
-            return Err(Error::forbidden(
-                "not_allowed",
+            return Err(Error::new(
+                ErrorCode::NotAllowed,
                 "a direct conversation cannot be left",
             ));
         }
@@ -211,15 +211,15 @@ impl<'a> Rooms<'a> {
     pub async fn kick(&self, actor: UserId, room: RoomId, target: UserId) -> Result<()> {
         if actor == target {
             return Err(Error::invalid(
-                "invalid_target",
+                ErrorCode::InvalidTarget,
                 "user_id",
                 "use leave to leave a room",
             ));
         }
         let (room, me) = member_of(self.core, actor, room).await?;
         if room.kind == RoomKind::Direct {
-            return Err(Error::forbidden(
-                "not_allowed",
+            return Err(Error::new(
+                ErrorCode::NotAllowed,
                 "direct rooms have two members",
             ));
         }
@@ -229,10 +229,10 @@ impl<'a> Rooms<'a> {
             .rooms
             .membership(room.id, target)
             .await?
-            .ok_or(Error::NotFound("member"))?;
+            .ok_or(Error::not_found(ErrorCode::MemberNotFound))?;
         if me.role < Role::Admin || me.role <= them.role {
-            return Err(Error::forbidden(
-                "not_allowed",
+            return Err(Error::new(
+                ErrorCode::NotAllowed,
                 "you can only remove members below your rank",
             ));
         }
@@ -259,14 +259,14 @@ impl<'a> Rooms<'a> {
     ) -> Result<()> {
         let (room, me) = member_of(self.core, actor, room).await?;
         if me.role != Role::Owner || room.kind == RoomKind::Direct {
-            return Err(Error::forbidden(
-                "not_allowed",
+            return Err(Error::new(
+                ErrorCode::NotAllowed,
                 "only the owner changes roles",
             ));
         }
         if target == actor {
             return Err(Error::invalid(
-                "invalid_target",
+                ErrorCode::InvalidTarget,
                 "user_id",
                 "hand the room to someone else instead",
             ));
@@ -277,7 +277,7 @@ impl<'a> Rooms<'a> {
             .rooms
             .membership(room.id, target)
             .await?
-            .ok_or(Error::NotFound("member"))?;
+            .ok_or(Error::not_found(ErrorCode::MemberNotFound))?;
         if them.role == role {
             return Ok(());
         }
@@ -296,7 +296,7 @@ impl<'a> Rooms<'a> {
     pub async fn open_direct(&self, user: UserId, peer: UserId) -> Result<Room> {
         if user == peer {
             return Err(Error::invalid(
-                "invalid_target",
+                ErrorCode::InvalidTarget,
                 "user_id",
                 "you cannot message yourself",
             ));
@@ -309,7 +309,10 @@ impl<'a> Rooms<'a> {
             .blocked_either_way(user, peer)
             .await?
         {
-            return Err(Error::forbidden("blocked", "you cannot message this user"));
+            return Err(Error::new(
+                ErrorCode::Blocked,
+                "you cannot message this user",
+            ));
         }
         let key = format!("{}:{}", user.min(peer), user.max(peer));
         if let Some(room) = self.core.stores.rooms.direct_room(&key).await? {
@@ -338,7 +341,7 @@ impl<'a> Rooms<'a> {
                 .rooms
                 .direct_room(&key)
                 .await?
-                .ok_or(Error::NotFound("room")),
+                .ok_or(Error::not_found(ErrorCode::RoomNotFound)),
             Err(e) => Err(e.into()),
         }
     }
@@ -349,7 +352,7 @@ impl<'a> Rooms<'a> {
         let (room, me) = member_of(self.core, user, room).await?;
         if seq.get() < 0 {
             return Err(Error::invalid(
-                "invalid_seq",
+                ErrorCode::InvalidSeq,
                 "seq",
                 "a sequence is never negative",
             ));
@@ -384,7 +387,7 @@ impl<'a> Rooms<'a> {
         let message = self.core.stores.messages.message(message).await?;
         member_of(self.core, user, message.room_id)
             .await
-            .map_err(|_| Error::NotFound("message"))?;
+            .map_err(|_| Error::not_found(ErrorCode::MessageNotFound))?;
         Ok(self
             .core
             .stores

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use jeco_core::auth::PasswordHashing;
+use jeco_core::error::ErrorCode;
 use jeco_core::event::Event;
 use jeco_core::ids::{AttachmentId, MessageId, RoomId, Seq, UserId};
 use jeco_core::mailer::MemoryMailer;
@@ -251,7 +252,7 @@ pub async fn send_png(
 
 /// The error code `user` gets for downloading attachment `id` (failing the test if the
 /// download succeeds).
-pub async fn download_error(h: &Harness, user: UserId, id: AttachmentId) -> &'static str {
+pub async fn download_error(h: &Harness, user: UserId, id: AttachmentId) -> ErrorCode {
     h.engine
         .attachments()
         .download(user, id)

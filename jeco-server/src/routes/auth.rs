@@ -9,7 +9,7 @@ use jeco_proto::api::{
     RegisterRequest,
 };
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiResult, rate_limited};
 use crate::extract::{ClientIp, Json};
 use crate::state::AppState;
 
@@ -17,7 +17,7 @@ async fn limit(state: &AppState, ip: ClientIp) -> ApiResult<()> {
     if state.auth_limiter.check(&ip.0).await {
         Ok(())
     } else {
-        Err(ApiError::RateLimited)
+        Err(rate_limited())
     }
 }
 
@@ -71,7 +71,7 @@ pub(crate) async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = Tokens),
-        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 401, description = "invalid_token (expired, revoked, or already used: sign in again)", body = ErrorBody),
         (status = 429, description = "rate_limited", body = ErrorBody)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
@@ -87,7 +87,8 @@ pub(crate) async fn refresh(
 /// Signs out the login the refresh token belongs to.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
     request_body = RefreshRequest,
-    responses((status = 204, description = "Signed out")))]
+    responses(
+        (status = 204, description = "Signed out")))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     Json(req): Json<RefreshRequest>,
@@ -123,7 +124,7 @@ pub(crate) async fn request_password_reset(
     responses(
         (status = 204, description = "Password changed; every login signed out"),
         (status = 400, description = "weak_password", body = ErrorBody),
-        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 401, description = "invalid_token (the reset token is invalid, expired or already used)", body = ErrorBody),
         (status = 429, description = "rate_limited", body = ErrorBody)))]
 pub(crate) async fn confirm_password_reset(
     State(state): State<AppState>,

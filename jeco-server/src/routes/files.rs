@@ -12,6 +12,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
+use jeco_core::error::ErrorCode;
 use jeco_core::ids::{AttachmentId, RoomId, UserId};
 use jeco_core::model::AttachmentMeta;
 use jeco_proto::api::ErrorBody;
@@ -19,7 +20,7 @@ use tokio::sync::Semaphore;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, too_large};
 use crate::extract::{ApiPath, AuthUser, Json};
 use crate::state::AppState;
 
@@ -71,11 +72,9 @@ struct RawBytes(Vec<u8>);
     request_body(content = inline(FileUpload), content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = AttachmentMeta),
-        (status = 400, description = "invalid_path, invalid_multipart, empty_file", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_multipart, empty_file", body = ErrorBody),
         (status = 403, description = "not_a_member", body = ErrorBody),
-        (status = 404, description = "room_not_found", body = ErrorBody),
-        (status = 413, description = "too_large", body = ErrorBody)),
+        (status = 404, description = "room_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn upload_attachment(
     State(state): State<AppState>,
@@ -92,9 +91,7 @@ pub(crate) async fn upload_attachment(
     request_body(content = inline(FileUpload), content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = AttachmentMeta),
-        (status = 400, description = "invalid_multipart, empty_file, avatar_must_be_image", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
-        (status = 413, description = "too_large", body = ErrorBody)),
+        (status = 400, description = "invalid_multipart, empty_file, avatar_must_be_image", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn upload_avatar(
     State(state): State<AppState>,
@@ -110,8 +107,6 @@ pub(crate) async fn upload_avatar(
     responses(
         (status = 200, description = "The bytes, with the detected Content-Type; images inline, \
             anything else as a download", content_type = "application/octet-stream", body = inline(RawBytes)),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "attachment_not_found (also when the caller may not see it)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn download(
@@ -144,8 +139,6 @@ pub(crate) async fn download(
     params(("attachment_id" = i64, Path, description = "The image")),
     responses(
         (status = 200, description = "The thumbnail", content_type = "image/png", body = inline(RawBytes)),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "attachment_not_found, thumbnail_not_found (not an image, or one that cannot be decoded)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn thumbnail(
@@ -153,7 +146,12 @@ pub(crate) async fn thumbnail(
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<AttachmentId>,
 ) -> ApiResult<Response> {
-    let no_thumbnail = || ApiError::Core(jeco_core::Error::NotFound("thumbnail"));
+    let no_thumbnail = || {
+        ApiError::new(
+            ErrorCode::ThumbnailNotFound,
+            "the file is not an image that can be decoded",
+        )
+    };
     let (meta, data) = state.engine.attachments().download(user, id).await?;
     if !meta.content_type.starts_with("image/") {
         return Err(no_thumbnail());
@@ -161,10 +159,10 @@ pub(crate) async fn thumbnail(
     let _permit = DECODING
         .acquire()
         .await
-        .map_err(|e| ApiError::Core(jeco_core::Error::Internal(Box::new(e))))?;
+        .map_err(|e| ApiError(jeco_core::Error::internal(e)))?;
     let png = tokio::task::spawn_blocking(move || make_thumbnail(&data))
         .await
-        .map_err(|e| ApiError::Core(jeco_core::Error::Internal(Box::new(e))))?
+        .map_err(|e| ApiError(jeco_core::Error::internal(e)))?
         .map_err(|e| {
             tracing::debug!(error = %e, attachment = %id, "no thumbnail");
             no_thumbnail()
@@ -201,10 +199,8 @@ async fn read_file(
     multipart: Result<Multipart, MultipartRejection>,
     limit: u64,
 ) -> ApiResult<(String, Bytes)> {
-    let mut multipart = multipart.map_err(|e| ApiError::BadRequest {
-        code: "invalid_multipart",
-        message: e.body_text(),
-    })?;
+    let mut multipart =
+        multipart.map_err(|e| ApiError::new(ErrorCode::InvalidMultipart, e.body_text()))?;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name() != Some("file") {
             continue;
@@ -213,26 +209,23 @@ async fn read_file(
         let mut data = BytesMut::new();
         while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
             if (data.len() + chunk.len()) as u64 > limit {
-                return Err(ApiError::TooLarge);
+                return Err(too_large());
             }
             data.extend_from_slice(&chunk);
         }
         return Ok((filename, data.freeze()));
     }
-    Err(ApiError::BadRequest {
-        code: "invalid_multipart",
-        message: "send the file as a multipart/form-data part named `file`".to_owned(),
-    })
+    Err(ApiError::new(
+        ErrorCode::InvalidMultipart,
+        "send the file as a multipart/form-data part named `file`",
+    ))
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::TooLarge
+        too_large()
     } else {
-        ApiError::BadRequest {
-            code: "invalid_multipart",
-            message: e.body_text(),
-        }
+        ApiError::new(ErrorCode::InvalidMultipart, e.body_text())
     }
 }
 

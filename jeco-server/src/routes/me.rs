@@ -12,8 +12,7 @@ use crate::state::AppState;
 /// The caller's own account, with its private fields.
 #[utoipa::path(get, path = "/v1/me", tag = "me",
     responses(
-        (status = 200, description = "The account", body = Account),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "The account", body = Account)),
     security(("bearer" = [])))]
 pub(crate) async fn me(
     State(state): State<AppState>,
@@ -29,8 +28,7 @@ pub(crate) async fn me(
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "The updated account", body = Account),
-        (status = 400, description = "invalid_json, too_long, invalid_characters, invalid_avatar", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 400, description = "too_long, invalid_characters, invalid_avatar", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn update_me(
     State(state): State<AppState>,
@@ -48,8 +46,8 @@ pub(crate) async fn update_me(
     request_body = ChangePasswordRequest,
     responses(
         (status = 200, description = "Password changed; new tokens for this login", body = Tokens),
-        (status = 400, description = "invalid_json, weak_password", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token, invalid_credentials (wrong current password)", body = ErrorBody)),
+        (status = 400, description = "weak_password", body = ErrorBody),
+        (status = 401, description = "invalid_credentials (wrong current password)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn change_password(
     State(state): State<AppState>,

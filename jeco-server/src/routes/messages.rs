@@ -3,15 +3,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use jeco_core::ids::{MessageId, RoomId, Seq, UserId};
-use jeco_core::model::{Message, Page, UserRef};
+use jeco_core::ids::{MessageId, RoomId, UserId};
+use jeco_core::model::{Message, MessagePage, UserRef};
 use jeco_proto::api::{
     AfterQuery, Changes, EditMessageRequest, ErrorBody, ForwardRequest, HistoryQuery, ReactRequest,
     ReactResponse, SendMessage,
 };
 use tokio::time::Instant;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiResult, rate_limited};
 use crate::extract::{ApiPath, ApiQuery, AuthUser, Json};
 use crate::state::AppState;
 
@@ -21,9 +21,7 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/v1/rooms/{room_id}/messages", tag = "messages",
     params(("room_id" = i64, Path, description = "The room"), HistoryQuery),
     responses(
-        (status = 200, description = "A page of messages", body = Page<Message, Seq>),
-        (status = 400, description = "invalid_path, invalid_query", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 200, description = "A page of messages", body = MessagePage),
         (status = 403, description = "not_a_member", body = ErrorBody),
         (status = 404, description = "room_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -32,7 +30,7 @@ pub(crate) async fn history(
     AuthUser(user): AuthUser,
     ApiPath(room): ApiPath<RoomId>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> ApiResult<Json<Page<Message, Seq>>> {
+) -> ApiResult<Json<MessagePage>> {
     Ok(Json(state.engine.messages().history(user, room, q).await?))
 }
 
@@ -44,8 +42,7 @@ pub(crate) async fn history(
     request_body = SendMessage,
     responses(
         (status = 201, description = "Posted (or the earlier message with this client_id)", body = Message),
-        (status = 400, description = "invalid_path, invalid_json, invalid_client_id, empty_message, too_long, invalid_characters, invalid_reply_to, invalid_attachment", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_client_id, empty_message, too_long, invalid_characters, invalid_reply_to, invalid_attachment", body = ErrorBody),
         (status = 403, description = "not_a_member, blocked", body = ErrorBody),
         (status = 404, description = "room_not_found", body = ErrorBody),
         (status = 429, description = "rate_limited", body = ErrorBody)),
@@ -67,7 +64,7 @@ async fn post_limited(
     post: impl Future<Output = jeco_core::Result<Message>>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
     if !state.send_limiter.check(&user).await {
-        return Err(ApiError::RateLimited);
+        return Err(rate_limited());
     }
     let started = Instant::now();
     let posted = post.await;
@@ -81,8 +78,6 @@ async fn post_limited(
     params(("room_id" = i64, Path, description = "The room"), AfterQuery),
     responses(
         (status = 200, description = "The changes", body = Changes),
-        (status = 400, description = "invalid_path, invalid_query, invalid_seq", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "not_a_member", body = ErrorBody),
         (status = 404, description = "room_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -106,8 +101,6 @@ pub(crate) async fn changes(
     params(("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 200, description = "The message", body = Message),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "message_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn get(
@@ -124,8 +117,7 @@ pub(crate) async fn get(
     request_body = EditMessageRequest,
     responses(
         (status = 200, description = "The edited message", body = Message),
-        (status = 400, description = "invalid_path, invalid_json, message_deleted, empty_message, too_long, invalid_characters", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "message_deleted, empty_message, too_long, invalid_characters", body = ErrorBody),
         (status = 403, description = "not_author", body = ErrorBody),
         (status = 404, description = "message_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -150,8 +142,6 @@ pub(crate) async fn edit(
     params(("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "not_allowed", body = ErrorBody),
         (status = 404, description = "message_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -171,8 +161,7 @@ pub(crate) async fn delete(
     request_body = ReactRequest,
     responses(
         (status = 200, description = "Whether the reaction is now present", body = ReactResponse),
-        (status = 400, description = "invalid_path, invalid_json, invalid_emoji, message_deleted, too_many_reactions", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_emoji, message_deleted, too_many_reactions", body = ErrorBody),
         (status = 404, description = "message_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn react(
@@ -201,8 +190,7 @@ pub(crate) async fn react(
     request_body = ForwardRequest,
     responses(
         (status = 201, description = "The new message (or the earlier one with this client_id)", body = Message),
-        (status = 400, description = "invalid_path, invalid_json, invalid_client_id", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_client_id", body = ErrorBody),
         (status = 403, description = "not_a_member, blocked", body = ErrorBody),
         (status = 404, description = "message_not_found, room_not_found", body = ErrorBody),
         (status = 429, description = "rate_limited", body = ErrorBody)),
@@ -223,8 +211,6 @@ pub(crate) async fn forward(
     params(("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 200, description = "The members who have read it", body = Vec<UserRef>),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "message_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn read_by(

@@ -3,6 +3,7 @@
 //! from the very handlers that answer, and cannot miss one.
 
 mod auth;
+pub(crate) mod errors;
 mod files;
 mod health;
 mod me;

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use jeco_core::ids::NotificationId;
-use jeco_core::model::{Notification, Page};
+use jeco_core::model::NotificationPage;
 use jeco_proto::api::{
     AfterQuery, Count, ErrorBody, Feed, NotificationsQuery, UnreadRoom, UnreadSummary,
 };
@@ -16,8 +16,7 @@ use crate::state::AppState;
 /// notifications.
 #[utoipa::path(get, path = "/v1/unread", tag = "notifications",
     responses(
-        (status = 200, description = "The unread counts", body = UnreadSummary),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "The unread counts", body = UnreadSummary)),
     security(("bearer" = [])))]
 pub(crate) async fn unread(
     State(state): State<AppState>,
@@ -49,15 +48,13 @@ pub(crate) async fn unread(
 #[utoipa::path(get, path = "/v1/notifications", tag = "notifications",
     params(NotificationsQuery),
     responses(
-        (status = 200, description = "A page of notifications", body = Page<Notification, NotificationId>),
-        (status = 400, description = "invalid_query", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "A page of notifications", body = NotificationPage)),
     security(("bearer" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiQuery(q): ApiQuery<NotificationsQuery>,
-) -> ApiResult<Json<Page<Notification, NotificationId>>> {
+) -> ApiResult<Json<NotificationPage>> {
     Ok(Json(
         state
             .engine
@@ -70,8 +67,7 @@ pub(crate) async fn list(
 /// How many notifications the caller has not marked read.
 #[utoipa::path(get, path = "/v1/notifications/unread-count", tag = "notifications",
     responses(
-        (status = 200, description = "Unread notifications", body = Count),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "Unread notifications", body = Count)),
     security(("bearer" = [])))]
 pub(crate) async fn unread_count(
     State(state): State<AppState>,
@@ -86,8 +82,6 @@ pub(crate) async fn unread_count(
     params(("notification_id" = i64, Path, description = "The notification")),
     responses(
         (status = 204, description = "Read"),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "notification_not_found (also for someone else's)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn mark_read(
@@ -102,8 +96,7 @@ pub(crate) async fn mark_read(
 /// Marks all of the caller's notifications read.
 #[utoipa::path(post, path = "/v1/notifications/read-all", tag = "notifications",
     responses(
-        (status = 200, description = "How many were unread", body = Count),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "How many were unread", body = Count)),
     security(("bearer" = [])))]
 pub(crate) async fn mark_all_read(
     State(state): State<AppState>,
@@ -118,9 +111,7 @@ pub(crate) async fn mark_all_read(
 #[utoipa::path(get, path = "/v1/feed", tag = "notifications",
     params(AfterQuery),
     responses(
-        (status = 200, description = "Feed entries", body = Feed),
-        (status = 400, description = "invalid_query, invalid_seq", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "Feed entries", body = Feed)),
     security(("bearer" = [])))]
 pub(crate) async fn feed(
     State(state): State<AppState>,

@@ -12,7 +12,6 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/v1/tickets", tag = "realtime",
     responses(
         (status = 200, description = "A ticket", body = Ticket),
-        (status = 401, description = "invalid_token", body = ErrorBody),
         (status = 503, description = "unavailable (the shared ticket store cannot be reached)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn ticket(

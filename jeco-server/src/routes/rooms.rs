@@ -18,8 +18,7 @@ use crate::state::AppState;
 /// public rooms they have not joined), read watermark and unread count.
 #[utoipa::path(get, path = "/v1/rooms", tag = "rooms",
     responses(
-        (status = 200, description = "The caller's room list", body = Vec<RoomSummary>),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "The caller's room list", body = Vec<RoomSummary>)),
     security(("bearer" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -33,8 +32,7 @@ pub(crate) async fn list(
     request_body = CreateRoomRequest,
     responses(
         (status = 201, description = "Created; the caller is its owner", body = Room),
-        (status = 400, description = "invalid_json, invalid_room_name, invalid_kind, too_long, invalid_characters", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_room_name, invalid_kind, too_long, invalid_characters", body = ErrorBody),
         (status = 409, description = "room_name_taken", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn create(
@@ -55,8 +53,6 @@ pub(crate) async fn create(
     params(("room_id" = i64, Path, description = "The room")),
     responses(
         (status = 200, description = "The room", body = Room),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "room_not_found (also for private rooms the caller is not in)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn get(
@@ -72,8 +68,6 @@ pub(crate) async fn get(
     params(("room_id" = i64, Path, description = "The room")),
     responses(
         (status = 200, description = "Joined; the room as it is now", body = Room),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "room_not_found (also for private and direct rooms the caller is not in)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn join(
@@ -90,8 +84,6 @@ pub(crate) async fn join(
     params(("room_id" = i64, Path, description = "The room")),
     responses(
         (status = 204, description = "Left"),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "not_a_member, not_allowed (direct rooms cannot be left)", body = ErrorBody),
         (status = 404, description = "room_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -109,8 +101,6 @@ pub(crate) async fn leave(
     params(("room_id" = i64, Path, description = "The room")),
     responses(
         (status = 200, description = "The members", body = Vec<Member>),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "room_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn members(
@@ -128,8 +118,6 @@ pub(crate) async fn members(
     request_body = InviteRequest,
     responses(
         (status = 204, description = "A member"),
-        (status = 400, description = "invalid_path, invalid_json", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "not_a_member, not_allowed (rank, or a direct room), blocked", body = ErrorBody),
         (status = 404, description = "room_not_found, user_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -151,8 +139,7 @@ pub(crate) async fn invite(
         ("user_id" = i64, Path, description = "The member to remove")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "invalid_path, invalid_target (use leave for yourself)", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_target (use leave for yourself)", body = ErrorBody),
         (status = 403, description = "not_a_member, not_allowed", body = ErrorBody),
         (status = 404, description = "room_not_found, member_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -174,8 +161,7 @@ pub(crate) async fn kick(
     request_body = SetRoleRequest,
     responses(
         (status = 204, description = "The member has the role"),
-        (status = 400, description = "invalid_path, invalid_json, invalid_target (yourself)", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_target (yourself)", body = ErrorBody),
         (status = 403, description = "not_a_member, not_allowed", body = ErrorBody),
         (status = 404, description = "room_not_found, member_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -199,8 +185,7 @@ pub(crate) async fn set_role(
     params(("user_id" = i64, Path, description = "The other person")),
     responses(
         (status = 200, description = "The direct room", body = Room),
-        (status = 400, description = "invalid_path, invalid_target (yourself)", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_target (yourself)", body = ErrorBody),
         (status = 403, description = "blocked", body = ErrorBody),
         (status = 404, description = "user_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -219,8 +204,6 @@ pub(crate) async fn open_direct(
     request_body = MarkReadRequest,
     responses(
         (status = 200, description = "The caller's watermark now", body = ReadMarker),
-        (status = 400, description = "invalid_path, invalid_json, invalid_seq", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "not_a_member", body = ErrorBody),
         (status = 404, description = "room_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -240,8 +223,6 @@ pub(crate) async fn mark_read(
     request_body = TypingRequest,
     responses(
         (status = 204, description = "Announced"),
-        (status = 400, description = "invalid_path, invalid_json", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "not_a_member", body = ErrorBody),
         (status = 404, description = "room_not_found", body = ErrorBody)),
     security(("bearer" = [])))]

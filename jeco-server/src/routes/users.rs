@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
 use jeco_core::model::{Contact, PresenceInfo, Profile, UserRef};
 use jeco_proto::api::{ErrorBody, PresenceQuery, SearchQuery};
@@ -15,9 +16,7 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/v1/users/search", tag = "users",
     params(SearchQuery),
     responses(
-        (status = 200, description = "Matching users", body = Vec<UserRef>),
-        (status = 400, description = "invalid_query", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "Matching users", body = Vec<UserRef>)),
     security(("bearer" = [])))]
 pub(crate) async fn search(
     State(state): State<AppState>,
@@ -34,8 +33,7 @@ pub(crate) async fn search(
     params(PresenceQuery),
     responses(
         (status = 200, description = "The status of each user asked for", body = Vec<PresenceInfo>),
-        (status = 400, description = "invalid_query (not a comma-separated list of user ids), too_many_users", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 400, description = "too_many_users", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn presence(
     State(state): State<AppState>,
@@ -55,10 +53,10 @@ fn parse_ids(raw: &str) -> ApiResult<Vec<UserId>> {
     raw.split(',')
         .map(|part| match part.trim().parse::<i64>() {
             Ok(id) if id > 0 => Ok(UserId(id)),
-            _ => Err(ApiError::BadRequest {
-                code: "invalid_query",
-                message: format!("ids: `{}` is not a user id", part.trim()),
-            }),
+            _ => Err(ApiError::new(
+                ErrorCode::InvalidQuery,
+                format!("ids: `{}` is not a user id", part.trim()),
+            )),
         })
         .collect()
 }
@@ -68,8 +66,6 @@ fn parse_ids(raw: &str) -> ApiResult<Vec<UserId>> {
     params(("user_id" = i64, Path, description = "The user")),
     responses(
         (status = 200, description = "The profile", body = Profile),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "user_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn profile(
@@ -83,8 +79,7 @@ pub(crate) async fn profile(
 /// The caller's contacts, by username.
 #[utoipa::path(get, path = "/v1/contacts", tag = "contacts",
     responses(
-        (status = 200, description = "The contacts", body = Vec<Contact>),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "The contacts", body = Vec<Contact>)),
     security(("bearer" = [])))]
 pub(crate) async fn contacts(
     State(state): State<AppState>,
@@ -98,8 +93,7 @@ pub(crate) async fn contacts(
     params(("user_id" = i64, Path, description = "The user to add")),
     responses(
         (status = 204, description = "In the contacts"),
-        (status = 400, description = "invalid_path, invalid_target (yourself)", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_target (yourself)", body = ErrorBody),
         (status = 404, description = "user_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn add_contact(
@@ -116,8 +110,6 @@ pub(crate) async fn add_contact(
     params(("user_id" = i64, Path, description = "The contact to remove")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "contact_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn remove_contact(
@@ -132,8 +124,7 @@ pub(crate) async fn remove_contact(
 /// The users the caller blocks.
 #[utoipa::path(get, path = "/v1/blocks", tag = "contacts",
     responses(
-        (status = 200, description = "Blocked users", body = Vec<UserRef>),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 200, description = "Blocked users", body = Vec<UserRef>)),
     security(("bearer" = [])))]
 pub(crate) async fn blocks(
     State(state): State<AppState>,
@@ -147,8 +138,7 @@ pub(crate) async fn blocks(
     params(("user_id" = i64, Path, description = "The user to block")),
     responses(
         (status = 204, description = "Blocked"),
-        (status = 400, description = "invalid_path, invalid_target (yourself)", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 400, description = "invalid_target (yourself)", body = ErrorBody),
         (status = 404, description = "user_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn block(
@@ -164,9 +154,7 @@ pub(crate) async fn block(
 #[utoipa::path(delete, path = "/v1/blocks/{user_id}", tag = "contacts",
     params(("user_id" = i64, Path, description = "The user to unblock")),
     responses(
-        (status = 204, description = "Not blocked"),
-        (status = 400, description = "invalid_path", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody)),
+        (status = 204, description = "Not blocked")),
     security(("bearer" = [])))]
 pub(crate) async fn unblock(
     State(state): State<AppState>,

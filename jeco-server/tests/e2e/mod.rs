@@ -83,6 +83,7 @@ macro_rules! e2e_suite {
         );
         cases!($db; openapi:
             openapi_lists_exactly_the_served_routes,
+            openapi_error_codes_are_the_protocols,
         );
     };
 }

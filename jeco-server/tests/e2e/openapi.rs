@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use jeco_proto::error::ErrorCode;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -154,4 +155,105 @@ pub async fn openapi_lists_exactly_the_served_routes(db: Db) {
     s.call(Method::GET, "/v1/nothing-here", None, Value::Null)
         .await
         .expect(404);
+}
+
+/// Every error response of the document names codes of `ErrorCode` that go with its status,
+/// and every code the server can answer over HTTP is named by some operation: the document
+/// and the codes cannot drift apart.
+pub async fn openapi_error_codes_are_the_protocols(db: Db) {
+    let s = db.start().await;
+    let doc = s
+        .call(Method::GET, "/v1/openapi.json", None, Value::Null)
+        .await
+        .expect(200)
+        .body;
+    let schema_codes: BTreeSet<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode is an enum of strings")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let all: BTreeSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(schema_codes, all, "the ErrorCode schema lists every code");
+    assert_eq!(
+        doc["components"]["schemas"]["ErrorBody"]["properties"]["code"]["$ref"],
+        "#/components/schemas/ErrorCode"
+    );
+
+    let mut named = BTreeSet::new();
+    let mut wrong = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            let Some(op) = item.get(*method) else {
+                continue;
+            };
+            let where_ = format!("{} {path}", method.to_uppercase());
+            assert!(
+                op["responses"]["500"].is_object(),
+                "{where_} does not list 500 internal"
+            );
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                let status: u16 = status.parse().expect("a numeric status");
+                if status < 400 {
+                    continue;
+                }
+                let description = response["description"].as_str().unwrap_or_default();
+                for (code, _) in codes_in(description) {
+                    match ErrorCode::parse(code) {
+                        Some(c) if c.status() == status && c.channels().http => {
+                            named.insert(c);
+                        }
+                        Some(c) => wrong.push(format!(
+                            "{where_}: {code} is listed under {status}; it goes with {}{}",
+                            c.status(),
+                            if c.channels().http {
+                                ""
+                            } else {
+                                " and never travels over HTTP"
+                            }
+                        )),
+                        None => wrong.push(format!("{where_}: {code} is not an ErrorCode")),
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "error responses that are not right: {wrong:#?}"
+    );
+    // Not tied to an operation: the answer for paths that are none.
+    let unrouted = [ErrorCode::UnknownRoute];
+    let missing: Vec<&str> = ErrorCode::ALL
+        .iter()
+        .filter(|c| c.channels().http && !named.contains(c) && !unrouted.contains(c))
+        .map(|c| c.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes the server answers over HTTP that no operation lists: {missing:?}"
+    );
+}
+
+/// The codes a response description lists: `a (note), b` names `a` and `b`.
+fn codes_in(description: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, ch) in description.char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(description[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(description[start..].trim());
+    out.into_iter()
+        .filter(|item| !item.is_empty())
+        .map(|item| item.split_once(' ').unwrap_or((item, "")))
+        .collect()
 }

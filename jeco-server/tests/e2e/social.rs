@@ -473,5 +473,5 @@ pub async fn read_receipts(db: Db) {
         json!({"seq": -1}),
     )
     .await
-    .expect_error(400, "invalid_seq");
+    .expect_error(400, "invalid_json");
 }
