@@ -13,7 +13,10 @@ use crate::model::{
 };
 use crate::pubsub::Topic;
 use crate::service::{member_of, page_size};
-use crate::store::{Appended, HistoryFrom, MessageEdit, NewAttachment, NewMessage};
+use crate::store::{
+    Appended, HistoryFrom, MessageEdit, NewAttachment, NewMessage, Reacted, ReactionChange,
+    StoreError,
+};
 use crate::validate;
 
 pub use jeco_proto::api::{Changes, HistoryQuery, SendMessage};
@@ -29,12 +32,36 @@ impl<'a> Messages<'a> {
     }
 
     /// Posts a message. It is committed before this returns and before anyone receives it.
-    /// Sending the same `client_id` to the same room again returns the first message.
+    /// Sending the same `client_id` to the same room again returns the first message, even
+    /// when the send would now be refused (the sender left, a block began, an attached file
+    /// went with the deleted original): a retry after a lost answer always gets it.
     ///
     /// Errors: `invalid_client_id`, `empty_message`, `too_long`, `invalid_characters`,
     /// `invalid_reply_to`, `invalid_attachment`, `not_a_member`, `room_not_found`, `blocked`.
     pub async fn send(&self, user: UserId, room: RoomId, msg: SendMessage) -> Result<Message> {
         validate::client_id(&msg.client_id)?;
+        let client_id = msg.client_id.clone();
+        match self.send_checked(user, room, msg).await {
+            Err(refused @ Error::Refused { .. }) => {
+                // Only a refused send pays for this look-up; a new message is looked up in
+                // the transaction that appends it.
+                match self
+                    .core
+                    .stores
+                    .messages
+                    .message_by_client_id(room, user, &client_id)
+                    .await?
+                {
+                    Some(original) => Ok(original),
+                    None => Err(refused),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// [`Messages::send`] once the client id is known to be well formed.
+    async fn send_checked(&self, user: UserId, room: RoomId, msg: SendMessage) -> Result<Message> {
         let (room, _) = member_of(self.core, user, room).await?;
         let body = self.check_body(&msg.body, !msg.attachments.is_empty())?;
         let limits = &self.core.limits;
@@ -47,31 +74,32 @@ impl<'a> Messages<'a> {
         }
         let mut attachments = Vec::with_capacity(msg.attachments.len());
         for id in &msg.attachments {
-            let stored = self.core.stores.attachments.attachment(*id).await.ok();
-            match stored {
-                Some(a) if a.uploader == user && a.meta.room_id == Some(room.id) => {
+            match self.core.stores.attachments.attachment(*id).await {
+                Ok(a) if a.uploader == user && a.meta.room_id == Some(room.id) => {
                     attachments.push(a.meta)
                 }
-                _ => {
+                Ok(_) | Err(StoreError::NotFound(_)) => {
                     return Err(Error::invalid(
                         ErrorCode::InvalidAttachment,
                         "attachments",
                         "attach files you uploaded to this room",
                     ));
                 }
+                Err(e) => return Err(e.into()),
             }
         }
         let reply_author = match msg.reply_to {
             None => None,
             Some(id) => match self.core.stores.messages.message(id).await {
                 Ok(m) if m.room_id == room.id => Some(m.sender.id),
-                _ => {
+                Ok(_) | Err(StoreError::NotFound(_)) => {
                     return Err(Error::invalid(
                         ErrorCode::InvalidReplyTo,
                         "reply_to",
                         "reply to a message of this room",
                     ));
                 }
+                Err(e) => return Err(e.into()),
             },
         };
         self.post(
@@ -100,6 +128,26 @@ impl<'a> Messages<'a> {
         client_id: String,
     ) -> Result<Message> {
         validate::client_id(&client_id)?;
+        match self.forward_checked(user, message, to, &client_id).await {
+            Err(refused @ Error::Refused { .. }) => self
+                .core
+                .stores
+                .messages
+                .message_by_client_id(to, user, &client_id)
+                .await?
+                .ok_or(refused),
+            other => other,
+        }
+    }
+
+    /// [`Messages::forward`] once the client id is known to be well formed.
+    async fn forward_checked(
+        &self,
+        user: UserId,
+        message: MessageId,
+        to: RoomId,
+        client_id: &str,
+    ) -> Result<Message> {
         let original = self.visible_message(user, message).await?;
         if original.deleted {
             return Err(Error::not_found(ErrorCode::MessageNotFound));
@@ -111,7 +159,7 @@ impl<'a> Messages<'a> {
             .core
             .stores
             .messages
-            .message_by_client_id(target.id, user, &client_id)
+            .message_by_client_id(target.id, user, client_id)
             .await?
         {
             return Ok(done);
@@ -139,7 +187,7 @@ impl<'a> Messages<'a> {
         self.post(
             user,
             &target,
-            client_id,
+            client_id.to_owned(),
             original.body,
             None,
             Some(original.id),
@@ -312,48 +360,45 @@ impl<'a> Messages<'a> {
         let message = self.visible_message(user, message).await?;
         let room = self.core.stores.rooms.room(message.room_id).await?;
         self.direct_peer(user, &room).await?;
-        if message.deleted {
-            return Err(Error::invalid(
-                ErrorCode::MessageDeleted,
-                "message_id",
-                "the message was deleted",
-            ));
-        }
-        let mine = message
-            .reactions
-            .iter()
-            .filter(|r| r.users.contains(&user))
-            .count();
-        let adding = !message
-            .reactions
-            .iter()
-            .any(|r| r.emoji == emoji && r.users.contains(&user));
-        if want.is_some_and(|w| w != adding) {
-            // Already as asked.
-            return Ok(!adding);
-        }
-        if adding && mine >= self.core.limits.reactions_per_user {
-            return Err(Error::invalid(
-                ErrorCode::TooManyReactions,
-                "emoji",
-                "you have used every reaction you may on this message",
-            ));
-        }
-        let notify = Some(message.sender.id).filter(|a| *a != user);
-        let toggled = self
+        let reacted = self
             .core
             .stores
             .messages
-            .toggle_reaction(&message, user, emoji, notify, Timestamp::now())
+            .change_reaction(ReactionChange {
+                message: &message,
+                user,
+                emoji,
+                want,
+                max_per_user: self.core.limits.reactions_per_user,
+                notify: Some(message.sender.id).filter(|a| *a != user),
+                now: Timestamp::now(),
+            })
             .await?;
-        let (room_id, seq, message_id, user_id, emoji) = (
-            message.room_id,
-            toggled.seq,
-            message.id,
-            user,
-            emoji.to_owned(),
-        );
-        let event = if toggled.added {
+        let (added, seq, notification) = match reacted {
+            Reacted::Changed {
+                added,
+                seq,
+                notification,
+            } => (added, seq, notification),
+            Reacted::Unchanged { present } => return Ok(present),
+            Reacted::MessageDeleted => {
+                return Err(Error::invalid(
+                    ErrorCode::MessageDeleted,
+                    "message_id",
+                    "the message was deleted",
+                ));
+            }
+            Reacted::TooMany => {
+                return Err(Error::invalid(
+                    ErrorCode::TooManyReactions,
+                    "emoji",
+                    "you have used every reaction you may on this message",
+                ));
+            }
+        };
+        let (room_id, message_id, user_id, emoji) =
+            (message.room_id, message.id, user, emoji.to_owned());
+        let event = if added {
             Event::ReactionAdded {
                 room_id,
                 seq,
@@ -371,7 +416,7 @@ impl<'a> Messages<'a> {
             }
         };
         self.core.publish(Topic::Room(room_id), &event).await;
-        if let Some(notification) = toggled.notification {
+        if let Some(notification) = notification {
             self.core
                 .publish(
                     Topic::User(message.sender.id),
@@ -379,7 +424,7 @@ impl<'a> Messages<'a> {
                 )
                 .await;
         }
-        Ok(toggled.added)
+        Ok(added)
     }
 
     /// One message, if the user is a member of its room.

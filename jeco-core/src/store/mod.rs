@@ -402,15 +402,48 @@ pub enum HistoryFrom {
     After(Seq),
 }
 
-/// What toggling a reaction did.
+/// A reaction to make present, make absent or toggle. The store decides under the room's
+/// write lock, so concurrent calls cannot add one twice, exceed the limit, or react to a
+/// message deleted in the meantime.
+#[derive(Clone, Copy, Debug)]
+pub struct ReactionChange<'a> {
+    /// The message, as the service read it (its room and sequence are fixed).
+    pub message: &'a Message,
+    /// Who reacts.
+    pub user: UserId,
+    /// With what.
+    pub emoji: &'a str,
+    /// `Some(true)`: present; `Some(false)`: absent; `None`: the opposite of now.
+    pub want: Option<bool>,
+    /// Most distinct reactions one user may have on one message.
+    pub max_per_user: usize,
+    /// Who gets a notification when the reaction is added.
+    pub notify: Option<UserId>,
+    /// When.
+    pub now: Timestamp,
+}
+
+/// What a [`ReactionChange`] came to.
 #[derive(Clone, Debug)]
-pub struct Toggled {
-    /// Added (`true`) or removed.
-    pub added: bool,
-    /// The room sequence of the change.
-    pub seq: Seq,
-    /// The notification created for the author, if any.
-    pub notification: Option<Notification>,
+pub enum Reacted {
+    /// Added or removed, as a sequenced room change.
+    Changed {
+        /// Added (`true`) or removed.
+        added: bool,
+        /// The room sequence of the change.
+        seq: Seq,
+        /// The notification created for the author, if any.
+        notification: Option<Notification>,
+    },
+    /// Already as asked; nothing was written.
+    Unchanged {
+        /// Whether the reaction is present.
+        present: bool,
+    },
+    /// The message is deleted; nothing was written.
+    MessageDeleted,
+    /// Adding would exceed the user's limit on this message; nothing was written.
+    TooMany,
 }
 
 /// Messages, reactions and each room's change log.
@@ -440,16 +473,8 @@ pub trait MessageStore: Send + Sync {
         from: HistoryFrom,
         limit: i64,
     ) -> StoreResult<Vec<Message>>;
-    /// Adds the reaction if absent, removes it if present. `notify` gets a notification
-    /// when a reaction is added.
-    async fn toggle_reaction(
-        &self,
-        message: &Message,
-        user: UserId,
-        emoji: &str,
-        notify: Option<UserId>,
-        now: Timestamp,
-    ) -> StoreResult<Toggled>;
+    /// Adds, removes or toggles a reaction, deciding under the room's write lock.
+    async fn change_reaction(&self, change: ReactionChange<'_>) -> StoreResult<Reacted>;
     /// The room's changes with sequence above `after`, oldest first, at most `limit`.
     /// Message changes carry the message as it is now.
     async fn changes_after(&self, room: RoomId, after: Seq, limit: i64) -> StoreResult<Vec<Event>>;

@@ -104,6 +104,27 @@ impl Harness {
         }
     }
 
+    /// Runs `statements` on the backend's database over a connection of its own, below the
+    /// engine: how a test breaks the store to see a failure reported as one.
+    pub async fn execute_raw(&self, statements: &[&str]) {
+        use sqlx::Connection;
+        match &self.backend {
+            Backend::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("jeco.db").display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                for sql in statements {
+                    sqlx::query(sql).execute(&mut conn).await.unwrap();
+                }
+            }
+            Backend::Postgres(db) => {
+                let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
+                for sql in statements {
+                    sqlx::query(sql).execute(&mut conn).await.unwrap();
+                }
+            }
+        }
+    }
+
     /// Registers `name` with password [`PASSWORD`] and email `name@example.com`.
     pub async fn user(&self, name: &str) -> User {
         let session = self

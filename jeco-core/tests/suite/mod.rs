@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod guarantees;
 pub mod harness;
 pub mod messages;
+pub mod retries;
 pub mod rooms;
 pub mod sessions;
 pub mod social;
@@ -78,6 +79,11 @@ macro_rules! conformance_suite {
             deleting_a_message_withdraws_its_files,
             a_retried_forward_copies_nothing_twice,
             explicit_reactions_are_safe_to_retry,
+        );
+        cases!($make; retries:
+            a_retried_send_gets_its_original_whatever_changed_since,
+            concurrent_reactions_keep_the_rules,
+            a_store_failure_during_a_send_is_internal,
         );
         cases!($make; sessions:
             commands_are_acked_and_events_arrive_in_order,

@@ -1326,8 +1326,19 @@ macro_rules! impl_sql_store {
 
                 async fn delete_message(&self, id: MessageId, by: UserId, now: Timestamp) -> StoreResult<Seq> {
                     let mut tx = self.writer().begin().await.map_err(backend)?;
-                    let (room, files): (i64, String) = sqlx::query_as(
-                        "SELECT room_id, attachments FROM messages WHERE id = $1 AND deleted_at IS NULL",
+                    let room: i64 = sqlx::query_scalar(
+                        "SELECT room_id FROM messages WHERE id = $1",
+                    )
+                    .bind(id.get())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err("message"))?;
+                    // The room's sequence before anything else: it locks the room row, so a
+                    // reaction being added at the same moment either commits first (and its
+                    // row is deleted below) or waits and finds the message deleted.
+                    let seq = next_room_seq(&mut tx, RoomId(room), 0).await?;
+                    let files: String = sqlx::query_scalar(
+                        "SELECT attachments FROM messages WHERE id = $1 AND deleted_at IS NULL",
                     )
                     .bind(id.get())
                     .fetch_one(&mut *tx)
@@ -1362,7 +1373,6 @@ macro_rules! impl_sql_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(backend)?;
-                    let seq = next_room_seq(&mut tx, RoomId(room), 0).await?;
                     log_room_event(&mut tx, RoomId(room), seq, kind::MESSAGE_DELETED, Some(id), None, Some(by), None, now)
                         .await?;
                     tx.commit().await.map_err(backend)?;
@@ -1412,27 +1422,42 @@ macro_rules! impl_sql_store {
                     Ok(messages)
                 }
 
-                async fn toggle_reaction(
-                    &self,
-                    message: &Message,
-                    user: UserId,
-                    emoji: &str,
-                    notify: Option<UserId>,
-                    now: Timestamp,
-                ) -> StoreResult<Toggled> {
+                async fn change_reaction(&self, change: ReactionChange<'_>) -> StoreResult<Reacted> {
+                    let ReactionChange { message, user, emoji, want, max_per_user, notify, now } = change;
                     let mut tx = self.writer().begin().await.map_err(backend)?;
-                    let removed = sqlx::query(
-                        "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
+                    // The room's sequence first: it locks the room row, so every other write
+                    // to the room (a delete, the same reaction from another request) waits
+                    // until this one commits or rolls back, and what is read below holds.
+                    let seq = next_room_seq(&mut tx, message.room_id, 0).await?;
+                    let (deleted, present, mine): (bool, bool, i64) = sqlx::query_as(
+                        "SELECT m.deleted_at IS NOT NULL, \
+                         EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = m.id \
+                                 AND r.user_id = $2 AND r.emoji = $3), \
+                         (SELECT COUNT(DISTINCT r.emoji) FROM reactions r \
+                          WHERE r.message_id = m.id AND r.user_id = $2) \
+                         FROM messages m WHERE m.id = $1",
                     )
                     .bind(message.id.get())
                     .bind(user.get())
                     .bind(emoji)
-                    .execute(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await
-                    .map_err(backend)?
-                    .rows_affected()
-                        > 0;
-                    if !removed {
+                    .map_err(map_err("message"))?;
+                    let add = want.unwrap_or(!present);
+                    let refused = if deleted {
+                        Some(Reacted::MessageDeleted)
+                    } else if add == present {
+                        Some(Reacted::Unchanged { present })
+                    } else if add && usize::try_from(mine).unwrap_or(usize::MAX) >= max_per_user {
+                        Some(Reacted::TooMany)
+                    } else {
+                        None
+                    };
+                    if let Some(refused) = refused {
+                        tx.rollback().await.map_err(backend)?;
+                        return Ok(refused);
+                    }
+                    if add {
                         sqlx::query(
                             "INSERT INTO reactions (message_id, user_id, emoji, room_id, message_seq, created_at) \
                              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1446,13 +1471,22 @@ macro_rules! impl_sql_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(backend)?;
+                    } else {
+                        sqlx::query(
+                            "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
+                        )
+                        .bind(message.id.get())
+                        .bind(user.get())
+                        .bind(emoji)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
                     }
-                    let seq = next_room_seq(&mut tx, message.room_id, 0).await?;
-                    let kind = if removed { kind::REACTION_REMOVED } else { kind::REACTION_ADDED };
+                    let kind = if add { kind::REACTION_ADDED } else { kind::REACTION_REMOVED };
                     log_room_event(&mut tx, message.room_id, seq, kind, Some(message.id), Some(user), None, Some(emoji), now)
                         .await?;
                     let mut notification = None;
-                    if let (false, Some(recipient)) = (removed, notify) {
+                    if let (true, Some(recipient)) = (add, notify) {
                         let (nid, feed_seq) = append_feed(
                             &mut tx,
                             recipient,
@@ -1479,7 +1513,7 @@ macro_rules! impl_sql_store {
                         });
                     }
                     tx.commit().await.map_err(backend)?;
-                    Ok(Toggled { added: !removed, seq, notification })
+                    Ok(Reacted::Changed { added: add, seq, notification })
                 }
 
                 async fn changes_after(&self, room: RoomId, after: Seq, limit: i64) -> StoreResult<Vec<Event>> {
