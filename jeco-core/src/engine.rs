@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{JwtKeys, PasswordHashing};
+use crate::auth::{JwtKeys, PasswordHashing, load_or_create_secret};
 use crate::blob::{BlobStore, LocalDirBlobStore};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, Published};
@@ -218,8 +218,19 @@ type PubSubFactory = Box<dyn FnOnce(Arc<Hub>) -> Arc<dyn PubSub> + Send>;
 enum StoreChoice {
     Default,
     #[cfg(feature = "postgres")]
-    Postgres(String),
+    Postgres {
+        url: String,
+        pool: u32,
+    },
     Custom(Stores),
+}
+
+/// Where the access-token signing secret comes from.
+enum SecretChoice {
+    /// `jwt.key` in the data directory, created on first start.
+    DataDir,
+    File(PathBuf),
+    Bytes(Vec<u8>),
 }
 
 /// Configures an [`Engine`]. Everything has a default: with none set, data goes to
@@ -232,7 +243,7 @@ pub struct EngineBuilder {
     presence: Option<Arc<dyn Presence>>,
     blobs: Option<Arc<dyn BlobStore>>,
     mailer: Option<Arc<dyn Mailer>>,
-    jwt_secret: Option<Vec<u8>>,
+    secret: SecretChoice,
     hashing: PasswordHashing,
     limits: Limits,
     reset_link: String,
@@ -258,7 +269,7 @@ impl Default for EngineBuilder {
             presence: None,
             blobs: None,
             mailer: None,
-            jwt_secret: None,
+            secret: SecretChoice::DataDir,
             hashing: PasswordHashing::default(),
             limits: Limits::default(),
             reset_link: "http://127.0.0.1:8080/reset-password".to_owned(),
@@ -276,10 +287,24 @@ impl EngineBuilder {
         self
     }
 
-    /// Uses PostgreSQL at `url` instead of SQLite.
+    /// Uses PostgreSQL at `url` instead of SQLite, with a pool of up to 16 connections
+    /// ([`EngineBuilder::postgres_pool`] changes it).
     #[cfg(feature = "postgres")]
     pub fn postgres(mut self, url: impl Into<String>) -> Self {
-        self.store = StoreChoice::Postgres(url.into());
+        self.store = StoreChoice::Postgres {
+            url: url.into(),
+            pool: 16,
+        };
+        self
+    }
+
+    /// The most connections the PostgreSQL pool opens (at least 1; the group commit of sends
+    /// uses four of them). Only meaningful after [`EngineBuilder::postgres`].
+    #[cfg(feature = "postgres")]
+    pub fn postgres_pool(mut self, max_connections: u32) -> Self {
+        if let StoreChoice::Postgres { pool, .. } = &mut self.store {
+            *pool = max_connections.max(1);
+        }
         self
     }
 
@@ -337,10 +362,18 @@ impl EngineBuilder {
         self
     }
 
-    /// The secret that signs access tokens (at least 32 bytes). Without one, a random secret is
-    /// used and tokens do not survive a restart.
+    /// The secret that signs access tokens (at least 32 bytes). Without this or
+    /// [`EngineBuilder::jwt_secret_file`], the secret is kept in `jwt.key` in the data
+    /// directory, created on first start, so that sessions survive restarts.
     pub fn jwt_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
-        self.jwt_secret = Some(secret.into());
+        self.secret = SecretChoice::Bytes(secret.into());
+        self
+    }
+
+    /// Reads the signing secret from `path`, creating a random one there (readable by the
+    /// owner only) if the file does not exist. Every node of a deployment needs the same.
+    pub fn jwt_secret_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.secret = SecretChoice::File(path.into());
         self
     }
 
@@ -376,8 +409,8 @@ impl EngineBuilder {
         let stores = match self.store {
             StoreChoice::Custom(stores) => stores,
             #[cfg(feature = "postgres")]
-            StoreChoice::Postgres(url) => Stores::from_backend(Arc::new(
-                crate::store::sql::PgStore::connect(&url, 16).await?,
+            StoreChoice::Postgres { url, pool } => Stores::from_backend(Arc::new(
+                crate::store::sql::PgStore::connect(&url, pool).await?,
             )),
             StoreChoice::Default => default_store(&self.data_dir).await?,
         };
@@ -387,26 +420,29 @@ impl EngineBuilder {
                 LocalDirBlobStore::new(self.data_dir.join("blobs")).map_err(Error::internal)?,
             ),
         };
-        let secret = match self.jwt_secret {
-            Some(s) if s.len() >= 32 => s,
-            Some(_) => {
+        let secret = match self.secret {
+            SecretChoice::Bytes(s) if s.len() >= 32 => s,
+            SecretChoice::Bytes(_) => {
                 return Err(Error::Internal(
                     "the token signing secret must be at least 32 bytes".into(),
                 ));
             }
-            None => {
-                use rand::RngCore;
-                let mut s = vec![0u8; 32];
-                rand::rngs::OsRng.fill_bytes(&mut s);
-                s
+            SecretChoice::File(path) => load_or_create_secret(&path)?,
+            SecretChoice::DataDir => {
+                std::fs::create_dir_all(&self.data_dir).map_err(Error::internal)?;
+                load_or_create_secret(&self.data_dir.join("jwt.key"))?
             }
         };
         let hub = Hub::new(self.queue_len);
-        let pubsub = match self.pubsub {
-            Some(make) => make(Arc::clone(&hub)),
-            None => Arc::new(InProcessPubSub::new(Arc::clone(&hub))),
+        let in_process = |hub: Arc<Hub>, make: Option<PubSubFactory>| -> Arc<dyn PubSub> {
+            match make {
+                Some(make) => make(hub),
+                None => Arc::new(InProcessPubSub::new(hub)),
+            }
         };
-        let presence = self.presence;
+        #[cfg(not(feature = "redis"))]
+        let (pubsub, presence) = (in_process(Arc::clone(&hub), self.pubsub), self.presence);
+        // Redis replaces both backends; the other choices are not even built.
         #[cfg(feature = "redis")]
         let (pubsub, presence) = match self.redis {
             Some(redis) => {
@@ -427,7 +463,7 @@ impl EngineBuilder {
                 );
                 (node_pubsub, Some(node_presence))
             }
-            None => (pubsub, presence),
+            None => (in_process(Arc::clone(&hub), self.pubsub), self.presence),
         };
         let general = ensure_general(&stores).await?;
         let core = Core {

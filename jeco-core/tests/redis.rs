@@ -638,3 +638,17 @@ async fn presence_writes_that_failed_are_written_again() {
     assert!(status[1].last_seen.is_some());
     assert!(node.maintain().await.unwrap().is_empty(), "written once");
 }
+
+/// With Redis configured, a pub/sub factory given as well is not even built: Redis replaces
+/// it (a factory that connects somewhere would otherwise leave a connection nobody uses).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_replaces_a_custom_pubsub_without_building_it() {
+    let db = TestDatabase::create().await;
+    let blobs = tempfile::tempdir().unwrap();
+    builder(&db, &blobs)
+        .pubsub(|_| panic!("the custom pub/sub was built although Redis replaces it"))
+        .redis(redis_url(), unique_prefix(), Duration::from_secs(5))
+        .build()
+        .await
+        .expect("the engine builds");
+}

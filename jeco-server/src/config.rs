@@ -3,7 +3,7 @@
 //! optional: with none, the server runs on the embedded defaults.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Parser;
 use jeco_core::{Engine, Limits};
@@ -44,6 +44,9 @@ pub struct Options {
     /// PostgreSQL URL (postgres://user@host/db); SQLite in the data directory when unset.
     #[arg(long, env = "JECO_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Most connections to PostgreSQL this node opens [default: 16].
+    #[arg(long, env = "JECO_DATABASE_POOL")]
+    pub database_pool: Option<u32>,
     /// Redis URL (redis://host:port/db). Set it to run several nodes on one PostgreSQL
     /// database: events, presence, typing, rate limits and real-time tickets are then shared
     /// through Redis. Unset: everything stays in this process.
@@ -112,6 +115,7 @@ impl Options {
             listen,
             data_dir,
             database_url,
+            database_pool,
             redis_url,
             redis_prefix,
             node_timeout_secs,
@@ -172,12 +176,6 @@ impl Settings {
         let data_dir = self.data_dir();
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| ConfigError(format!("creating {}: {e}", data_dir.display())))?;
-        let secret_file = self
-            .options
-            .jwt_secret_file
-            .clone()
-            .unwrap_or_else(|| data_dir.join("jwt.key"));
-        let secret = load_or_create_secret(&secret_file)?;
         let mut limits = Limits::default();
         if let Some(n) = self.options.max_message_chars {
             limits.message_chars = n;
@@ -192,11 +190,16 @@ impl Settings {
             .unwrap_or_else(|| format!("http://{}/reset-password", self.listen));
         let mut builder = Engine::builder()
             .data_dir(&data_dir)
-            .jwt_secret(secret)
             .limits(limits)
             .reset_link(reset_link);
+        if let Some(file) = &self.options.jwt_secret_file {
+            builder = builder.jwt_secret_file(file);
+        }
         if let Some(url) = &self.options.database_url {
             builder = builder.postgres(url.clone());
+            if let Some(pool) = self.options.database_pool {
+                builder = builder.postgres_pool(pool);
+            }
         }
         if let Some(url) = &self.options.redis_url {
             builder = builder.redis(url.clone(), self.redis_prefix(), self.node_timeout()?);
@@ -204,7 +207,7 @@ impl Settings {
         builder
             .build()
             .await
-            .map_err(|e| ConfigError(format!("opening the store: {e} ({e:?})")))
+            .map_err(|e| ConfigError(format!("starting the engine: {e:?}")))
     }
 
     /// The prefix of Redis keys and channels.
@@ -264,55 +267,6 @@ impl Settings {
     }
 }
 
-/// Reads the signing secret, creating a random one (readable by the owner only) on first
-/// start so that sessions survive restarts. Nodes sharing a data directory may start at the
-/// same moment: the secret is written to a file of its own and linked into place, so exactly
-/// one node's secret wins and the others read it whole.
-fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    if let Some(secret) = read_secret(path)? {
-        return Ok(secret);
-    }
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut draft = path.as_os_str().to_owned();
-    draft.push(format!(".{:016x}.new", rand::random::<u64>()));
-    let draft = PathBuf::from(draft);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    use std::io::Write;
-    let written = options
-        .open(&draft)
-        .and_then(|mut f| f.write_all(hex.as_bytes()).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::hard_link(&draft, path));
-    let _ = std::fs::remove_file(&draft);
-    match written {
-        Ok(()) => Ok(hex.into_bytes()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_secret(path)?
-            .ok_or_else(|| ConfigError(format!("{} vanished while starting", path.display()))),
-        Err(e) => Err(ConfigError(format!("writing {}: {e}", path.display()))),
-    }
-}
-
-/// The secret in `path`, or `None` if there is no such file.
-fn read_secret(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
-    match std::fs::read(path) {
-        Ok(bytes) if bytes.len() >= 32 => Ok(Some(bytes)),
-        Ok(_) => Err(ConfigError(format!(
-            "{} holds fewer than 32 bytes; use a longer secret",
-            path.display()
-        ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ConfigError(format!("reading {}: {e}", path.display()))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,32 +309,5 @@ mod tests {
         let cli = Cli::try_parse_from(["jeco-server", "--config", file.to_str().unwrap()]).unwrap();
         let err = Settings::from_cli(cli).unwrap_err().to_string();
         assert!(err.contains("lisen"), "{err}");
-    }
-
-    #[test]
-    fn the_signing_secret_is_created_once_and_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("jwt.key");
-        let first = load_or_create_secret(&path).unwrap();
-        assert_eq!(first.len(), 64);
-        assert_eq!(load_or_create_secret(&path).unwrap(), first);
-        std::fs::write(&path, b"short").unwrap();
-        assert!(load_or_create_secret(&path).is_err());
-    }
-
-    #[test]
-    fn nodes_starting_together_agree_on_one_secret() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("jwt.key");
-        let secrets: Vec<Vec<u8>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..8)
-                .map(|_| s.spawn(|| load_or_create_secret(&path).unwrap()))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        assert!(secrets.iter().all(|s| s == &secrets[0]));
-        assert_eq!(std::fs::read(&path).unwrap(), secrets[0]);
-        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(leftovers, 1, "no draft files are left behind");
     }
 }
