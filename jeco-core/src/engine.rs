@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use crate::auth::{JwtKeys, PasswordHashing, load_or_create_secret};
 use crate::blob::{BlobStore, LocalDirBlobStore};
+use crate::core::{ActivityThrottle, Core};
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::{Event, Published};
+use crate::event::Topic;
 use crate::ids::{RoomId, Timestamp, UserId};
 use crate::mailer::{LogMailer, Mailer};
 use crate::model::RoomKind;
 use crate::presence::{InMemoryPresence, Presence};
-use crate::pubsub::{Hub, InProcessPubSub, PubSub, Subscription, Topic};
+use crate::pubsub::{InProcessPubSub, Inbox, PubSub, Subscription};
 use crate::service::{
     Accounts, Attachments, Contacts, Messages, Notifications, PresenceService, Rooms,
 };
@@ -56,6 +57,11 @@ pub struct Limits {
     pub refresh_token_ttl: Duration,
     /// Lifetime of a password-reset token.
     pub reset_token_ttl: Duration,
+    /// Rooms with more members than this do not carry presence changes (see
+    /// `PresenceService`); their clients ask for the presence of the members they show.
+    pub presence_room_members: i64,
+    /// Shortest time between two announcements of new activity in one public room.
+    pub activity_interval: Duration,
 }
 
 impl Default for Limits {
@@ -78,32 +84,8 @@ impl Default for Limits {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             reset_token_ttl: Duration::from_secs(30 * 60),
-        }
-    }
-}
-
-/// The shared state behind every service.
-pub(crate) struct Core {
-    pub(crate) stores: Stores,
-    pub(crate) pubsub: Arc<dyn PubSub>,
-    pub(crate) presence: Arc<dyn Presence>,
-    pub(crate) blobs: Arc<dyn BlobStore>,
-    pub(crate) mailer: Arc<dyn Mailer>,
-    pub(crate) hub: Arc<Hub>,
-    pub(crate) jwt: JwtKeys,
-    pub(crate) hashing: PasswordHashing,
-    pub(crate) limits: Limits,
-    pub(crate) reset_link: String,
-    pub(crate) general: RoomId,
-}
-
-impl Core {
-    /// Serializes `event` once and publishes it. Delivery is best effort by design (see
-    /// [`PubSub`]): the change is already committed, and subscribers fill gaps from the store,
-    /// so a failure is logged rather than returned to the caller whose write succeeded.
-    pub(crate) async fn publish(&self, topic: Topic, event: &Event) {
-        if let Err(e) = self.pubsub.publish(Published::new(topic, event)).await {
-            tracing::warn!(%topic, error = %e, "publish failed; subscribers will resync from the store");
+            presence_room_members: 250,
+            activity_interval: Duration::from_secs(5),
         }
     }
 }
@@ -192,27 +174,32 @@ impl Engine {
         self.core.general
     }
 
-    /// This node's event router, for transports that manage subscriptions themselves.
-    pub fn hub(&self) -> &Arc<Hub> {
-        &self.core.hub
+    /// How many subscriptions follow `topic` on this node (for metrics and tests).
+    pub fn followers(&self, topic: Topic) -> usize {
+        self.core.inbox.followers(topic)
     }
 
-    /// A subscription to everything `user` should receive live: their own topic, presence,
-    /// and every room they are a member of. When a [`Event::Membership`] arrives, follow or
-    /// unfollow that room's topic.
+    /// A subscription to everything `user` should receive live: their own topic, public room
+    /// activity, and every room they are a member of. When a [`crate::event::Event::Membership`] arrives,
+    /// follow or unfollow that room's topic. (A [`crate::session::Session`] does all of this,
+    /// and keeps positions so that nothing is missed or repeated.)
     pub async fn subscribe(&self, user: UserId) -> Result<Subscription> {
-        let sub = self.core.hub.subscribe();
+        let sub = self.core.inbox.subscribe();
         sub.follow(Topic::User(user));
-        sub.follow(Topic::Presence);
+        sub.follow(Topic::Activity);
         for room in self.core.stores.rooms.room_ids_of(user).await? {
             sub.follow(Topic::Room(room));
         }
         Ok(sub)
     }
+
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
 }
 
-/// Makes the pub/sub backend once the node's hub exists.
-type PubSubFactory = Box<dyn FnOnce(Arc<Hub>) -> Arc<dyn PubSub> + Send>;
+/// Makes the pub/sub backend once the node's inbox exists.
+type PubSubFactory = Box<dyn FnOnce(Inbox) -> Arc<dyn PubSub> + Send>;
 
 /// Where the engine keeps its data.
 enum StoreChoice {
@@ -314,11 +301,9 @@ impl EngineBuilder {
         self
     }
 
-    /// Uses another pub/sub backend; the closure receives this node's hub to deliver into.
-    pub fn pubsub(
-        mut self,
-        make: impl FnOnce(Arc<Hub>) -> Arc<dyn PubSub> + Send + 'static,
-    ) -> Self {
+    /// Uses another pub/sub backend; the closure receives this node's inbox to deliver what
+    /// the backend receives into.
+    pub fn pubsub(mut self, make: impl FnOnce(Inbox) -> Arc<dyn PubSub> + Send + 'static) -> Self {
         self.pubsub = Some(Box::new(make));
         self
     }
@@ -433,25 +418,22 @@ impl EngineBuilder {
                 load_or_create_secret(&self.data_dir.join("jwt.key"))?
             }
         };
-        let hub = Hub::new(self.queue_len);
-        let in_process = |hub: Arc<Hub>, make: Option<PubSubFactory>| -> Arc<dyn PubSub> {
+        let inbox = Inbox::new(self.queue_len);
+        let in_process = |inbox: Inbox, make: Option<PubSubFactory>| -> Arc<dyn PubSub> {
             match make {
-                Some(make) => make(hub),
-                None => Arc::new(InProcessPubSub::new(hub)),
+                Some(make) => make(inbox),
+                None => Arc::new(InProcessPubSub::new(inbox)),
             }
         };
         #[cfg(not(feature = "redis"))]
-        let (pubsub, presence) = (in_process(Arc::clone(&hub), self.pubsub), self.presence);
+        let (pubsub, presence) = (in_process(inbox.clone(), self.pubsub), self.presence);
         // Redis replaces both backends; the other choices are not even built.
         #[cfg(feature = "redis")]
         let (pubsub, presence) = match self.redis {
             Some(redis) => {
-                let node_pubsub: Arc<dyn PubSub> = crate::pubsub_redis::RedisPubSub::new(
-                    &redis.url,
-                    &redis.prefix,
-                    Arc::clone(&hub),
-                )
-                .map_err(Error::internal)?;
+                let node_pubsub: Arc<dyn PubSub> =
+                    crate::pubsub_redis::RedisPubSub::new(&redis.url, &redis.prefix, inbox.clone())
+                        .map_err(Error::internal)?;
                 let node_presence: Arc<dyn Presence> = Arc::new(
                     crate::presence_redis::RedisPresence::new(
                         &redis.url,
@@ -463,7 +445,7 @@ impl EngineBuilder {
                 );
                 (node_pubsub, Some(node_presence))
             }
-            None => (in_process(Arc::clone(&hub), self.pubsub), self.presence),
+            None => (in_process(inbox.clone(), self.pubsub), self.presence),
         };
         let general = ensure_general(&stores).await?;
         let core = Core {
@@ -472,12 +454,13 @@ impl EngineBuilder {
             presence: presence.unwrap_or_else(|| Arc::new(InMemoryPresence::new())),
             blobs,
             mailer: self.mailer.unwrap_or_else(|| Arc::new(LogMailer)),
-            hub,
+            inbox,
             jwt: JwtKeys::new(&secret),
             hashing: self.hashing,
             limits: self.limits,
             reset_link: self.reset_link,
             general,
+            activity: ActivityThrottle::default(),
         };
         let core = Arc::new(core);
         if let Some(every) = core.presence.maintain_every() {
@@ -501,12 +484,8 @@ async fn maintain_presence(core: std::sync::Weak<Core>, every: Duration) {
         match core.presence.maintain().await {
             Ok(changes) => {
                 for change in changes {
-                    let event = Event::Presence {
-                        user_id: change.user,
-                        online: change.online,
-                        last_seen: change.last_seen,
-                    };
-                    core.publish(Topic::Presence, &event).await;
+                    core.announce_presence(change.user, change.online, change.last_seen)
+                        .await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "presence upkeep failed; retrying"),

@@ -31,6 +31,7 @@
 
 pub mod auth;
 pub mod blob;
+mod core;
 mod engine;
 pub mod error;
 pub mod event;

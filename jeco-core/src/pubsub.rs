@@ -1,15 +1,16 @@
 //! Moving events from the service that produced them to every connection that wants them.
 //!
 //! Two pieces:
-//! - [`Hub`], node-local: maps topics to the bounded queues of this node's subscriptions.
+//! - the hub, node-local: maps topics to the bounded queues of this node's subscriptions.
 //!   Delivery never waits: a full queue marks the subscription as overflowed and drops it, and
-//!   its owner resumes from the store. A slow reader can therefore never stall a room.
-//! - [`PubSub`], the backend trait: carries published events to the hub of every node. The
-//!   in-process backend hands them straight to the local hub; a networked backend sends them
-//!   to the other nodes, whose receivers feed their own hubs.
+//!   its owner resumes from the store. A slow reader can therefore never stall a room. A
+//!   backend reaches it through an [`Inbox`].
+//! - [`PubSub`], the backend trait: carries published events to the inbox of every node. The
+//!   in-process backend hands them straight to the local one; a networked backend sends them
+//!   to the other nodes, whose receivers deliver into their own.
 //!
 //! A backend that may have lost events (it was disconnected for a while) calls
-//! [`Hub::resync`]: every subscription then receives [`Delivery::Resync`], and its owner
+//! [`Inbox::resync`]: every subscription then receives [`Delivery::Resync`], and its owner
 //! compares its positions with the store and reads whatever it missed.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -20,55 +21,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use crate::event::Published;
-use crate::ids::{RoomId, UserId};
-
-/// Where an event is published.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Topic {
-    /// Everything that happens in a room, for its members.
-    Room(RoomId),
-    /// Things for one user only: notifications, their own membership changes.
-    User(UserId),
-    /// Online/offline changes of every user.
-    Presence,
-}
-
-impl fmt::Display for Topic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Topic::Room(id) => write!(f, "room.{id}"),
-            Topic::User(id) => write!(f, "user.{id}"),
-            Topic::Presence => f.write_str("presence"),
-        }
-    }
-}
-
-impl Topic {
-    /// The topic whose [`Display`](fmt::Display) form is `s`, exactly: a networked backend
-    /// names its channels after topics and reads them back with this. Anything that is not
-    /// the canonical form of a topic (`room.05`, `room.+5`, `user.x`) is `None`.
-    pub fn parse(s: &str) -> Option<Topic> {
-        let topic = if s == "presence" {
-            Topic::Presence
-        } else if let Some(id) = s.strip_prefix("room.") {
-            Topic::Room(RoomId(id.parse().ok()?))
-        } else if let Some(id) = s.strip_prefix("user.") {
-            Topic::User(UserId(id.parse().ok()?))
-        } else {
-            return None;
-        };
-        // Only the canonical spelling, so that parsing is the exact inverse of printing.
-        (topic.to_string() == s).then_some(topic)
-    }
-}
+use crate::event::{Published, Topic};
 
 /// A pub/sub backend failed to publish.
 #[derive(Debug, thiserror::Error)]
 #[error("publish failed: {0}")]
 pub struct PubSubError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 
-/// Carries published events to every node's [`Hub`].
+/// Carries published events to every node's [`Inbox`].
 ///
 /// Delivery is best effort: an event may be lost (a networked backend that loses its
 /// connection, say). Sequenced room events let receivers notice and fill the gap from the store,
@@ -84,24 +44,59 @@ pub trait PubSub: Send + Sync + 'static {
     }
 }
 
-/// The pub/sub backend for a single process: publishing is delivering to the local hub.
+/// The pub/sub backend for a single process: publishing is delivering to the local inbox.
 #[derive(Debug)]
 pub struct InProcessPubSub {
-    hub: Arc<Hub>,
+    inbox: Inbox,
 }
 
 impl InProcessPubSub {
-    /// A backend that delivers to `hub`.
-    pub fn new(hub: Arc<Hub>) -> InProcessPubSub {
-        InProcessPubSub { hub }
+    /// A backend that delivers to `inbox`.
+    pub fn new(inbox: Inbox) -> InProcessPubSub {
+        InProcessPubSub { inbox }
     }
 }
 
 #[async_trait]
 impl PubSub for InProcessPubSub {
     async fn publish(&self, event: Published) -> Result<(), PubSubError> {
-        self.hub.dispatch(&event);
+        self.inbox.deliver(&event);
         Ok(())
+    }
+}
+
+/// This node's subscriptions, as a pub/sub backend (and a test) sees them: deliver an event
+/// to every subscription of its topic, tell all of them that events may have been lost, or
+/// subscribe. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Inbox(Arc<Hub>);
+
+impl Inbox {
+    /// An inbox whose subscriptions each buffer up to `queue_len` events before they count as
+    /// too slow and are dropped.
+    pub fn new(queue_len: usize) -> Inbox {
+        Inbox(Hub::new(queue_len))
+    }
+
+    /// Delivers `event` to every subscription of its topic on this node, without waiting.
+    pub fn deliver(&self, event: &Published) {
+        self.0.dispatch(event);
+    }
+
+    /// Tells every subscription on this node that events may have been lost
+    /// ([`Delivery::Resync`]), so that each compares its positions with the store.
+    pub fn resync(&self) {
+        self.0.resync();
+    }
+
+    /// A new subscription with no topics yet.
+    pub fn subscribe(&self) -> Subscription {
+        self.0.subscribe()
+    }
+
+    /// How many subscriptions follow `topic` on this node (for metrics and tests).
+    pub fn followers(&self, topic: Topic) -> usize {
+        self.0.subscriber_count(topic)
     }
 }
 
@@ -178,7 +173,7 @@ struct HubState {
 ///
 /// A std `RwLock` is right here: it is held only to look up or change a map, never across an
 /// `.await`, and dispatch (the hot path) takes the shared side.
-pub struct Hub {
+pub(crate) struct Hub {
     state: RwLock<HubState>,
     next_id: AtomicU64,
     queue_len: usize,
@@ -194,7 +189,7 @@ impl fmt::Debug for Hub {
 
 impl Hub {
     /// A hub whose subscriptions each buffer up to `queue_len` events.
-    pub fn new(queue_len: usize) -> Arc<Hub> {
+    pub(crate) fn new(queue_len: usize) -> Arc<Hub> {
         Arc::new(Hub {
             state: RwLock::new(HubState::default()),
             next_id: AtomicU64::new(1),
@@ -203,7 +198,7 @@ impl Hub {
     }
 
     /// A new subscription with no topics yet.
-    pub fn subscribe(self: &Arc<Self>) -> Subscription {
+    pub(crate) fn subscribe(self: &Arc<Self>) -> Subscription {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         Subscription {
             id,
@@ -218,7 +213,7 @@ impl Hub {
     }
 
     /// Delivers `event` to every subscription of its topic without waiting.
-    pub fn dispatch(&self, event: &Published) {
+    pub(crate) fn dispatch(&self, event: &Published) {
         let slow = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             let Some(subs) = state.by_topic.get(&event.topic) else {
@@ -234,7 +229,7 @@ impl Hub {
     /// Tells every subscription on this node that events may have been lost, so that each
     /// checks its positions against the store. A subscription whose queue is full is dropped
     /// as in [`Hub::dispatch`]; its owner resumes from the store anyway.
-    pub fn resync(&self) {
+    pub(crate) fn resync(&self) {
         let slow = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             // Every subscription follows at least one topic; visit each once.
@@ -284,7 +279,7 @@ impl Hub {
     }
 
     /// How many subscriptions are attached to `topic` on this node.
-    pub fn subscriber_count(&self, topic: Topic) -> usize {
+    pub(crate) fn subscriber_count(&self, topic: Topic) -> usize {
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         state.by_topic.get(&topic).map_or(0, Vec::len)
     }
@@ -391,17 +386,18 @@ impl Drop for Subscription {
 mod tests {
     use super::*;
     use crate::event::Event;
-    use crate::ids::Seq;
+    use crate::ids::{RoomId, Seq, UserId};
 
     fn read(room: i64, seq: i64) -> Published {
         Published::new(
             Topic::Room(RoomId(room)),
-            &Event::Read {
+            Event::Read {
                 room_id: RoomId(room),
                 user_id: UserId(1),
                 seq: Seq(seq),
             },
         )
+        .unwrap()
     }
 
     #[test]
@@ -430,35 +426,6 @@ mod tests {
         assert!(b.try_recv().is_none());
         drop(a);
         assert_eq!(hub.subscriber_count(Topic::Room(RoomId(1))), 1);
-    }
-
-    #[test]
-    fn topics_parse_back_from_their_display_form() {
-        for topic in [
-            Topic::Room(RoomId(5)),
-            Topic::Room(RoomId(-3)),
-            Topic::User(UserId(7)),
-            Topic::User(UserId(i64::MAX)),
-            Topic::Presence,
-        ] {
-            assert_eq!(Topic::parse(&topic.to_string()), Some(topic));
-        }
-        for bad in [
-            "",
-            "room.",
-            "room.x",
-            "room.05",
-            "room.+5",
-            "room.5 ",
-            "user.",
-            "user.1.2",
-            "presence.",
-            "Presence",
-            "rooms.5",
-            "typing",
-        ] {
-            assert_eq!(Topic::parse(bad), None, "{bad:?}");
-        }
     }
 
     #[tokio::test]
@@ -491,7 +458,7 @@ mod tests {
         let mut b = hub.subscribe();
         a.follow(Topic::Room(RoomId(1)));
         a.follow(Topic::Room(RoomId(2)));
-        b.follow(Topic::Presence);
+        b.follow(Topic::Activity);
         hub.resync();
         assert!(matches!(a.next().await, Some(Delivery::Resync)));
         assert!(matches!(b.next().await, Some(Delivery::Resync)));

@@ -11,12 +11,12 @@
 //!   from the store (see [`crate::session`]). Losing an event costs a store read, never
 //!   correctness, so Redis needs no persistence or delivery guarantees.
 //! - **Receiving** uses one connection per node, subscribed with `PSUBSCRIBE <prefix>*`,
-//!   whose messages go to this node's [`Hub`]; the hub fans them out to local subscriptions.
+//!   whose messages go to this node's [`Inbox`], which fans them out to local subscriptions.
 //!   Redis thus sees one subscriber per node however many clients are connected, and nothing
 //!   is (un)subscribed on Redis as clients come and go. When the connection drops it is
 //!   reopened with exponential backoff and jitter (so restarted Redis is not stampeded by
 //!   every node at once). What was published meanwhile never arrives, so after every
-//!   (re)subscription the node calls [`Hub::resync`]: each connection compares its positions
+//!   (re)subscription the node calls [`Inbox::resync`]: each connection compares its positions
 //!   with the store and reads what it missed.
 //! - A node gets its own events back from Redis like any other node's: every event takes the
 //!   same path, so local and remote subscribers see one order.
@@ -41,8 +41,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::event::Published;
+use crate::event::Topic;
 use crate::ids::Seq;
-use crate::pubsub::{Hub, PubSub, PubSubError, Topic};
+use crate::pubsub::{Inbox, PubSub, PubSubError};
+use crate::service::notifications::feed_seq_of;
 
 /// First delay before reconnecting the receiving connection; doubled on each failure.
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
@@ -115,18 +117,18 @@ struct Publisher {
 
 impl RedisPubSub {
     /// A backend on the Redis server at `url` (`redis://host:port/db`) whose channels all
-    /// start with `prefix`, delivering what it receives into `hub`.
+    /// start with `prefix`, delivering what it receives into `inbox`.
     ///
     /// Validates the URL and spawns the node's receiving task on the current tokio runtime;
     /// it connects in the background and keeps reconnecting, so an unreachable server is not
     /// an error here (see [`RedisPubSub::subscribed`]). Fails if the URL is invalid or there
     /// is no runtime.
-    pub fn new(url: &str, prefix: &str, hub: Arc<Hub>) -> Result<Arc<RedisPubSub>, PubSubError> {
+    pub fn new(url: &str, prefix: &str, inbox: Inbox) -> Result<Arc<RedisPubSub>, PubSubError> {
         let client = redis::Client::open(url).map_err(|e| PubSubError(Box::new(e)))?;
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|e| PubSubError(Box::new(e)))?;
         let (tx, rx) = watch::channel(false);
-        let receiver = runtime.spawn(receive(client.clone(), prefix.to_owned(), hub, tx));
+        let receiver = runtime.spawn(receive(client.clone(), prefix.to_owned(), inbox, tx));
         let sender = Arc::new(Sender {
             client,
             prefix: prefix.to_owned(),
@@ -148,7 +150,7 @@ impl RedisPubSub {
     }
 
     /// Waits until the receiving connection is subscribed: from then on, events published by
-    /// any node reach this node's hub (until the connection drops).
+    /// any node reach this node's inbox (until the connection drops).
     pub async fn subscribed(&self) {
         let mut rx = self.subscribed.clone();
         // The sender lives as long as the receiving task, which runs until `self` is dropped.
@@ -248,13 +250,16 @@ impl Sender {
     }
 
     /// Keeps `event` for [`republish`] if it tells receivers that they missed something: a
-    /// sequenced room event, or a user's feed event. Typing and presence are not worth
-    /// repeating late.
+    /// sequenced room event, or a user's feed entry. Typing, presence, read counts and
+    /// activity are not worth repeating late (a stale one would even mislead).
     fn remember(&self, event: Published) {
         let keep = match event.topic {
             Topic::Room(_) => event.seq.is_some(),
-            Topic::User(_) => true,
-            Topic::Presence => false,
+            Topic::User(_) => event
+                .event
+                .as_deref()
+                .is_some_and(|e| feed_seq_of(e).is_some()),
+            _ => false,
         };
         if !keep {
             return;
@@ -307,10 +312,15 @@ async fn republish(sender: Arc<Sender>) {
     }
 }
 
-/// The payload on the wire: sequence (decimal, empty when none), `\n`, the JSON bytes.
+/// The payload on the wire: a header line, `\n`, the JSON bytes. The header is the room
+/// sequence in decimal (empty when none), after an `s` when the event was published to
+/// several topics at once ([`Published::shared`]).
 fn encode(event: &Published) -> Vec<u8> {
     let seq = event.seq.map(|s| s.get().to_string()).unwrap_or_default();
-    let mut payload = Vec::with_capacity(seq.len() + 1 + event.payload.len());
+    let mut payload = Vec::with_capacity(seq.len() + 2 + event.payload.len());
+    if event.shared {
+        payload.push(b's');
+    }
     payload.extend_from_slice(seq.as_bytes());
     payload.push(b'\n');
     payload.extend_from_slice(&event.payload);
@@ -327,7 +337,11 @@ fn decode(prefix: &str, channel: &str, payload: &[u8]) -> Result<Published, &'st
         .iter()
         .position(|&b| b == b'\n')
         .ok_or("no sequence line")?;
-    let seq = match &payload[..newline] {
+    let (shared, header) = match &payload[..newline] {
+        [b's', rest @ ..] => (true, rest),
+        header => (false, header),
+    };
+    let seq = match header {
         [] => None,
         digits => Some(Seq(std::str::from_utf8(digits)
             .ok()
@@ -337,7 +351,9 @@ fn decode(prefix: &str, channel: &str, payload: &[u8]) -> Result<Published, &'st
     Ok(Published {
         topic,
         seq,
+        shared,
         payload: Bytes::copy_from_slice(&payload[newline + 1..]),
+        event: None,
     })
 }
 
@@ -363,11 +379,11 @@ fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
 }
 
-/// The node's receiving task: subscribes, feeds the hub, and reconnects forever.
+/// The node's receiving task: subscribes, feeds the inbox, and reconnects forever.
 async fn receive(
     client: redis::Client,
     prefix: String,
-    hub: Arc<Hub>,
+    inbox: Inbox,
     subscribed: watch::Sender<bool>,
 ) {
     let pattern = format!("{}*", escape_glob(&prefix));
@@ -379,8 +395,8 @@ async fn receive(
                 tracing::info!(%pattern, "subscribed to Redis");
                 subscribed.send_replace(true);
                 // Whatever was published while this node was not subscribed never comes.
-                hub.resync();
-                let reason = forward(pubsub, &prefix, &hub).await;
+                inbox.resync();
+                let reason = forward(pubsub, &prefix, &inbox).await;
                 subscribed.send_replace(false);
                 tracing::warn!(%pattern, reason, "Redis subscription lost; reconnecting");
             }
@@ -402,8 +418,8 @@ async fn subscribe(
     Ok(pubsub)
 }
 
-/// Hands every message to the hub until the connection ends; returns why it did.
-async fn forward(pubsub: redis::aio::PubSub, prefix: &str, hub: &Hub) -> &'static str {
+/// Hands every message to the inbox until the connection ends; returns why it did.
+async fn forward(pubsub: redis::aio::PubSub, prefix: &str, inbox: &Inbox) -> &'static str {
     let (mut sink, mut stream) = pubsub.split();
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -416,7 +432,7 @@ async fn forward(pubsub: redis::aio::PubSub, prefix: &str, hub: &Hub) -> &'stati
                 };
                 let channel = msg.get_channel_name();
                 match decode(prefix, channel, msg.get_payload_bytes()) {
-                    Ok(event) => hub.dispatch(&event),
+                    Ok(event) => inbox.deliver(&event),
                     Err(problem) => {
                         tracing::warn!(channel, problem, "skipping a malformed Redis message");
                     }
@@ -443,18 +459,33 @@ mod tests {
         let event = Published {
             topic: Topic::Room(RoomId(5)),
             seq: Some(Seq(42)),
+            shared: false,
             payload: Bytes::from_static(b"{\"a\":\"line\\nbreak\"}"),
+            event: None,
         };
         let wire = encode(&event);
         assert_eq!(wire, b"42\n{\"a\":\"line\\nbreak\"}");
         let back = decode("p:", "p:room.5", &wire).expect("decodes");
         assert_eq!(back.topic, event.topic);
         assert_eq!(back.seq, event.seq);
+        assert!(!back.shared);
         assert_eq!(back.payload, event.payload);
 
-        let presence = decode("p:", "p:presence", b"\n{}").expect("decodes");
-        assert_eq!((presence.topic, presence.seq), (Topic::Presence, None));
-        assert_eq!(&presence.payload[..], b"{}");
+        let activity = decode("p:", "p:activity", b"\n{}").expect("decodes");
+        assert_eq!((activity.topic, activity.seq), (Topic::Activity, None));
+        assert_eq!(&activity.payload[..], b"{}");
+
+        let presence = Published {
+            topic: Topic::User(UserId(3)),
+            seq: None,
+            shared: true,
+            payload: Bytes::from_static(b"{}"),
+            event: None,
+        };
+        let wire = encode(&presence);
+        assert_eq!(wire, b"s\n{}");
+        let back = decode("p:", "p:user.3", &wire).expect("decodes");
+        assert!(back.shared && back.seq.is_none());
     }
 
     #[test]
@@ -476,15 +507,29 @@ mod tests {
         let event = |topic, seq: Option<i64>| Published {
             topic,
             seq: seq.map(Seq),
+            shared: false,
             payload: Bytes::from_static(b"{}"),
+            event: None,
+        };
+        let notification = crate::event::Event::Membership {
+            feed_seq: Seq(4),
+            room_id: RoomId(1),
+            room_seq: Seq(2),
+            joined: true,
+        };
+        let read = crate::event::Event::NotificationsRead {
+            ids: Vec::new(),
+            all: true,
+            unread: 0,
         };
         let (room, other) = (Topic::Room(RoomId(1)), Topic::Room(RoomId(2)));
         sender.remember(event(room, Some(7)));
         sender.remember(event(room, Some(9)));
         sender.remember(event(room, Some(8)));
         sender.remember(event(other, None));
-        sender.remember(event(Topic::Presence, None));
-        sender.remember(event(Topic::User(UserId(3)), None));
+        sender.remember(event(Topic::Activity, None));
+        sender.remember(Published::new(Topic::User(UserId(4)), read).unwrap());
+        sender.remember(Published::new(Topic::User(UserId(3)), notification).unwrap());
         let mut lost: Vec<(Topic, Option<Seq>)> = sender
             .take_lost()
             .into_iter()
@@ -494,7 +539,7 @@ mod tests {
         assert_eq!(
             lost,
             vec![(room, Some(Seq(9))), (Topic::User(UserId(3)), None)],
-            "the newest room event, and the user's; typing and presence are not repeated"
+            "the newest room event, and the user's feed entry; nothing unsequenced is repeated"
         );
         assert!(sender.take_lost().is_empty());
     }

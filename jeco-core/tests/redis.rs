@@ -16,12 +16,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use jeco_core::auth::PasswordHashing;
+use jeco_core::event::Topic;
 use jeco_core::event::{Event, Published};
 use jeco_core::ids::{RoomId, Seq, UserId};
 use jeco_core::model::RoomKind;
 use jeco_core::presence::Presence;
 use jeco_core::presence_redis::RedisPresence;
-use jeco_core::pubsub::{Hub, PubSub, PubSubError, Subscription, Topic};
+use jeco_core::pubsub::{Inbox, PubSub, PubSubError, Subscription};
 use jeco_core::pubsub_redis::RedisPubSub;
 use jeco_core::service::SendMessage;
 use jeco_core::session::{Outbound, Session};
@@ -66,8 +67,8 @@ async fn wait_subscribed(node: &RedisPubSub) {
 }
 
 /// A node's backend on the test server, subscribed.
-async fn node(prefix: &str, hub: Arc<Hub>) -> Arc<RedisPubSub> {
-    let node = RedisPubSub::new(&redis_url(), prefix, hub).expect("valid Redis URL");
+async fn node(prefix: &str, inbox: Inbox) -> Arc<RedisPubSub> {
+    let node = RedisPubSub::new(&redis_url(), prefix, inbox).expect("valid Redis URL");
     wait_subscribed(&node).await;
     node
 }
@@ -82,7 +83,9 @@ fn raw(topic: Topic, seq: Option<i64>, payload: &'static [u8]) -> Published {
     Published {
         topic,
         seq: seq.map(Seq),
+        shared: false,
         payload: Bytes::from_static(payload),
+        event: None,
     }
 }
 
@@ -92,27 +95,27 @@ fn an_invalid_url_is_refused() {
         .build()
         .unwrap();
     let _guard = rt.enter();
-    let err = RedisPubSub::new("not a url", "p:", Hub::new(4)).unwrap_err();
+    let err = RedisPubSub::new("not a url", "p:", Inbox::new(4)).unwrap_err();
     assert!(!err.to_string().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_cross_nodes_with_topic_seq_and_bytes_intact() {
     let prefix = unique_prefix();
-    let (hub_a, hub_b) = (Hub::new(16), Hub::new(16));
-    let a = node(&prefix, hub_a.clone()).await;
-    let _b = node(&prefix, hub_b.clone()).await;
+    let (inbox_a, inbox_b) = (Inbox::new(16), Inbox::new(16));
+    let a = node(&prefix, inbox_a.clone()).await;
+    let _b = node(&prefix, inbox_b.clone()).await;
     // Another deployment on the same server: must see nothing of this one.
-    let hub_other = Hub::new(16);
-    let other = node(&unique_prefix(), hub_other.clone()).await;
+    let inbox_other = Inbox::new(16);
+    let other = node(&unique_prefix(), inbox_other.clone()).await;
 
     let room = Topic::Room(RoomId(5));
-    let mut on_b = hub_b.subscribe();
+    let mut on_b = inbox_b.subscribe();
     on_b.follow(room);
-    on_b.follow(Topic::Presence);
-    let mut on_a = hub_a.subscribe();
+    on_b.follow(Topic::Activity);
+    let mut on_a = inbox_a.subscribe();
     on_a.follow(room);
-    let mut on_other = hub_other.subscribe();
+    let mut on_other = inbox_other.subscribe();
     on_other.follow(room);
 
     // Topics nobody follows, published first: had they been delivered to the room
@@ -126,7 +129,7 @@ async fn events_cross_nodes_with_topic_seq_and_bytes_intact() {
         .unwrap();
     let payload: &[u8] = b"{\"text\":\"two\\nlines \xc3\xa9\"}\n";
     a.publish(raw(room, Some(42), payload)).await.unwrap();
-    a.publish(raw(Topic::Presence, None, b"{\"p\":true}"))
+    a.publish(raw(Topic::Activity, None, b"{\"p\":true}"))
         .await
         .unwrap();
 
@@ -134,10 +137,10 @@ async fn events_cross_nodes_with_topic_seq_and_bytes_intact() {
     assert_eq!(got.topic, room);
     assert_eq!(got.seq, Some(Seq(42)));
     assert_eq!(&got.payload[..], payload);
-    let presence = recv(&mut on_b).await;
-    assert_eq!(presence.topic, Topic::Presence);
-    assert_eq!(presence.seq, None);
-    assert_eq!(&presence.payload[..], b"{\"p\":true}");
+    let activity = recv(&mut on_b).await;
+    assert_eq!(activity.topic, Topic::Activity);
+    assert_eq!(activity.seq, None);
+    assert_eq!(&activity.payload[..], b"{\"p\":true}");
 
     // The publishing node hears its own event back, like every node.
     let own = recv(&mut on_a).await;
@@ -158,9 +161,9 @@ async fn events_cross_nodes_with_topic_seq_and_bytes_intact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_messages_are_skipped() {
     let prefix = unique_prefix();
-    let hub = Hub::new(16);
-    let node = node(&prefix, hub.clone()).await;
-    let mut sub = hub.subscribe();
+    let inbox = Inbox::new(16);
+    let node = node(&prefix, inbox.clone()).await;
+    let mut sub = inbox.subscribe();
     sub.follow(Topic::Room(RoomId(1)));
 
     let client = redis::Client::open(redis_url()).unwrap();
@@ -215,6 +218,8 @@ impl PubSub for Lossy {
 /// Two engines (nodes) on one PostgreSQL database, talking through Redis.
 struct Cluster {
     a: Engine,
+    /// Node A's subscriptions, to tell them events may have been lost.
+    inbox_a: Inbox,
     b: Engine,
     b_lossy: Arc<Lossy>,
     _db: TestDatabase,
@@ -241,10 +246,13 @@ impl Cluster {
 
         let node_a = Arc::new(OnceLock::new());
         let slot = node_a.clone();
+        let inbox_a = Arc::new(OnceLock::new());
+        let inbox_slot = inbox_a.clone();
         let (p, u) = (prefix.clone(), url.clone());
         let a = builder(&db, &blobs)
-            .pubsub(move |hub| {
-                let node = RedisPubSub::new(&u, &p, hub).unwrap();
+            .pubsub(move |inbox: Inbox| {
+                inbox_slot.set(inbox.clone()).unwrap();
+                let node = RedisPubSub::new(&u, &p, inbox).unwrap();
                 slot.set(node.clone()).unwrap();
                 node as Arc<dyn PubSub>
             })
@@ -255,9 +263,9 @@ impl Cluster {
         let b_lossy = Arc::new(OnceLock::new());
         let slot = b_lossy.clone();
         let b = builder(&db, &blobs)
-            .pubsub(move |hub| {
+            .pubsub(move |inbox| {
                 let lossy = Arc::new(Lossy {
-                    inner: RedisPubSub::new(&url, &prefix, hub).unwrap(),
+                    inner: RedisPubSub::new(&url, &prefix, inbox).unwrap(),
                     lose: AtomicI64::new(-1),
                     lost: AtomicU32::new(0),
                 });
@@ -273,6 +281,7 @@ impl Cluster {
         wait_subscribed(&b_lossy.inner).await;
         Cluster {
             a,
+            inbox_a: inbox_a.get().unwrap().clone(),
             b,
             b_lossy,
             _db: db,
@@ -329,7 +338,7 @@ async fn next_in(session: &mut Session, room: RoomId) -> Event {
             let Outbound::Frame(frame) = out else {
                 panic!("session closed: {out:?}");
             };
-            if let Incoming::Event(e) = serde_json::from_slice(&frame).unwrap() {
+            if let Incoming::Event(e) = serde_json::from_slice(frame.json()).unwrap() {
                 let in_room = match &e {
                     Event::Typing { room_id, .. } => *room_id == room,
                     other => other.room_seq().is_some_and(|(r, _)| r == room),
@@ -436,7 +445,7 @@ async fn a_resync_fills_what_was_lost_without_waiting_for_a_later_event() {
             .await
             .unwrap();
     assert_eq!(c.b_lossy.lost.load(Ordering::SeqCst), 1);
-    c.a.hub().resync();
+    c.inbox_a.resync();
     assert_eq!(
         created(next_in(&mut session, room).await),
         (lost.seq, "lost on the way".to_owned())

@@ -120,6 +120,21 @@ pub enum ClientFrame {
 }
 
 impl ClientFrame {
+    /// The frame's `type`, as on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientFrame::Auth { .. } => "auth",
+            ClientFrame::Send { .. } => "send",
+            ClientFrame::Edit { .. } => "edit",
+            ClientFrame::Delete { .. } => "delete",
+            ClientFrame::React { .. } => "react",
+            ClientFrame::Typing { .. } => "typing",
+            ClientFrame::Read { .. } => "read",
+            ClientFrame::Resume { .. } => "resume",
+            ClientFrame::Ping { .. } => "ping",
+        }
+    }
+
     /// The command id, for frames that have one.
     pub fn id(&self) -> Option<&str> {
         match self {

@@ -1,6 +1,7 @@
 //! The `jeco-server` binary: reads its configuration, opens the engine and serves until
-//! SIGTERM or Ctrl-C, then closes real-time connections with a `closing` frame and lets
-//! in-flight requests finish.
+//! SIGTERM or Ctrl-C, then closes real-time connections with a `closing` frame, waits (at
+//! most a few seconds) for each to release its user's presence, and lets in-flight requests
+//! finish.
 
 use std::net::SocketAddr;
 
@@ -16,6 +17,9 @@ use tracing_subscriber::EnvFilter;
 /// connection lower (see BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// How long shutdown waits for real-time connections to say goodbye and release presence.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -43,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
         store.push_str(", Redis");
     }
     println!("Jeco Chat is listening on http://{addr} ({store})");
-    let shutdown = state.shutdown.clone();
+    let closing = state.clone();
     // Real-time frames are small and often written back to back (an ack, then the event):
     // without TCP_NODELAY the second waits for the peer's delayed ACK, about 40 ms.
     let listener = listener.tap_io(|tcp| {
@@ -58,7 +62,9 @@ async fn main() -> anyhow::Result<()> {
     .with_graceful_shutdown(async move {
         stop_signal().await;
         tracing::info!("shutting down: closing real-time connections");
-        shutdown.cancel();
+        if !closing.close_connections(SHUTDOWN_GRACE).await {
+            tracing::warn!("some real-time connections did not close in time");
+        }
     })
     .await
     .context("serving")?;

@@ -1,12 +1,11 @@
 //! The fallback transport for clients that cannot keep a WebSocket open: events arrive as
 //! Server-Sent Events on `GET /v1/sse?ticket=...`, and commands go as HTTP POSTs to
 //! `/v1/sse/{session_id}/commands`, each answered with its reply frame. The first event is
-//! `ready`, which carries the session id. Both halves drive the same [`Session`] as the
-//! WebSocket transport, from one task per connection.
+//! `ready`, which carries the session id. [`jeco_core::session::drive`] runs the connection,
+//! as for the WebSocket; `SseLink` feeds the event stream and takes the commands.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Mutex;
+use std::io;
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -15,10 +14,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::Stream;
 use jeco_core::error::ErrorCode;
-use jeco_core::ids::UserId;
-use jeco_core::session::{Outbound, Session};
+use jeco_core::session::{Frame, Gate, Inbound, Link, Session, drive};
 use jeco_proto::api::ErrorBody;
-use jeco_proto::ws::ClientFrame;
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::StreamExt;
@@ -26,44 +23,12 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, AuthUser};
-use crate::state::AppState;
-use crate::transport::{self, closing_frame};
+use crate::state::{AppState, SseCommand};
+use crate::transport::{ServerGate, driver_config};
 
-type Command = (ClientFrame, oneshot::Sender<Bytes>);
-
-struct Handle {
-    user: UserId,
-    commands: mpsc::Sender<Command>,
-}
-
-/// The open SSE sessions, so that command POSTs reach their session's task.
-#[derive(Default)]
-pub struct SseSessions {
-    open: Mutex<HashMap<String, Handle>>,
-}
-
-impl SseSessions {
-    fn insert(&self, id: String, handle: Handle) {
-        self.open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, handle);
-    }
-
-    fn remove(&self, id: &str) {
-        self.open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-    }
-
-    fn commands_of(&self, id: &str, user: UserId) -> Option<mpsc::Sender<Command>> {
-        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.get(id)
-            .filter(|h| h.user == user)
-            .map(|h| h.commands.clone())
-    }
-}
+/// Frames waiting for the HTTP response to take them. A client that stops reading fills
+/// this, then the driver's write deadline ends the connection.
+const STREAM_BUFFER: usize = 64;
 
 /// Query parameters of `GET /v1/sse`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -101,68 +66,71 @@ pub async fn stream(
             )
         })?;
     let (session, ready) = Session::open(&state.engine, user).await?;
-    let (out_tx, out_rx) = mpsc::channel::<Bytes>(64);
-    let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(16);
+    let (out, out_rx) = mpsc::channel::<Bytes>(STREAM_BUFFER);
+    let (commands_tx, commands) = mpsc::channel::<SseCommand>(16);
     let id = session.id().to_owned();
-    state.sse.insert(
-        id.clone(),
-        Handle {
-            user,
-            commands: cmd_tx,
-        },
-    );
-    let _ = out_tx.send(ready).await;
-    tokio::spawn(async move {
-        drive(&state, session, cmd_rx, out_tx).await;
+    state.sse.insert(id.clone(), user, commands_tx);
+    let tasks = state.tasks.clone();
+    let task = tasks.track_future(async move {
+        let config = driver_config(&state.config, false);
+        let gate = ServerGate(state.clone());
+        let mut link = SseLink { out, commands };
+        drive(
+            session,
+            ready,
+            &mut link,
+            &config,
+            Some(&gate as &dyn Gate),
+            &state.shutdown,
+        )
+        .await;
         state.sse.remove(&id);
         drop(guard);
     });
-    let events = ReceiverStream::new(out_rx)
-        .map(|bytes| Ok(SseEvent::default().data(String::from_utf8_lossy(&bytes))));
+    tokio::spawn(task);
+    let events = ReceiverStream::new(out_rx).map(|json| Ok(sse_event(&json)));
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
-async fn drive(
-    state: &AppState,
-    mut session: Session,
-    mut commands: mpsc::Receiver<Command>,
-    out: mpsc::Sender<Bytes>,
-) {
-    let shutdown = state.shutdown.clone();
-    loop {
-        tokio::select! {
-            biased;
-            () = shutdown.cancelled() => {
-                let _ = out.send(closing_frame(ErrorCode::ShuttingDown, "the server is restarting; reconnect and resume")).await;
-                break;
-            }
-            () = out.closed() => break,
-            command = commands.recv() => {
-                let Some((command, reply)) = command else { break };
-                let answer = transport::run(state, &mut session, command).await;
-                let mut gone = false;
-                for frame in session.take_queued() {
-                    if out.send(frame).await.is_err() {
-                        gone = true;
-                        break;
-                    }
-                }
-                let _ = reply.send(answer);
-                if gone { break; }
-            }
-            next = session.next() => match next {
-                Some(Outbound::Frame(f)) => {
-                    if out.send(f).await.is_err() { break; }
-                }
-                Some(Outbound::Close(f)) => {
-                    let _ = out.send(f).await;
-                    break;
-                }
-                None => break,
-            },
+/// One frame as an SSE event. Frames are JSON, always UTF-8; one that is not is a bug,
+/// surfaced in the log and as a comment rather than sent mangled.
+fn sse_event(json: &[u8]) -> SseEvent {
+    match std::str::from_utf8(json) {
+        Ok(text) => SseEvent::default().data(text),
+        Err(e) => {
+            tracing::error!(error = %e, "a frame is not UTF-8");
+            SseEvent::default().comment("a frame could not be sent")
         }
     }
-    session.close().await;
+}
+
+/// The event stream and the command channel of one SSE connection, as the driver's
+/// [`Link`].
+struct SseLink {
+    out: mpsc::Sender<Bytes>,
+    commands: mpsc::Receiver<SseCommand>,
+}
+
+impl Link for SseLink {
+    async fn send(&mut self, frames: &[Frame]) -> io::Result<()> {
+        for frame in frames {
+            self.out
+                .send(frame.json().clone())
+                .await
+                .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        }
+        Ok(())
+    }
+
+    async fn recv(&mut self) -> Option<Inbound> {
+        tokio::select! {
+            command = self.commands.recv() => {
+                command.map(|(json, reply)| Inbound::Command { json, reply })
+            }
+            // The response stream was dropped: the client went away.
+            () = self.out.closed() => None,
+        }
+    }
 }
 
 /// Sends one command to an SSE session and answers with its reply frame (`ack`, `error`,
@@ -190,16 +158,11 @@ pub async fn command(
         .sse
         .commands_of(&session_id, user)
         .ok_or_else(not_found)?;
-    let reply = match transport::parse(&body) {
-        Ok(command) => {
-            let (tx, rx) = oneshot::channel();
-            commands
-                .send((command, tx))
-                .await
-                .map_err(|_| not_found())?;
-            rx.await.map_err(|_| not_found())?
-        }
-        Err(error) => error,
-    };
-    Ok(([(CONTENT_TYPE, "application/json")], reply).into_response())
+    let (reply, answer) = oneshot::channel();
+    commands
+        .send((body, reply))
+        .await
+        .map_err(|_| not_found())?;
+    let answer = answer.await.map_err(|_| not_found())?;
+    Ok(([(CONTENT_TYPE, "application/json")], answer.into_json()).into_response())
 }

@@ -6,17 +6,20 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use jeco_core::Engine;
 use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
+use jeco_core::session::Frame;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::shared::RedisShared;
-use crate::sse::SseSessions;
 
 /// What the HTTP and real-time layers enforce (the engine enforces its own [`jeco_core::Limits`]).
 #[derive(Clone, Debug)]
@@ -53,6 +56,9 @@ pub struct ServerConfig {
     pub ticket_ttl: Duration,
     /// How long a WebSocket may stay open without authenticating.
     pub auth_timeout: Duration,
+    /// The longest a write to a real-time client may take: a client that stops reading is
+    /// dropped after this, its connection slot and presence released.
+    pub write_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +84,7 @@ impl Default for ServerConfig {
             base_path: None,
             ticket_ttl: Duration::from_secs(30),
             auth_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -103,6 +110,8 @@ pub struct AppState {
     pub sse: Arc<SseSessions>,
     /// Cancelled when the server shuts down: real-time connections say goodbye and close.
     pub shutdown: CancellationToken,
+    /// Every real-time connection's task, so that shutdown can wait for them.
+    pub tasks: TaskTracker,
 }
 
 impl AppState {
@@ -117,8 +126,18 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             sse: Arc::new(SseSessions::default()),
             shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
             config: Arc::new(config),
         }
+    }
+
+    /// Tells every real-time connection that the server is shutting down and waits, at most
+    /// `grace`, until each has said goodbye and released its user's presence. Whether all
+    /// did in time. New connections are refused from here on.
+    pub async fn close_connections(&self, grace: Duration) -> bool {
+        self.shutdown.cancel();
+        self.tasks.close();
+        tokio::time::timeout(grace, self.tasks.wait()).await.is_ok()
     }
 
     /// The same state with rate limits and tickets shared through `redis` by every node of
@@ -268,5 +287,40 @@ impl Drop for ConnectionGuard {
                 open.remove(&self.user);
             }
         }
+    }
+}
+
+/// A command posted to an SSE connection: the frame as sent, and where its reply goes.
+pub type SseCommand = (Bytes, oneshot::Sender<Frame>);
+
+/// The open SSE connections, so that command POSTs reach their connection's task.
+#[derive(Default)]
+pub struct SseSessions {
+    open: Mutex<HashMap<String, (UserId, mpsc::Sender<SseCommand>)>>,
+}
+
+impl SseSessions {
+    /// Registers connection `id` of `user`, reachable through `commands`.
+    pub fn insert(&self, id: String, user: UserId, commands: mpsc::Sender<SseCommand>) {
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, (user, commands));
+    }
+
+    /// Forgets connection `id`.
+    pub fn remove(&self, id: &str) {
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    /// Where commands for connection `id` go, if it is open and `user`'s.
+    pub fn commands_of(&self, id: &str, user: UserId) -> Option<mpsc::Sender<SseCommand>> {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.get(id)
+            .filter(|(owner, _)| *owner == user)
+            .map(|(_, commands)| commands.clone())
     }
 }

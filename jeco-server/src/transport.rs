@@ -1,67 +1,47 @@
-//! What the WebSocket and SSE transports share: reading a command frame, and running one
-//! with the per-user send limit and the send metrics.
+//! What the WebSocket and SSE transports share: the driver's settings, and the [`Gate`] that
+//! applies the server's limits and metrics to commands.
 
-use bytes::Bytes;
-use jeco_core::error::ErrorCode;
-use jeco_core::session::{Session, frame};
-use jeco_proto::ws::{ClientFrame, ServerFrame};
-use tokio::time::Instant;
+use std::time::Duration;
 
-use crate::state::AppState;
+use async_trait::async_trait;
+use jeco_core::error::{Error, ErrorCode};
+use jeco_core::ids::UserId;
+use jeco_core::session::{DriverConfig, Gate, HEARTBEAT_MS};
+use jeco_proto::ws::ClientFrame;
 
-/// Parses a command; a frame that is not one is answered with an `error` frame (carrying
-/// the command's id when it can still be read).
-pub(crate) fn parse(raw: &[u8]) -> Result<ClientFrame, Bytes> {
-    serde_json::from_slice(raw).map_err(|e| {
-        let id = serde_json::from_slice::<serde_json::Value>(raw)
-            .ok()
-            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
-        frame(&ServerFrame::Error {
-            id,
-            code: ErrorCode::InvalidFrame,
-            message: format!("the frame is not a valid command: {e}"),
-            field: None,
-            room_id: None,
-        })
-    })
-}
+use crate::state::{AppState, ServerConfig};
 
-/// Runs one command and returns its reply. Events a `resume` replays are left queued in
-/// the session for the caller to send first.
-pub(crate) async fn run(state: &AppState, session: &mut Session, command: ClientFrame) -> Bytes {
-    let ClientFrame::Send { id, .. } = &command else {
-        return session.handle(command).await;
-    };
-    if !state.send_limiter.check(&session.user()).await {
-        return frame(&ServerFrame::Error {
-            id: Some(id.clone()),
-            code: ErrorCode::RateLimited,
-            message: "too many messages; slow down".to_owned(),
-            field: None,
-            room_id: None,
-        });
+/// The driver's settings for a transport: `hears_client` when the transport hears from the
+/// client between commands (WebSocket pongs), so that silence can be taken for death.
+pub(crate) fn driver_config(config: &ServerConfig, hears_client: bool) -> DriverConfig {
+    DriverConfig {
+        heartbeat: Duration::from_millis(HEARTBEAT_MS),
+        heartbeat_timeout: hears_client.then_some(3),
+        write_timeout: config.write_timeout,
+        frame_bytes: config.frame_bytes,
+        batch: 64,
     }
-    let started = Instant::now();
-    let (reply, ok) = session.handle_with_outcome(command).await;
-    state.metrics.sent(ok, started.elapsed());
-    reply
 }
 
-/// The `error` frame for a frame over the size limit; nothing in it was carried out.
-pub(crate) fn too_large(limit: usize) -> Bytes {
-    frame(&ServerFrame::Error {
-        id: None,
-        code: ErrorCode::FrameTooLarge,
-        message: format!("frames are limited to {limit} bytes; nothing was done"),
-        field: None,
-        room_id: None,
-    })
-}
+/// The server's rules for real-time commands: the per-user send rate (shared with REST
+/// message posts), and the send metrics.
+pub(crate) struct ServerGate(pub(crate) AppState);
 
-/// A `closing` frame.
-pub(crate) fn closing_frame(code: ErrorCode, message: &str) -> Bytes {
-    frame(&ServerFrame::Closing {
-        code,
-        message: message.to_owned(),
-    })
+#[async_trait]
+impl Gate for ServerGate {
+    async fn admit(&self, user: UserId, command: &ClientFrame) -> jeco_core::Result<()> {
+        if matches!(command, ClientFrame::Send { .. }) && !self.0.send_limiter.check(&user).await {
+            return Err(Error::new(
+                ErrorCode::RateLimited,
+                "too many messages; slow down",
+            ));
+        }
+        Ok(())
+    }
+
+    fn ran(&self, command: &'static str, ok: bool, took: Duration) {
+        if command == "send" {
+            self.0.metrics.sent(ok, took);
+        }
+    }
 }

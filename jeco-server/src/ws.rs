@@ -1,35 +1,27 @@
 //! `GET /v1/ws`: the WebSocket transport.
 //!
 //! The client authenticates with a ticket (`?ticket=`, from `POST /v1/tickets`) or, without
-//! one, with an `auth` frame carrying its access token as the first frame. From then on the
-//! connection moves frames between the socket and a [`Session`]: text frames in are commands,
-//! and every frame out is JSON text. A command that cannot be read gets an `error` frame and
-//! the connection stays open.
-//!
-//! One task serves a connection. It never waits on other connections: when the client reads
-//! too slowly, its session's queue fills, the engine's hub drops it, and the client gets a
-//! `closing` frame (`slow_consumer`) and can resume after reconnecting.
+//! one, with an `auth` frame carrying its access token as the first frame. From then on
+//! [`jeco_core::session::drive`] runs the connection; this module only moves WebSocket
+//! messages in and out (`WsLink`). Text frames in are commands; every frame out is JSON
+//! text.
 
-use std::time::Duration;
+use std::io;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use bytes::Bytes;
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::SinkExt;
 use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
-use jeco_core::session::{HEARTBEAT_MS, Outbound, Session, error_frame};
+use jeco_core::session::{Frame, Gate, Inbound, Link, Session, closing_frame, drive};
 use jeco_proto::ws::ClientFrame;
-
-use crate::transport::{self, closing_frame};
 use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::state::AppState;
-
-/// Most frames written together before the connection's loop looks at anything else.
-const WRITE_BATCH: usize = 64;
+use crate::transport::{ServerGate, driver_config};
 
 /// Query parameters of `GET /v1/ws`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -49,160 +41,68 @@ pub async fn upgrade(
     Query(q): Query<WsQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    // The protocol's frame limit is checked per message below, answered with an `error` and
-    // the connection kept. The WebSocket layer's own cap is four times higher: only frames
-    // far beyond any legitimate use end the connection, whose unread rest a client may then
-    // see as a reset rather than the `closing` frame.
+    // The protocol's frame limit is checked per message by the driver, answered with an
+    // `error` and the connection kept. The WebSocket layer's own cap is four times higher:
+    // only frames far beyond any legitimate use end the connection, whose unread rest a
+    // client may then see as a reset rather than the `closing` frame.
     let hard_max = state.config.frame_bytes.saturating_mul(4);
+    let tasks = state.tasks.clone();
     ws.read_buffer_size(state.config.ws_read_buffer_bytes)
         .write_buffer_size(state.config.ws_write_buffer_bytes)
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
-        .on_upgrade(move |socket| serve(state, socket, q.ticket))
+        .on_upgrade(move |socket| tasks.track_future(serve(state, socket, q.ticket)))
 }
 
 async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
     // The connection's task lives as long as the connection, and its future is as large as
-    // the largest thing it awaits inline. Opening, commands and closing run rarely and are
-    // deep, so they are boxed: an idle connection does not carry their state.
+    // the largest thing it awaits inline. Opening runs once and is deep, so it is boxed: an
+    // idle connection does not carry its state.
     let user = match Box::pin(authenticate(&state, &mut socket, ticket)).await {
         Ok(user) => user,
-        Err(closing) => {
-            let _ = socket.send(text(closing)).await;
-            let _ = socket.close().await;
-            return;
-        }
+        Err(closing) => return refuse(socket, closing).await,
     };
     let Some(_guard) = state
         .connections
         .acquire(user, state.config.max_connections_per_user)
     else {
-        let _ = socket
-            .send(text(closing_frame(
-                ErrorCode::TooManyConnections,
-                "close another connection of this account first",
-            )))
-            .await;
-        let _ = socket.close().await;
-        return;
+        let closing = closing_frame(
+            ErrorCode::TooManyConnections,
+            "close another connection of this account first",
+        );
+        return refuse(socket, closing).await;
     };
-    let (mut session, ready) = match Box::pin(Session::open(&state.engine, user)).await {
-        Ok(s) => s,
+    let (session, ready) = match Box::pin(Session::open(&state.engine, user)).await {
+        Ok(opened) => opened,
         Err(e) => {
             tracing::error!(error = ?e, "opening a session failed");
             let closing = closing_frame(
                 ErrorCode::Unavailable,
                 "the server cannot serve this connection now; retry later",
             );
-            let _ = socket.send(text(closing)).await;
-            let _ = socket.close().await;
-            return;
+            return refuse(socket, closing).await;
         }
     };
-    let (mut tx, mut rx) = socket.split();
-    if tx.send(text(ready)).await.is_err() {
-        Box::pin(session.close()).await;
-        return;
+    let config = driver_config(&state.config, true);
+    let gate = ServerGate(state.clone());
+    let mut link = WsLink(socket);
+    drive(
+        session,
+        ready,
+        &mut link,
+        &config,
+        Some(&gate as &dyn Gate),
+        &state.shutdown,
+    )
+    .await;
+}
+
+/// Says why the connection cannot be served, and closes it.
+async fn refuse(mut socket: WebSocket, closing: Frame) {
+    if let Ok(text) = text(&closing) {
+        let _ = socket.send(text).await;
     }
-    let heartbeat = Duration::from_millis(HEARTBEAT_MS);
-    let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
-    let mut last_heard = Instant::now();
-    let shutdown = state.shutdown.clone();
-    // Unbiased: a client that keeps sending commands must not hold up its own events, nor a
-    // busy room its commands.
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => {
-                let _ = tx.send(text(closing_frame(ErrorCode::ShuttingDown, "the server is restarting; reconnect and resume"))).await;
-                let _ = tx.send(Message::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("shutting down") }))).await;
-                break;
-            }
-            incoming = rx.next() => {
-                let msg = match incoming {
-                    Some(Ok(msg)) => msg,
-                    Some(Err(e)) => {
-                        // An oversized or malformed frame: say why before closing.
-                        let cause = e.into_inner();
-                        let (code, message) = match cause.downcast_ref::<tungstenite::Error>() {
-                            Some(tungstenite::Error::Capacity(_)) => (ErrorCode::FrameTooLarge, "a frame was larger than the limit"),
-                            _ => (ErrorCode::ProtocolError, "the WebSocket stream could not be read"),
-                        };
-                        let _ = tx.send(text(closing_frame(code, message))).await;
-                        break;
-                    }
-                    None => break,
-                };
-                last_heard = Instant::now();
-                let replies = match msg {
-                    Message::Text(t) if t.len() > state.config.frame_bytes => {
-                        vec![transport::too_large(state.config.frame_bytes)]
-                    }
-                    Message::Text(t) => match transport::parse(t.as_bytes()) {
-                        Ok(command) => {
-                            let reply = Box::pin(transport::run(&state, &mut session, command)).await;
-                            let mut out = session.take_queued();
-                            out.push(reply);
-                            out
-                        }
-                        Err(error) => vec![error],
-                    },
-                    Message::Binary(_) => vec![error_frame(None, &jeco_core::Error::invalid(ErrorCode::InvalidFrame, "frame", "send JSON text frames"))],
-                    Message::Close(_) => break,
-                    Message::Ping(_) | Message::Pong(_) => Vec::new(),
-                };
-                let mut failed = false;
-                for r in replies {
-                    if tx.send(text(r)).await.is_err() {
-                        failed = true;
-                        break;
-                    }
-                }
-                if failed { break; }
-            }
-            out = session.next() => match out {
-                Some(Outbound::Frame(f)) => {
-                    // Whatever else is ready (up to a bound, so that commands get their
-                    // turn in a busy room) goes out with it, in one write.
-                    let mut pending = Ok(());
-                    let mut next = Some(f);
-                    let mut closing = None;
-                    let mut batched = 0;
-                    while let Some(f) = next.take() {
-                        pending = tx.feed(text(f)).await;
-                        batched += 1;
-                        if pending.is_err() || batched == WRITE_BATCH {
-                            break;
-                        }
-                        match session.next().now_or_never() {
-                            Some(Some(Outbound::Frame(f))) => next = Some(f),
-                            Some(Some(Outbound::Close(f))) => closing = Some(f),
-                            _ => {}
-                        }
-                    }
-                    if pending.is_err() || tx.flush().await.is_err() { break; }
-                    if let Some(f) = closing {
-                        let _ = tx.send(text(f)).await;
-                        let _ = tx.send(Message::Close(Some(CloseFrame { code: 1008, reason: Utf8Bytes::from_static("see the closing frame") }))).await;
-                        break;
-                    }
-                }
-                Some(Outbound::Close(f)) => {
-                    let _ = tx.send(text(f)).await;
-                    let _ = tx.send(Message::Close(Some(CloseFrame { code: 1008, reason: Utf8Bytes::from_static("see the closing frame") }))).await;
-                    break;
-                }
-                None => break,
-            },
-            _ = ticker.tick() => {
-                if last_heard.elapsed() > heartbeat * 3 {
-                    let _ = tx.send(text(closing_frame(ErrorCode::HeartbeatTimeout, "no answer to pings"))).await;
-                    break;
-                }
-                if tx.send(Message::Ping(Bytes::new())).await.is_err() { break; }
-            }
-        }
-    }
-    Box::pin(session.close()).await;
+    let _ = socket.close().await;
 }
 
 /// Finds the user: by ticket, or by an `auth` frame within the configured time.
@@ -210,7 +110,7 @@ async fn authenticate(
     state: &AppState,
     socket: &mut WebSocket,
     ticket: Option<String>,
-) -> Result<UserId, Bytes> {
+) -> Result<UserId, Frame> {
     if let Some(ticket) = ticket {
         return match state.tickets.redeem(&ticket).await {
             Ok(Some(user)) => Ok(user),
@@ -257,10 +157,64 @@ async fn authenticate(
     }
 }
 
-/// A text message of JSON bytes (always valid UTF-8).
-fn text(bytes: Bytes) -> Message {
-    match Utf8Bytes::try_from(bytes) {
-        Ok(t) => Message::Text(t),
-        Err(_) => Message::Text(Utf8Bytes::from_static("{}")),
+/// A WebSocket as the driver's [`Link`].
+struct WsLink(WebSocket);
+
+impl Link for WsLink {
+    async fn send(&mut self, frames: &[Frame]) -> io::Result<()> {
+        for frame in frames {
+            self.0.feed(text(frame)?).await.map_err(io::Error::other)?;
+        }
+        self.0.flush().await.map_err(io::Error::other)
     }
+
+    async fn recv(&mut self) -> Option<Inbound> {
+        match self.0.recv().await? {
+            Ok(Message::Text(t)) => Some(Inbound::Text(Bytes::from(t))),
+            Ok(Message::Binary(_)) => Some(Inbound::Unusable),
+            Ok(Message::Ping(_) | Message::Pong(_)) => Some(Inbound::Heard),
+            Ok(Message::Close(_)) => None,
+            Err(e) => {
+                let cause = e.into_inner();
+                Some(Inbound::Broken(
+                    match cause.downcast_ref::<tungstenite::Error>() {
+                        Some(tungstenite::Error::Capacity(_)) => ErrorCode::FrameTooLarge,
+                        _ => ErrorCode::ProtocolError,
+                    },
+                ))
+            }
+        }
+    }
+
+    async fn ping(&mut self) -> io::Result<()> {
+        self.0
+            .send(Message::Ping(Bytes::new()))
+            .await
+            .map_err(io::Error::other)
+    }
+
+    async fn close(&mut self, code: ErrorCode) {
+        // The close status for clients that look at it rather than at the `closing` frame.
+        let status = match code {
+            ErrorCode::ShuttingDown => Some((1001, "shutting down")),
+            ErrorCode::SlowConsumer | ErrorCode::SignedOut => Some((1008, "see the closing frame")),
+            _ => None,
+        };
+        let frame = status.map(|(code, reason)| CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        });
+        let _ = self.0.send(Message::Close(frame)).await;
+    }
+}
+
+/// A frame as a text message. Frames are JSON, always UTF-8; one that is not is a bug,
+/// surfaced as a failed write rather than sent.
+fn text(frame: &Frame) -> io::Result<Message> {
+    Utf8Bytes::try_from(frame.json().clone())
+        .map(Message::Text)
+        .map_err(|e| {
+            tracing::error!(error = %e, "a frame is not UTF-8");
+            io::Error::new(io::ErrorKind::InvalidData, e)
+        })
 }

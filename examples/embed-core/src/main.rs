@@ -54,9 +54,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     };
     rooms.join(a, room.id).await?;
     rooms.join(b, room.id).await?;
-    bob_live.follow(jeco_core::pubsub::Topic::Room(room.id));
+    bob_live.follow(jeco_core::event::Topic::Room(room.id));
     let dm = rooms.open_direct(a, b).await?;
-    bob_live.follow(jeco_core::pubsub::Topic::Room(dm.id));
+    bob_live.follow(jeco_core::event::Topic::Room(dm.id));
 
     let messages = engine.messages();
     let run = jeco_core::ids::Timestamp::now().0;
@@ -155,7 +155,7 @@ async fn show(
 ) -> Result<(), Box<dyn Error>> {
     println!("Live events for {name}:");
     while let Some(published) = live.try_recv() {
-        let line = match published.event()? {
+        let line = match &*published.event()? {
             Event::MessageCreated { message, seq, .. } => {
                 format!(
                     "message #{seq} from {}: {}",
@@ -165,8 +165,8 @@ async fn show(
             Event::Typing {
                 user_id, active, ..
             } => {
-                let who = engine.accounts().profile(user, user_id).await?.username;
-                format!("{who} is {}typing", if active { "" } else { "not " })
+                let who = engine.accounts().profile(user, *user_id).await?.username;
+                format!("{who} is {}typing", if *active { "" } else { "not " })
             }
             Event::Notification { notification } => format!(
                 "notification: {:?} from {}",
@@ -177,7 +177,7 @@ async fn show(
             } => {
                 format!(
                     "user {user_id} is {}",
-                    if online { "online" } else { "offline" }
+                    if *online { "online" } else { "offline" }
                 )
             }
             other => format!("{other:?}"),

@@ -2,13 +2,13 @@
 //! password reset.
 
 use crate::auth::{self, OpaqueToken, random_key};
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
+use crate::event::Topic;
 use crate::ids::{Timestamp, UserId};
 use crate::mailer::Mail;
 use crate::model::{Account, Profile, ProfileUpdate, Session, Tokens};
-use crate::pubsub::Topic;
 use crate::service::Rooms;
 use crate::store::{NewUser, Rotation, StoreError};
 use crate::validate;
@@ -306,7 +306,7 @@ impl<'a> Accounts<'a> {
         self.core
             .publish(
                 Topic::User(user),
-                &Event::SignedOut {
+                Event::SignedOut {
                     reason: reason.to_owned(),
                 },
             )

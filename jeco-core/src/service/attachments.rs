@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use crate::auth::random_key;
 use crate::blob::sniff_content_type;
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{AttachmentId, RoomId, Timestamp, UserId};
 use crate::model::AttachmentMeta;

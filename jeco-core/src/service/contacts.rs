@@ -1,6 +1,6 @@
 //! Contacts, user search and blocks.
 
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{Timestamp, UserId};
 use crate::model::{Contact, UserRef};

@@ -4,14 +4,14 @@
 //! The rules: only members post, read and react; the author edits; the author or a room
 //! admin deletes; in a direct room, a block on either side stops new messages.
 
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
+use crate::event::Topic;
 use crate::ids::{MessageId, RoomId, Seq, Timestamp, UserId};
 use crate::model::{
     AttachmentMeta, Message, MessagePage, Notification, NotificationKind, Role, Room, RoomKind,
 };
-use crate::pubsub::Topic;
 use crate::service::{member_of, page_size};
 use crate::store::{
     Appended, HistoryFrom, MessageEdit, NewAttachment, NewMessage, Reacted, ReactionChange,
@@ -240,7 +240,7 @@ impl<'a> Messages<'a> {
         self.core
             .publish(
                 Topic::Room(room_id),
-                &Event::MessageEdited {
+                Event::MessageEdited {
                     room_id,
                     seq: edited.seq,
                     message: edited.message.clone(),
@@ -283,7 +283,7 @@ impl<'a> Messages<'a> {
         self.core
             .publish(
                 Topic::Room(message.room_id),
-                &Event::MessageDeleted {
+                Event::MessageDeleted {
                     room_id: message.room_id,
                     seq,
                     message_id: message.id,
@@ -415,12 +415,12 @@ impl<'a> Messages<'a> {
                 emoji,
             }
         };
-        self.core.publish(Topic::Room(room_id), &event).await;
+        self.core.publish(Topic::Room(room_id), event).await;
         if let Some(notification) = notification {
             self.core
                 .publish(
                     Topic::User(message.sender.id),
-                    &Event::Notification { notification },
+                    Event::Notification { notification },
                 )
                 .await;
         }
@@ -547,7 +547,7 @@ impl<'a> Messages<'a> {
         self.core
             .publish(
                 Topic::Room(room.id),
-                &Event::MessageCreated {
+                Event::MessageCreated {
                     room_id: room.id,
                     seq: message.seq,
                     message: message.clone(),
@@ -556,6 +556,9 @@ impl<'a> Messages<'a> {
             .await;
         drop(turn);
         self.announce(notifications).await;
+        if room.kind == RoomKind::Public {
+            self.core.announce_activity(room.id, message.seq).await;
+        }
         Ok(message)
     }
 
@@ -613,10 +616,7 @@ impl<'a> Messages<'a> {
     async fn announce(&self, notifications: Vec<(UserId, Notification)>) {
         for (recipient, notification) in notifications {
             self.core
-                .publish(
-                    Topic::User(recipient),
-                    &Event::Notification { notification },
-                )
+                .publish(Topic::User(recipient), Event::Notification { notification })
                 .await;
         }
     }

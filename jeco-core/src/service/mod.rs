@@ -20,7 +20,7 @@ pub use notifications::{Feed, Notifications};
 pub use presence::PresenceService;
 pub use rooms::Rooms;
 
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{RoomId, UserId};
 use crate::model::{Room, RoomKind};

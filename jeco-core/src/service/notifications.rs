@@ -1,8 +1,8 @@
 //! Notifications and the per-user feed. A user only ever sees and marks their own.
 
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::Event;
+use crate::event::{Event, Topic};
 
 use crate::ids::{NotificationId, Seq, Timestamp, UserId};
 use crate::model::NotificationPage;
@@ -48,26 +48,53 @@ impl<'a> Notifications<'a> {
         Ok(self.core.stores.feed.unread_notifications(user).await?)
     }
 
-    /// Marks one notification read.
+    /// Marks one notification read. The user's connections hear of it
+    /// (`notifications.read`), so that every device shows the same count.
     ///
     /// Errors: `notification_not_found`, also for someone else's notification.
     pub async fn mark_read(&self, user: UserId, id: NotificationId) -> Result<()> {
-        Ok(self
+        if self
             .core
             .stores
             .feed
             .mark_notification_read(user, id, Timestamp::now())
-            .await?)
+            .await?
+        {
+            self.announce_read(user, vec![id], false).await?;
+        }
+        Ok(())
     }
 
     /// Marks all of the user's notifications read; returns how many were unread.
     pub async fn mark_all_read(&self, user: UserId) -> Result<i64> {
-        Ok(self
+        let marked = self
             .core
             .stores
             .feed
             .mark_all_notifications_read(user, Timestamp::now())
-            .await?)
+            .await?;
+        if marked > 0 {
+            self.announce_read(user, Vec::new(), true).await?;
+        }
+        Ok(marked)
+    }
+
+    /// Tells the user's connections which notifications are now read, and how many are
+    /// left unread.
+    pub(crate) async fn announce_read(
+        &self,
+        user: UserId,
+        ids: Vec<NotificationId>,
+        all: bool,
+    ) -> Result<()> {
+        let unread = self.unread_count(user).await?;
+        self.core
+            .publish(
+                Topic::User(user),
+                Event::NotificationsRead { ids, all, unread },
+            )
+            .await;
+        Ok(())
     }
 
     /// The sequence of the user's latest feed entry.

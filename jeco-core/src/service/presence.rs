@@ -1,14 +1,16 @@
 //! Online status and typing. Ephemeral: kept by the presence backend, never in SQL.
 //!
 //! Only transitions are announced (first connection online, last connection offline), so a
-//! user with several tabs or a reconnecting client does not flood everyone with events.
+//! user with several tabs or a reconnecting client does not flood everyone with events; and
+//! only to the people who share a room with the user (rooms up to a size) or have them as a
+//! contact.
 
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
+use crate::event::Topic;
 use crate::ids::{RoomId, UserId};
 use crate::model::PresenceInfo;
-use crate::pubsub::Topic;
 use crate::service::member_of;
 
 /// Online status and typing.
@@ -21,7 +23,8 @@ impl<'a> PresenceService<'a> {
         PresenceService { core }
     }
 
-    /// A connection of `user` opened.
+    /// A connection of `user` opened. On their first, the people who share a small room
+    /// with them or have them as a contact hear that they are online.
     pub async fn connected(&self, user: UserId) -> Result<()> {
         if self
             .core
@@ -30,21 +33,13 @@ impl<'a> PresenceService<'a> {
             .await
             .map_err(Error::internal)?
         {
-            self.core
-                .publish(
-                    Topic::Presence,
-                    &Event::Presence {
-                        user_id: user,
-                        online: true,
-                        last_seen: None,
-                    },
-                )
-                .await;
+            self.core.announce_presence(user, true, None).await;
         }
         Ok(())
     }
 
-    /// A connection of `user` closed.
+    /// A connection of `user` closed. On their last, the same people hear that they are
+    /// offline, and since when.
     pub async fn disconnected(&self, user: UserId) -> Result<()> {
         if let Some(last_seen) = self
             .core
@@ -54,14 +49,7 @@ impl<'a> PresenceService<'a> {
             .map_err(Error::internal)?
         {
             self.core
-                .publish(
-                    Topic::Presence,
-                    &Event::Presence {
-                        user_id: user,
-                        online: false,
-                        last_seen: Some(last_seen),
-                    },
-                )
+                .announce_presence(user, false, Some(last_seen))
                 .await;
         }
         Ok(())
@@ -103,7 +91,7 @@ impl<'a> PresenceService<'a> {
             self.core
                 .publish(
                     Topic::Room(room.id),
-                    &Event::Typing {
+                    Event::Typing {
                         room_id: room.id,
                         user_id: user,
                         active,

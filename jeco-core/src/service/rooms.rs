@@ -6,13 +6,13 @@
 //! changes roles; direct rooms have exactly their two members, who cannot leave them, and are
 //! refused while either blocks the other.
 
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
+use crate::event::Topic;
 use crate::event::{Event, LeaveReason};
 use crate::ids::{MessageId, RoomId, Seq, Timestamp, UserId};
 use crate::model::{Member, NotificationKind, Role, Room, RoomKind, RoomSummary, UserRef};
-use crate::pubsub::Topic;
-use crate::service::{member_of, visible_room};
+use crate::service::{Notifications, member_of, visible_room};
 use crate::store::{MembershipSeqs, NewRoom, StoreError};
 use crate::validate;
 
@@ -175,7 +175,7 @@ impl<'a> Rooms<'a> {
             .notify(target, NotificationKind::Invite, room.id, actor, now)
             .await?;
         self.core
-            .publish(Topic::User(target), &Event::Notification { notification })
+            .publish(Topic::User(target), Event::Notification { notification })
             .await;
         Ok(())
     }
@@ -347,9 +347,15 @@ impl<'a> Rooms<'a> {
     }
 
     /// Marks everything up to `seq` in `room` as read by `user`. The watermark only moves
-    /// forward and never past the room's last change. Returns the watermark.
+    /// forward and never past the room's last change. Returns the watermark. The user's
+    /// notifications that point into the room at or before it are marked read with it (a
+    /// direct message's, a mention's), and their connections hear of it.
+    ///
+    /// In a public room the user has not joined, this records how far they have looked at
+    /// it: the room list shows new activity beyond that.
+    ///
+    /// Errors: `invalid_seq`, `room_not_found`.
     pub async fn mark_read(&self, user: UserId, room: RoomId, seq: Seq) -> Result<Seq> {
-        let (room, me) = member_of(self.core, user, room).await?;
         if seq.get() < 0 {
             return Err(Error::invalid(
                 ErrorCode::InvalidSeq,
@@ -357,8 +363,17 @@ impl<'a> Rooms<'a> {
                 "a sequence is never negative",
             ));
         }
+        let (room, membership) = visible_room(self.core, user, room).await?;
         let target = seq.min(room.last_seq);
-        match self
+        let Some(me) = membership else {
+            return Ok(self
+                .core
+                .stores
+                .rooms
+                .mark_seen(room.id, user, target)
+                .await?);
+        };
+        let at = match self
             .core
             .stores
             .rooms
@@ -369,17 +384,29 @@ impl<'a> Rooms<'a> {
                 self.core
                     .publish(
                         Topic::Room(room.id),
-                        &Event::Read {
+                        Event::Read {
                             room_id: room.id,
                             user_id: user,
                             seq: now_at,
                         },
                     )
                     .await;
-                Ok(now_at)
+                now_at
             }
-            None => Ok(me.last_read_seq),
+            None => me.last_read_seq,
+        };
+        let read = self
+            .core
+            .stores
+            .feed
+            .mark_room_notifications_read(user, room.id, at, Timestamp::now())
+            .await?;
+        if !read.is_empty() {
+            Notifications::new(self.core)
+                .announce_read(user, read, false)
+                .await?;
         }
+        Ok(at)
     }
 
     /// Who, apart from the author, has read `message`.
@@ -412,7 +439,7 @@ impl<'a> Rooms<'a> {
         self.core
             .publish(
                 Topic::Room(room),
-                &Event::MemberRole {
+                Event::MemberRole {
                     room_id: room,
                     seq,
                     user_id: user,
@@ -443,7 +470,7 @@ impl<'a> Rooms<'a> {
         self.core
             .publish(
                 Topic::Room(room),
-                &Event::MemberLeft {
+                Event::MemberLeft {
                     room_id: room,
                     seq: seqs.room_seq,
                     user_id: user,
@@ -455,7 +482,7 @@ impl<'a> Rooms<'a> {
         self.core
             .publish(
                 Topic::User(user),
-                &Event::Membership {
+                Event::Membership {
                     feed_seq: seqs.feed_seq,
                     room_id: room,
                     room_seq: seqs.room_seq,
@@ -463,6 +490,13 @@ impl<'a> Rooms<'a> {
                 },
             )
             .await;
+        // A public room they are no longer in shows new activity from here on, not their
+        // own leaving.
+        self.core
+            .stores
+            .rooms
+            .mark_seen(room, user, seqs.room_seq)
+            .await?;
         Ok(())
     }
 
@@ -483,7 +517,7 @@ impl<'a> Rooms<'a> {
             self.core
                 .publish(
                     Topic::Room(room.id),
-                    &Event::MemberJoined {
+                    Event::MemberJoined {
                         room_id: room.id,
                         seq: s.room_seq,
                         user: user_ref,
@@ -495,7 +529,7 @@ impl<'a> Rooms<'a> {
             self.core
                 .publish(
                     Topic::User(*user),
-                    &Event::Membership {
+                    Event::Membership {
                         feed_seq: s.feed_seq,
                         room_id: room.id,
                         room_seq: s.room_seq,

@@ -255,6 +255,13 @@ pub trait RoomStore: Send + Sync {
     }
     /// Members of `room` among `usernames`.
     async fn members_named(&self, room: RoomId, usernames: &[String]) -> StoreResult<Vec<UserId>>;
+    /// The rooms `user` is a member of that have at most `max_members` members: where their
+    /// presence changes are announced.
+    async fn small_rooms_of(&self, user: UserId, max_members: i64) -> StoreResult<Vec<RoomId>>;
+    /// Records that `user`, who is not a member of `room`, has seen it up to `seq` (never
+    /// moving back); returns how far they have seen it now. What public rooms one has not
+    /// joined show as new activity is measured from here.
+    async fn mark_seen(&self, room: RoomId, user: UserId, seq: Seq) -> StoreResult<Seq>;
 }
 
 /// A message to append, fully validated and resolved by the service.
@@ -504,13 +511,23 @@ pub trait FeedStore: Send + Sync {
     ) -> StoreResult<Vec<Notification>>;
     /// How many unread notifications `user` has.
     async fn unread_notifications(&self, user: UserId) -> StoreResult<i64>;
-    /// Marks one of `user`'s notifications read. `NotFound` if it is not theirs.
+    /// Marks one of `user`'s notifications read; whether it was unread. `NotFound` if it is
+    /// not theirs.
     async fn mark_notification_read(
         &self,
         user: UserId,
         id: NotificationId,
         now: Timestamp,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
+    /// Marks read `user`'s unread notifications that point into `room` at or before `seq`
+    /// (and those about the room itself, such as an invitation); the ones it marked.
+    async fn mark_room_notifications_read(
+        &self,
+        user: UserId,
+        room: RoomId,
+        seq: Seq,
+        now: Timestamp,
+    ) -> StoreResult<Vec<NotificationId>>;
     /// Marks all of `user`'s notifications read; returns how many changed.
     async fn mark_all_notifications_read(&self, user: UserId, now: Timestamp) -> StoreResult<i64>;
     /// The sequence of `user`'s latest feed entry.
@@ -541,6 +558,8 @@ pub trait ContactStore: Send + Sync {
     async fn blocked_either_way(&self, a: UserId, b: UserId) -> StoreResult<bool>;
     /// Users `blocker` blocks.
     async fn blocked_users(&self, blocker: UserId) -> StoreResult<Vec<UserRef>>;
+    /// Users who have `contact` in their contact list, at most `limit`.
+    async fn contact_owners(&self, contact: UserId, limit: i64) -> StoreResult<Vec<UserId>>;
 }
 
 /// An uploaded file's record.

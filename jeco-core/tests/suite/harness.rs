@@ -287,7 +287,7 @@ pub async fn download_error(h: &Harness, user: UserId, id: AttachmentId) -> Erro
 pub fn drain(sub: &mut Subscription) -> Vec<Event> {
     let mut events = Vec::new();
     while let Some(p) = sub.try_recv() {
-        events.push(p.event().expect("event parses"));
+        events.push(Event::clone(&p.event().expect("event parses")));
     }
     events
 }

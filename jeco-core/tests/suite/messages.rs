@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jeco_core::event::Event;
+use jeco_core::event::Topic;
 use jeco_core::ids::{MessageId, Seq};
 use jeco_core::model::{Message, Notification, NotificationKind, Reaction, Role, RoomKind};
-use jeco_core::pubsub::Topic;
 use jeco_core::service::{HistoryQuery, SendMessage};
 use tokio::sync::Barrier;
 
@@ -834,7 +834,7 @@ pub async fn live_events_follow_commits(h: Harness) {
         room_id,
         seq,
         message,
-    } = &event
+    } = &*event
     else {
         panic!("expected message.created, got {event:?}");
     };

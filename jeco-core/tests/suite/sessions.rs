@@ -2,16 +2,15 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use jeco_core::event::Event;
 use jeco_core::ids::{RoomId, Seq};
-use jeco_core::session::{Outbound, Session};
+use jeco_core::session::{Frame, Outbound, Session};
 use jeco_proto::ws::{ClientFrame, Incoming, RoomPosition, ServerFrame};
 
 use super::harness::{Harness, last_seq, public_room, text};
 
-fn parse(bytes: &Bytes) -> Incoming {
-    serde_json::from_slice(bytes).expect("frames parse")
+fn parse(frame: &Frame) -> Incoming {
+    serde_json::from_slice(frame.json()).expect("frames parse")
 }
 
 /// The next frame the session yields (failing the test if none comes).
@@ -22,7 +21,7 @@ async fn next(session: &mut Session) -> Incoming {
         .expect("the session is alive");
     match out {
         Outbound::Frame(f) => parse(&f),
-        Outbound::Close(f) => panic!("session closed: {:?}", parse(&f)),
+        Outbound::Close { frame, .. } => panic!("session closed: {:?}", parse(&frame)),
     }
 }
 
@@ -56,7 +55,7 @@ fn send(id: &str, room: RoomId, body: &str) -> ClientFrame {
     }
 }
 
-fn ready_position(ready: &Bytes, room: RoomId) -> Seq {
+fn ready_position(ready: &Frame, room: RoomId) -> Seq {
     match parse(ready) {
         Incoming::Frame(ServerFrame::Ready { rooms, .. }) => {
             rooms
@@ -331,7 +330,7 @@ pub async fn feed_replay_is_complete_and_not_repeated(h: Harness) {
     let Incoming::Frame(ServerFrame::Ready { feed_seq, .. }) = parse(&ready) else {
         panic!("expected ready");
     };
-    let feed_seqs = |frames: &[Bytes]| -> Vec<i64> {
+    let feed_seqs = |frames: &[Frame]| -> Vec<i64> {
         frames
             .iter()
             .filter_map(|f| match parse(f) {
@@ -386,8 +385,8 @@ pub async fn a_password_change_closes_open_connections(h: Harness) {
                 .await
                 .expect("a frame is ready")
                 .expect("the session is alive");
-            if let Outbound::Close(f) = out {
-                break parse(&f);
+            if let Outbound::Close { frame, .. } = out {
+                break parse(&frame);
             }
         };
         let Incoming::Frame(ServerFrame::Closing { code, .. }) = closing else {
@@ -420,7 +419,7 @@ pub async fn ready_positions_match_the_store(h: Harness) {
     );
     assert!(feed.get() > 0, "the mention is in bob's feed");
     let (_, ready) = Session::open(&h.engine, bob.id).await.unwrap();
-    let ready: serde_json::Value = serde_json::from_slice(&ready).unwrap();
+    let ready: serde_json::Value = serde_json::from_slice(ready.json()).unwrap();
     assert_eq!(ready["feed_seq"], feed.get());
     assert_eq!(ready["rooms"].as_array().map(Vec::len), Some(2));
 }

@@ -1,8 +1,8 @@
 //! The real-time transports end to end: reconnect and resume, idempotent retries after a
 //! lost ack, the SSE transport, and slow consumers.
 
+use jeco_core::event::Topic;
 use jeco_core::ids::RoomId;
-use jeco_core::pubsub::Topic;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -380,7 +380,7 @@ pub async fn a_slow_consumer_is_dropped_and_resumes(db: Db) {
     let start = position(&ready, general);
     let topic = Topic::Room(general);
     s.eventually("all three follow general", |s| {
-        s.state.engine.hub().subscriber_count(topic) == 3
+        s.state.engine.followers(topic) == 3
     })
     .await;
 
@@ -390,12 +390,12 @@ pub async fn a_slow_consumer_is_dropped_and_resumes(db: Db) {
     for i in 0..3000 {
         let m = a.send_msg(general, &format!("burst-{i}"), &body).await;
         sent.push(m["seq"].as_i64().expect("seq"));
-        if s.state.engine.hub().subscriber_count(topic) < 3 {
+        if s.state.engine.followers(topic) < 3 {
             break;
         }
     }
     assert!(
-        s.state.engine.hub().subscriber_count(topic) < 3,
+        s.state.engine.followers(topic) < 3,
         "the slow subscription was never dropped after {} messages",
         sent.len()
     );

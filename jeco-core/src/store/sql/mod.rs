@@ -1105,11 +1105,14 @@ macro_rules! impl_sql_store {
 
                 async fn rooms_for(&self, user: UserId) -> StoreResult<Vec<RoomSummary>> {
                     let sql = format!(
-                        "SELECT {ROOM_COLUMNS}, rm.role, COALESCE(rm.last_read_seq, 0) AS last_read_seq, \
+                        "SELECT {ROOM_COLUMNS}, rm.role, \
+                         COALESCE(rm.last_read_seq, rv.seen_seq, 0) AS last_read_seq, \
                          (SELECT COUNT(*) FROM messages m WHERE m.room_id = r.id \
                             AND m.seq > rm.last_read_seq AND m.sender_id <> $1 \
                             AND m.deleted_at IS NULL) AS unread \
                          FROM rooms r LEFT JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = $1 \
+                         LEFT JOIN room_views rv ON rv.room_id = r.id AND rv.user_id = $1 \
+                            AND rm.user_id IS NULL \
                          WHERE r.kind = 'public' OR rm.user_id IS NOT NULL \
                          ORDER BY r.kind = 'direct', r.name, r.id LIMIT 1000"
                     );
@@ -1170,6 +1173,36 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(backend)?;
                     Ok(moved.map(Seq))
+                }
+
+                async fn small_rooms_of(&self, user: UserId, max_members: i64) -> StoreResult<Vec<RoomId>> {
+                    let ids: Vec<i64> = sqlx::query_scalar(
+                        "SELECT r.id FROM room_members rm JOIN rooms r ON r.id = rm.room_id \
+                         WHERE rm.user_id = $1 AND r.member_count <= $2 ORDER BY r.id",
+                    )
+                    .bind(user.get())
+                    .bind(max_members)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(backend)?;
+                    Ok(ids.into_iter().map(RoomId).collect())
+                }
+
+                async fn mark_seen(&self, room: RoomId, user: UserId, seq: Seq) -> StoreResult<Seq> {
+                    sqlx::query_scalar(
+                        "INSERT INTO room_views (user_id, room_id, seen_seq) VALUES ($1, $2, $3) \
+                         ON CONFLICT (user_id, room_id) DO UPDATE SET seen_seq = CASE \
+                            WHEN room_views.seen_seq < excluded.seen_seq THEN excluded.seen_seq \
+                            ELSE room_views.seen_seq END \
+                         RETURNING seen_seq",
+                    )
+                    .bind(user.get())
+                    .bind(room.get())
+                    .bind(seq.get())
+                    .fetch_one(self.writer())
+                    .await
+                    .map(Seq)
+                    .map_err(map_err("room"))
                 }
 
                 async fn room_ids_of(&self, user: UserId) -> StoreResult<Vec<RoomId>> {
@@ -1629,7 +1662,7 @@ macro_rules! impl_sql_store {
                     user: UserId,
                     id: NotificationId,
                     now: Timestamp,
-                ) -> StoreResult<()> {
+                ) -> StoreResult<bool> {
                     let mine: Option<Option<i64>> = sqlx::query_scalar(
                         "SELECT read_at FROM user_events WHERE id = $1 AND user_id = $2 AND is_notification",
                     )
@@ -1640,7 +1673,7 @@ macro_rules! impl_sql_store {
                     .map_err(backend)?;
                     match mine {
                         None => Err(StoreError::NotFound("notification")),
-                        Some(Some(_)) => Ok(()),
+                        Some(Some(_)) => Ok(false),
                         Some(None) => sqlx::query(
                             "UPDATE user_events SET read_at = $3 \
                              WHERE id = $1 AND user_id = $2 AND read_at IS NULL",
@@ -1650,9 +1683,33 @@ macro_rules! impl_sql_store {
                         .bind(now.0)
                         .execute(self.writer())
                         .await
-                        .map(drop)
+                        .map(|done| done.rows_affected() > 0)
                         .map_err(backend),
                     }
+                }
+
+                async fn mark_room_notifications_read(
+                    &self,
+                    user: UserId,
+                    room: RoomId,
+                    seq: Seq,
+                    now: Timestamp,
+                ) -> StoreResult<Vec<NotificationId>> {
+                    let ids: Vec<i64> = sqlx::query_scalar(
+                        "UPDATE user_events SET read_at = $4 \
+                         WHERE user_id = $1 AND room_id = $2 AND is_notification AND read_at IS NULL \
+                         AND (message_id IS NULL OR message_id IN \
+                              (SELECT id FROM messages WHERE room_id = $2 AND seq <= $3)) \
+                         RETURNING id",
+                    )
+                    .bind(user.get())
+                    .bind(room.get())
+                    .bind(seq.get())
+                    .bind(now.0)
+                    .fetch_all(self.writer())
+                    .await
+                    .map_err(backend)?;
+                    Ok(ids.into_iter().map(NotificationId).collect())
                 }
 
                 async fn mark_all_notifications_read(&self, user: UserId, now: Timestamp) -> StoreResult<i64> {
@@ -1734,6 +1791,18 @@ macro_rules! impl_sql_store {
                             added_at: Some(Timestamp(at)),
                         })
                         .collect())
+                }
+
+                async fn contact_owners(&self, contact: UserId, limit: i64) -> StoreResult<Vec<UserId>> {
+                    let ids: Vec<i64> = sqlx::query_scalar(
+                        "SELECT owner_id FROM contacts WHERE contact_id = $1 ORDER BY owner_id LIMIT $2",
+                    )
+                    .bind(contact.get())
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(backend)?;
+                    Ok(ids.into_iter().map(UserId).collect())
                 }
 
                 async fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> StoreResult<bool> {

@@ -1,0 +1,347 @@
+//! The connection loop every transport shares: it moves frames between a client's [`Link`]
+//! and its [`Session`], and decides everything that does not depend on the wire.
+//!
+//! - Commands: size-checked, parsed, admitted by the [`Gate`] (rate limits), carried out;
+//!   a `resume`'s replay goes out before its reply.
+//! - Events: written as soon as they are ready, gathered with whatever else is ready into one
+//!   write (up to a bound, so that commands get their turn in a busy room).
+//! - Every write has a deadline: a client that stops reading is dropped instead of pinning
+//!   the connection, its task and its presence forever.
+//! - Heartbeats: a ping every interval; a client heard from for none of a few intervals is
+//!   taken for dead (on links that can hear the client between commands).
+//! - Endings say why in a `closing` frame: a slow consumer, a signed-out account, a broken
+//!   stream, the server shutting down. Whatever ends the connection, the session is closed
+//!   and the user's presence released.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::FutureExt;
+use jeco_proto::ws::{ClientFrame, ServerFrame};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::frame::{Frame, closing_frame, error_frame, frame};
+use super::{Outbound, Session};
+use crate::error::{Error, ErrorCode, Result};
+use crate::ids::UserId;
+
+/// What arrives from the client.
+#[derive(Debug)]
+pub enum Inbound {
+    /// One command, as the client sent it (JSON).
+    Text(Bytes),
+    /// One command whose reply goes back on a channel of its own (the SSE transport's HTTP
+    /// requests); the events it causes go out on the link as usual.
+    Command {
+        /// The command, as the client sent it (JSON).
+        json: Bytes,
+        /// Where the reply goes.
+        reply: oneshot::Sender<Frame>,
+    },
+    /// Something the protocol does not use (a WebSocket binary frame): answered with an
+    /// `error`, the connection stays open.
+    Unusable,
+    /// Proof that the client is there, without a command (a WebSocket ping or pong).
+    Heard,
+    /// The client's stream broke (an oversized or malformed frame): the connection ends with
+    /// a `closing` frame carrying this code.
+    Broken(ErrorCode),
+}
+
+/// A transport's side of one connection: how frames reach the client and what comes back.
+pub trait Link: Send {
+    /// Writes `frames` to the client, in order, as one batch (a buffering transport flushes
+    /// at the end). The driver gives every write a deadline; an error ends the connection.
+    fn send(&mut self, frames: &[Frame]) -> impl Future<Output = std::io::Result<()>> + Send;
+
+    /// The next thing from the client; `None` once the client has gone. Must be cancel-safe:
+    /// the driver polls it next to the session and the heartbeat.
+    fn recv(&mut self) -> impl Future<Output = Option<Inbound>> + Send;
+
+    /// Shows the client the connection is alive (a WebSocket ping). Nothing by default.
+    fn ping(&mut self) -> impl Future<Output = std::io::Result<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Closes the connection, for the reason `code` (already told in a `closing` frame when
+    /// the client could still be written to). Nothing by default.
+    fn close(&mut self, code: ErrorCode) -> impl Future<Output = ()> + Send {
+        let _ = code;
+        std::future::ready(())
+    }
+}
+
+/// What the application around the engine decides about commands: whether one may run (rate
+/// limits), and what it cost (metrics).
+#[async_trait]
+pub trait Gate: Send + Sync {
+    /// Whether `user` may run `command` now; a refusal is the command's reply.
+    async fn admit(&self, user: UserId, command: &ClientFrame) -> Result<()>;
+
+    /// `command` (its `type`) ran, successfully or not, in `took`.
+    fn ran(&self, command: &'static str, ok: bool, took: Duration) {
+        let _ = (command, ok, took);
+    }
+}
+
+/// How the loop behaves.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// How often the client is pinged.
+    pub heartbeat: Duration,
+    /// After this many heartbeat intervals without hearing from the client, the connection
+    /// is taken for dead. `None` for links that cannot hear the client between its commands
+    /// (SSE): a write that fails or misses its deadline ends those.
+    pub heartbeat_timeout: Option<u32>,
+    /// The longest a write may take before the client counts as gone.
+    pub write_timeout: Duration,
+    /// The largest command accepted, in bytes; a larger one is answered with
+    /// `frame_too_large` and nothing in it is done.
+    pub frame_bytes: usize,
+    /// Most frames written together before the loop looks at anything else.
+    pub batch: usize,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            heartbeat: Duration::from_millis(super::HEARTBEAT_MS),
+            heartbeat_timeout: Some(3),
+            write_timeout: Duration::from_secs(10),
+            frame_bytes: 64 * 1024,
+            batch: 64,
+        }
+    }
+}
+
+/// How a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ended {
+    /// The client went away.
+    ClientLeft,
+    /// The server closed it, for this reason (told to the client in a `closing` frame).
+    Closed(ErrorCode),
+    /// Writing to the client failed.
+    WriteFailed,
+    /// A write missed its deadline: the client stopped reading.
+    WriteTimedOut,
+}
+
+/// Serves one connection until it ends: first `ready`, then commands and events, until the
+/// client leaves, the session ends, a write fails or misses its deadline, or `shutdown` is
+/// cancelled. Closes the session whatever happened, releasing the user's presence.
+pub async fn drive<L: Link>(
+    mut session: Session,
+    ready: Frame,
+    link: &mut L,
+    config: &DriverConfig,
+    gate: Option<&dyn Gate>,
+    shutdown: &CancellationToken,
+) -> Ended {
+    let ended = serve(&mut session, ready, link, config, gate, shutdown).await;
+    // Rare and deep: boxed, so that the future of an idle connection stays small.
+    Box::pin(session.close()).await;
+    ended
+}
+
+async fn serve<L: Link>(
+    session: &mut Session,
+    ready: Frame,
+    link: &mut L,
+    config: &DriverConfig,
+    gate: Option<&dyn Gate>,
+    shutdown: &CancellationToken,
+) -> Ended {
+    if let Err(ended) = write(link, &[ready], config).await {
+        return ended;
+    }
+    let mut ticker = tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
+    let mut last_heard = Instant::now();
+    let mut batch = Vec::with_capacity(1);
+    loop {
+        // Unbiased: a client that keeps sending commands must not hold up its own events,
+        // nor a busy room its commands.
+        tokio::select! {
+            () = shutdown.cancelled() => {
+                let goodbye = closing_frame(
+                    ErrorCode::ShuttingDown,
+                    "the server is restarting; reconnect and resume",
+                );
+                return Box::pin(say_goodbye(link, ErrorCode::ShuttingDown, goodbye, config)).await;
+            }
+            inbound = link.recv() => {
+                let Some(inbound) = inbound else {
+                    return Ended::ClientLeft;
+                };
+                last_heard = Instant::now();
+                let (out, reply) = match inbound {
+                    Inbound::Heard => continue,
+                    Inbound::Broken(code) => {
+                        let goodbye = closing_frame(code, broken_message(code));
+                        return Box::pin(say_goodbye(link, code, goodbye, config)).await;
+                    }
+                    Inbound::Unusable => (vec![unusable()], None),
+                    Inbound::Text(json) => {
+                        let (mut out, answer) = Box::pin(command(session, &json, config, gate)).await;
+                        out.push(answer);
+                        (out, None)
+                    }
+                    Inbound::Command { json, reply } => {
+                        let (out, answer) = Box::pin(command(session, &json, config, gate)).await;
+                        (out, Some((reply, answer)))
+                    }
+                };
+                if !out.is_empty() && let Err(ended) = write(link, &out, config).await {
+                    return ended;
+                }
+                if let Some((reply, answer)) = reply {
+                    // The client that asked may have gone; the events went out regardless.
+                    let _ = reply.send(answer);
+                }
+            }
+            next = session.next() => {
+                let closing = match next {
+                    Some(Outbound::Frame(f)) => {
+                        batch.push(f);
+                        gather(session, &mut batch, config.batch)
+                    }
+                    Some(Outbound::Close { code, frame }) => Some((code, frame)),
+                    None => return Ended::ClientLeft,
+                };
+                if !batch.is_empty() {
+                    let written = write(link, &batch, config).await;
+                    batch.clear();
+                    if let Err(ended) = written {
+                        return ended;
+                    }
+                }
+                if let Some((code, goodbye)) = closing {
+                    return Box::pin(say_goodbye(link, code, goodbye, config)).await;
+                }
+            }
+            _ = ticker.tick() => {
+                if let Some(intervals) = config.heartbeat_timeout
+                    && last_heard.elapsed() > config.heartbeat * intervals
+                {
+                    let goodbye = closing_frame(ErrorCode::HeartbeatTimeout, "no answer to pings");
+                    return Box::pin(say_goodbye(link, ErrorCode::HeartbeatTimeout, goodbye, config)).await;
+                }
+                match tokio::time::timeout(config.write_timeout, link.ping()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Ended::WriteFailed,
+                    Err(_) => return Ended::WriteTimedOut,
+                }
+            }
+        }
+    }
+}
+
+/// Adds to `batch` whatever else the session has ready, up to `max` frames; a `closing`
+/// that comes up ends the gathering and is returned.
+fn gather(session: &mut Session, batch: &mut Vec<Frame>, max: usize) -> Option<(ErrorCode, Frame)> {
+    while batch.len() < max {
+        match session.next().now_or_never() {
+            Some(Some(Outbound::Frame(f))) => batch.push(f),
+            Some(Some(Outbound::Close { code, frame })) => return Some((code, frame)),
+            _ => break,
+        }
+    }
+    None
+}
+
+/// Writes `frames` within the deadline.
+async fn write<L: Link>(
+    link: &mut L,
+    frames: &[Frame],
+    config: &DriverConfig,
+) -> Result<(), Ended> {
+    match tokio::time::timeout(config.write_timeout, link.send(frames)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "writing to a real-time client failed");
+            Err(Ended::WriteFailed)
+        }
+        Err(_) => Err(Ended::WriteTimedOut),
+    }
+}
+
+/// Sends the `closing` frame (if the client can still take it in time) and closes.
+async fn say_goodbye<L: Link>(
+    link: &mut L,
+    code: ErrorCode,
+    goodbye: Frame,
+    config: &DriverConfig,
+) -> Ended {
+    let _ = write(link, &[goodbye], config).await;
+    let _ = tokio::time::timeout(config.write_timeout, link.close(code)).await;
+    Ended::Closed(code)
+}
+
+/// Runs one command: the frames it queued (a resume's replay) and its reply.
+async fn command(
+    session: &mut Session,
+    json: &[u8],
+    config: &DriverConfig,
+    gate: Option<&dyn Gate>,
+) -> (Vec<Frame>, Frame) {
+    if json.len() > config.frame_bytes {
+        let e = Error::new(
+            ErrorCode::FrameTooLarge,
+            format!(
+                "frames are limited to {} bytes; nothing was done",
+                config.frame_bytes
+            ),
+        );
+        return (Vec::new(), error_frame(None, &e));
+    }
+    let command = match serde_json::from_slice::<ClientFrame>(json) {
+        Ok(command) => command,
+        Err(e) => return (Vec::new(), invalid_frame(json, &e)),
+    };
+    if let Some(gate) = gate
+        && let Err(e) = gate.admit(session.user(), &command).await
+    {
+        return (Vec::new(), error_frame(command.id().map(str::to_owned), &e));
+    }
+    let kind = command.kind();
+    let started = Instant::now();
+    let (reply, ok) = session.handle_with_outcome(command).await;
+    if let Some(gate) = gate {
+        gate.ran(kind, ok, started.elapsed());
+    }
+    (session.take_queued(), reply)
+}
+
+/// The `error` for a frame that is not a valid command, carrying its `id` when that can
+/// still be read.
+fn invalid_frame(json: &[u8], e: &serde_json::Error) -> Frame {
+    let id = serde_json::from_slice::<serde_json::Value>(json)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+    frame(&ServerFrame::Error {
+        id,
+        code: ErrorCode::InvalidFrame,
+        message: format!("the frame is not a valid command: {e}"),
+        field: None,
+        room_id: None,
+    })
+}
+
+fn unusable() -> Frame {
+    error_frame(
+        None,
+        &Error::invalid(ErrorCode::InvalidFrame, "frame", "send JSON text frames"),
+    )
+}
+
+fn broken_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::FrameTooLarge => "a frame was larger than the limit",
+        _ => "the stream could not be read",
+    }
+}
