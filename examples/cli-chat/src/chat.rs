@@ -19,7 +19,7 @@ use jeco_client::proto::api::HistoryQuery;
 use jeco_client::proto::event::{Event, LeaveReason};
 use jeco_client::proto::ids::{MessageId, RoomId, Timestamp, UserId};
 use jeco_client::proto::model::{Message, RoomKind, RoomSummary, UserRef};
-use jeco_client::{Client, ClientEvent, Connection, Error};
+use jeco_client::{Client, ClientEvent, Connection, ConnectionState, Error};
 use tokio::time::Instant;
 
 use crate::command::{Command, HELP};
@@ -400,7 +400,7 @@ impl Chat {
     /// Handles one event of the connection.
     pub(crate) async fn on_event(&mut self, event: ClientEvent) -> Flow {
         match event {
-            ClientEvent::Connected { .. } => {
+            ClientEvent::State(ConnectionState::Connected { .. }) => {
                 if self.connected_before {
                     out("* reconnected");
                 } else {
@@ -409,7 +409,7 @@ impl Chat {
                 }
                 self.refresh_presence().await;
             }
-            ClientEvent::Disconnected { reason } => {
+            ClientEvent::State(ConnectionState::Reconnecting { reason }) => {
                 out(&format!(
                     "* connection lost ({}); reconnecting…",
                     clean(&reason)
@@ -441,7 +441,7 @@ impl Chat {
                 "* [{}] earlier messages were missed while away; /history shows them",
                 clean(&self.label(room_id))
             )),
-            ClientEvent::Stopped { reason } => {
+            ClientEvent::State(ConnectionState::Stopped { reason }) => {
                 out(&format!("* disconnected: {}", clean(&reason)));
                 return Flow::Quit;
             }
