@@ -76,6 +76,12 @@ pub enum ClientEvent {
         /// Events continue after this sequence.
         seq: Seq,
     },
+    /// The feed's entries up to `feed_seq` will not be delivered (too many were missed to
+    /// replay): reload notifications over REST. Entries after `feed_seq` follow as usual.
+    FeedResync {
+        /// Feed entries continue after this sequence.
+        feed_seq: Seq,
+    },
 }
 
 /// Receives a connection's events, one call at a time and in order, on a task of its own.

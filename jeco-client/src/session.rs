@@ -379,7 +379,7 @@ impl Session {
                         let _ = tx.send(Err(error));
                         Verdict::Continue
                     }
-                    Some(Pending::Resume(req)) => self.resume_refused(req, code),
+                    Some(Pending::Resume(req)) => self.resume_refused(req, code, room_id),
                     Some(Pending::Ping) | None => Verdict::Continue,
                 }
             }
@@ -419,40 +419,82 @@ impl Session {
         }
     }
 
-    /// A refused `resume`. It names no room machine-readably, so a request for several
-    /// rooms is split into one per room; a single room too far behind starts over from the
-    /// latest position seen (the app reloads its history), one no longer followed is dropped.
-    fn resume_refused(&mut self, req: ResumeRequest, code: ErrorCode) -> Verdict {
-        if code != ErrorCode::TooFarBehind && code != ErrorCode::RoomNotFound {
-            return Verdict::Reconnect(format!("resume refused: {code}"));
-        }
-        if req.rooms.len() + usize::from(req.feed_after.is_some()) > 1 {
-            for room in req.rooms {
-                self.queue_resume(vec![room], None);
+    /// A refused `resume`. Positions are checked before anything is replayed, so the rest of
+    /// the request is asked for again without the part at fault, from the positions applied
+    /// by now: a room too far behind (the error names it) or the feed starts over, and the
+    /// app reloads it over REST; a room left meanwhile is dropped.
+    fn resume_refused(
+        &mut self,
+        req: ResumeRequest,
+        code: ErrorCode,
+        room: Option<RoomId>,
+    ) -> Verdict {
+        let mut rooms = req.rooms;
+        let feed = req.feed_after.is_some();
+        match (code, room) {
+            (ErrorCode::TooFarBehind, Some(room_id)) => {
+                rooms.retain(|r| r.room_id != room_id);
+                self.resync_room(room_id);
             }
-            if let Some(feed) = req.feed_after {
-                self.queue_resume(Vec::new(), Some(feed));
+            // The feed is still asked for below, from where this connection started: the
+            // entries since then were dropped while the replay was pending, and are few.
+            (ErrorCode::TooFarBehind, None) if feed => self.resync_feed(),
+            (ErrorCode::RoomNotFound, _) => {
+                // This error names no room: only the rooms left since the request can be
+                // told apart. If there are none, a new connection's `ready` lists the rooms
+                // the server follows.
+                let asked = rooms.len();
+                rooms.retain(|r| self.positions.contains_key(&r.room_id));
+                if rooms.len() == asked {
+                    return Verdict::Reconnect("resume refused: room_not_found".into());
+                }
             }
-            return Verdict::Continue;
+            _ => return Verdict::Reconnect(format!("resume refused: {code}")),
         }
-        let Some(room) = req.rooms.first() else {
-            return Verdict::Reconnect(format!("feed resume refused: {code}"));
-        };
-        let room_id = room.room_id;
+        let rooms: Vec<RoomPosition> = rooms
+            .into_iter()
+            .filter_map(|r| {
+                let seq = *self.positions.get(&r.room_id)?;
+                Some(RoomPosition {
+                    room_id: r.room_id,
+                    seq,
+                })
+            })
+            .collect();
+        let feed_after = if feed { self.feed_seq } else { None };
+        if feed_after.is_some() {
+            self.resuming_feed = Some(None);
+        }
+        if !rooms.is_empty() || feed_after.is_some() {
+            self.queue_resume(rooms, feed_after);
+        }
+        Verdict::Continue
+    }
+
+    /// Gives up replaying `room`: it continues from the latest position seen, and the app
+    /// reloads its history.
+    fn resync_room(&mut self, room_id: RoomId) {
         self.resuming.remove(&room_id);
-        if code == ErrorCode::RoomNotFound {
-            self.positions.remove(&room_id);
-            return Verdict::Continue;
-        }
+        let Some(&at) = self.positions.get(&room_id) else {
+            return;
+        };
         let seq = self
             .latest_seen
             .get(&room_id)
-            .copied()
-            .unwrap_or(room.seq)
-            .max(room.seq);
+            .map_or(at, |&seen| seen.max(at));
         self.positions.insert(room_id, seq);
         self.events.push(ClientEvent::Resync { room_id, seq });
-        Verdict::Continue
+    }
+
+    /// Gives up replaying the feed up to where this connection started; the app reloads its
+    /// notifications.
+    fn resync_feed(&mut self) {
+        self.resuming_feed = None;
+        let seq = self
+            .feed_seq
+            .map_or(self.ready_feed_seq, |at| at.max(self.ready_feed_seq));
+        self.feed_seq = Some(seq);
+        self.events.push(ClientEvent::FeedResync { feed_seq: seq });
     }
 
     fn on_event(&mut self, event: Event) {

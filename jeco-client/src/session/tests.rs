@@ -97,10 +97,11 @@ fn a_gap_asks_for_a_replay_and_a_too_far_room_resyncs() {
     let mut s = Session::new(vec![pos(1, 1), pos(2, 1)], Some(Seq(0)), Vec::new());
     s.on_ready(1, UserId(1), vec![pos(1, 50), pos(2, 3)], Seq(0));
     let _ = s.take_frames(now);
-    s.on_incoming(refused("c1", "too_far_behind", None), now);
-    let split = s.take_frames(now);
-    assert_eq!(split.len(), 2);
-    s.on_incoming(refused("c2", "too_far_behind", None), now);
+    // The error names the room at fault: it resyncs, the other is asked for again.
+    s.on_incoming(refused("c1", "too_far_behind", Some(1)), now);
+    assert!(
+        matches!(&s.take_frames(now)[..], [ClientFrame::Resume { rooms, feed_after: None, .. }] if rooms == &vec![pos(2, 1)])
+    );
     assert!(s.take_events().iter().any(|e| matches!(
         e,
         ClientEvent::Resync {
@@ -168,4 +169,26 @@ fn the_outbox_sends_one_per_room_and_retries_transient_refusals() {
     );
     assert_eq!(client_ids(s.take_frames(now)), vec!["b"]);
     assert_eq!(s.pending_sends().len(), 2);
+}
+
+#[test]
+fn a_feed_too_far_behind_resyncs_and_the_rooms_are_asked_for_again() {
+    let now = Instant::now();
+    let mut s = Session::new(vec![pos(1, 1)], Some(Seq(3)), Vec::new());
+    s.on_ready(1, UserId(1), vec![pos(1, 4)], Seq(20_000));
+    assert!(matches!(
+        &s.take_frames(now)[..],
+        [ClientFrame::Resume {
+            feed_after: Some(Seq(3)),
+            ..
+        }]
+    ));
+    s.on_incoming(refused("c1", "too_far_behind", None), now);
+    assert!(
+        matches!(&s.take_frames(now)[..], [ClientFrame::Resume { rooms, feed_after: Some(Seq(20_000)), .. }] if rooms == &vec![pos(1, 1)])
+    );
+    assert!(s.take_events().contains(&ClientEvent::FeedResync {
+        feed_seq: Seq(20_000)
+    }));
+    assert_eq!(s.feed_seq(), Some(Seq(20_000)));
 }
