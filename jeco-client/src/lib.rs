@@ -3,8 +3,9 @@
 //! ## Layout
 //!
 //! ```text
-//! client.rs      Client: tokens, single-flight refresh, the authenticated HTTP call
-//! rest.rs        the REST API under /v1, one method per route
+//! client.rs      Client: tokens, single-flight refresh, sign-in and password calls, health,
+//!                the authenticated HTTP call
+//! rest.rs        the rest of the REST API under /v1, one method per route
 //! connection.rs  Connection: the background task (reconnect, backoff, heartbeats)
 //! session.rs     positions, dedup, resume: the protocol's rules, without I/O
 //! session/       outbox.rs: sends kept until acknowledged; tests.rs
