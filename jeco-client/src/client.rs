@@ -60,7 +60,7 @@ struct AuthState {
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
-    /// For long-lived responses (the SSE stream): no overall timeout.
+    /// For long-lived requests (the SSE stream, file transfers): no overall timeout.
     pub(crate) stream_http: reqwest::Client,
     /// `http(s)://host[:port][/prefix]`, without a trailing slash.
     pub(crate) base: String,

@@ -6,6 +6,7 @@
 //! client.rs      Client: tokens, single-flight refresh, sign-in and password calls, health,
 //!                the authenticated HTTP call
 //! rest.rs        the rest of the REST API under /v1, one method per route
+//! files.rs       uploads (streamed, with progress), downloads and thumbnails
 //! connection.rs  Connection: the background task (reconnect, backoff, heartbeats)
 //! session.rs     positions, dedup, resume: the protocol's rules, without I/O
 //! session/       outbox.rs: sends kept until acknowledged; tests.rs
@@ -24,6 +25,7 @@ mod connection;
 mod delivery;
 mod error;
 mod events;
+mod files;
 mod rest;
 mod session;
 pub mod transport;
@@ -32,6 +34,7 @@ pub use client::{Client, ClientOptions, TokenListener};
 pub use connection::{ConnectOptions, Connection};
 pub use error::{Error, Result};
 pub use events::{ClientEvent, ConnectionState, EventListener, EventStream, ListenerHandle};
+pub use files::{Download, Upload, UploadProgress};
 pub use rest::new_client_id;
 pub use session::PendingSend;
 pub use transport::TransportKind;

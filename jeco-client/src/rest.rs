@@ -39,7 +39,7 @@ impl Client {
 
     /// Changes the display name, avatar or bio (`PATCH /v1/me`); fields left `None` stay as
     /// they are, `avatar: Some(None)` clears the avatar. An avatar must be an image uploaded
-    /// with `POST /v1/me/avatar`. The account as it is now.
+    /// with [`Client::upload_avatar`]. The account as it is now.
     pub async fn update_profile(&self, update: ProfileUpdate) -> Result<Account> {
         let mut body = serde_json::to_value(&update).map_err(|e| Error::Decode(e.to_string()))?;
         // `ProfileUpdate` writes "keep the avatar" as `"avatar": null`, which the server

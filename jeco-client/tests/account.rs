@@ -1,13 +1,81 @@
-//! The signed-in user's account against the real server: resetting the password by mail,
-//! blocking, and the server's health checks.
+//! The signed-in user's account against the real server: profile and avatar, resetting the
+//! password by mail, blocking, and the server's health checks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::TestServer;
+use common::{TestServer, png};
 use jeco_client::proto::error::ErrorCode;
-use jeco_client::{Client, Error};
+use jeco_client::proto::model::ProfileUpdate;
+use jeco_client::{Client, Error, Upload};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_and_its_avatar() {
+    let server = TestServer::start().await;
+    let (alice, a_session) = server.user("alice").await;
+    let (bob, _) = server.user("bob").await;
+    let alice_id = a_session.account.profile.id;
+
+    let file = Upload::Bytes {
+        file_name: "me.png".into(),
+        data: png(16, 16),
+    };
+    let avatar = alice.upload_avatar(file, None).await.unwrap();
+    assert_eq!(avatar.room_id, None);
+    let not_an_image = Upload::Bytes {
+        file_name: "me.txt".into(),
+        data: b"text".to_vec(),
+    };
+    let err = alice.upload_avatar(not_an_image, None).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::AvatarMustBeImage));
+
+    let account = alice
+        .update_profile(ProfileUpdate {
+            display_name: Some("Alice A.".into()),
+            avatar: Some(Some(avatar.id)),
+            bio: Some("hello".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(account.profile.display_name, "Alice A.");
+    assert_eq!(account.profile.avatar, Some(avatar.id));
+    // A field left out stays as it is: the avatar survives a change of the bio.
+    let account = alice
+        .update_profile(ProfileUpdate {
+            bio: Some("hello again".into()),
+            ..ProfileUpdate::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(account.profile.avatar, Some(avatar.id));
+    assert_eq!(account.profile.display_name, "Alice A.");
+    let seen_by_bob = bob.profile(alice_id).await.unwrap();
+    assert_eq!(seen_by_bob.bio, "hello again");
+    assert_eq!(seen_by_bob.avatar, Some(avatar.id));
+    assert_eq!(
+        bob.download(avatar.id).await.unwrap().content_type,
+        "image/png"
+    );
+
+    let account = alice
+        .update_profile(ProfileUpdate {
+            avatar: Some(None),
+            ..ProfileUpdate::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(account.profile.avatar, None);
+    assert_eq!(alice.me().await.unwrap().profile.avatar, None);
+    let err = bob
+        .update_profile(ProfileUpdate {
+            avatar: Some(Some(avatar.id)),
+            ..ProfileUpdate::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidAvatar));
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_reset_by_mail() {

@@ -6,10 +6,10 @@
 mod common;
 
 use common::{TestServer, general, text};
-use jeco_client::Client;
 use jeco_client::proto::error::ErrorCode;
 use jeco_client::proto::ids::{RoomId, UserId};
 use jeco_client::proto::model::{Role, RoomKind};
+use jeco_client::{Client, Upload};
 
 /// The role of each member, owner first.
 async fn roles(client: &Client, room: RoomId) -> Vec<(UserId, Role)> {
@@ -87,7 +87,7 @@ async fn the_owner_sets_roles_and_admins_remove_members() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forwarding_shares_a_message_once() {
+async fn forwarding_shares_a_message_and_its_files_once() {
     let server = TestServer::start().await;
     let (alice, _) = server.user("alice").await;
     let (bob, _) = server.user("bob").await;
@@ -99,8 +99,20 @@ async fn forwarding_shares_a_message_once() {
         .id;
     alice.join_room(side).await.unwrap();
 
+    let file = Upload::Bytes {
+        file_name: "plan.txt".into(),
+        data: b"the plan".to_vec(),
+    };
+    let meta = alice.upload_attachment(room, file, None).await.unwrap();
     let original = alice
-        .send_message(room, text("see the plan"))
+        .send_message(
+            room,
+            jeco_client::proto::api::SendMessage {
+                body: "see the plan".into(),
+                attachments: vec![meta.id],
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
 
@@ -111,6 +123,7 @@ async fn forwarding_shares_a_message_once() {
     assert_eq!(forwarded.room_id, side);
     assert_eq!(forwarded.forwarded_from, Some(original.id));
     assert_eq!(forwarded.body, "see the plan");
+    assert_eq!(forwarded.attachments.len(), 1);
     let again = bob
         .forward_message(original.id, side, "fwd-1")
         .await
@@ -118,6 +131,8 @@ async fn forwarding_shares_a_message_once() {
     assert_eq!(again.id, forwarded.id, "the same client_id forwards once");
     let fresh = bob.forward_message(original.id, side, "").await.unwrap();
     assert_ne!(fresh.id, forwarded.id);
+    let shared = forwarded.attachments[0].id;
+    assert_eq!(bob.download(shared).await.unwrap().data, b"the plan");
 
     let private = alice
         .create_room("private", RoomKind::Private, "")
