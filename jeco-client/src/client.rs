@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use jeco_proto::api::{
-    ErrorBody, LoginRequest, PasswordResetConfirm, PasswordResetRequest, RefreshRequest,
-    RegisterRequest, Ticket,
+    ChangePasswordRequest, ErrorBody, LoginRequest, PasswordResetConfirm, PasswordResetRequest,
+    RefreshRequest, RegisterRequest, Ticket,
 };
 use jeco_proto::error::ErrorCode;
 use jeco_proto::ids::Timestamp;
@@ -204,6 +204,56 @@ impl Client {
     pub async fn refresh(&self) -> Result<Tokens> {
         let mut auth = self.inner.auth.lock().await;
         self.refresh_locked(&mut auth).await
+    }
+
+    /// Changes the password after checking the current one (`POST /v1/me/password`). The
+    /// server signs out every login of the account and returns new tokens for this one,
+    /// which the client adopts (and tells its [`TokenListener`]); an open
+    /// [`crate::Connection`] of this client reconnects with them, those of other logins stop.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<Tokens> {
+        let body = ChangePasswordRequest {
+            current_password: current.to_owned(),
+            new_password: new.to_owned(),
+        };
+        // The token lock is held throughout: a refresh running meanwhile would present the
+        // refresh token the change revokes, and the server would sign this login out too.
+        let mut auth = self.inner.auth.lock().await;
+        let mut retried = false;
+        loop {
+            let state = auth.as_ref().ok_or(Error::NotSignedIn)?;
+            let token = if self.expiring(state) {
+                self.refresh_locked(&mut auth).await?.access_token
+            } else {
+                state.tokens.access_token.clone()
+            };
+            let sent = self
+                .request(Method::POST, "/v1/me/password")
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?;
+            match check(sent).await {
+                Ok(resp) => {
+                    let tokens: Tokens = decode(resp).await?;
+                    *auth = Some(AuthState {
+                        tokens: tokens.clone(),
+                        obtained_at: Some(Timestamp::now()),
+                    });
+                    drop(auth);
+                    self.notify(Some(tokens.clone()));
+                    return Ok(tokens);
+                }
+                Err(Error::Api {
+                    status: 401,
+                    code: ErrorCode::TokenExpired | ErrorCode::InvalidToken,
+                    ..
+                }) if !retried => {
+                    retried = true;
+                    self.refresh_locked(&mut auth).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Asks for a password-reset mail to `email` (`POST /v1/auth/password-reset`). The

@@ -396,33 +396,54 @@ impl Backoff {
 /// The background task: connect, serve, back off, again, until cancelled or stopped.
 async fn run(client: Client, transport: Arc<dyn Transport>, shared: Arc<Shared>, backoff: Backoff) {
     let mut attempt = 0u32;
+    // After `signed_out` the login must prove it survived before connecting again: a refresh
+    // works for the client that changed the password (it holds the new tokens) and fails
+    // for every other login, whose access token would otherwise still open connections.
+    let mut check_login = false;
     let reason = loop {
-        let opened = tokio::select! {
-            () = shared.cancel.cancelled() => break "closed".to_owned(),
-            opened = transport.open(&client) => opened,
-        };
-        match opened {
-            Ok(conn) => {
-                let started = Instant::now();
-                let (verdict, was_up) = serve(conn, &shared).await;
-                let reason = match verdict {
-                    Verdict::Stop(reason) => break reason,
-                    Verdict::Reconnect(reason) => reason,
-                    Verdict::Continue => "the connection ended".to_owned(),
-                };
-                tracing::debug!(%reason, "real-time connection ended");
-                if was_up {
-                    let reconnecting = ConnectionState::Reconnecting { reason };
-                    if shared.announce(reconnecting).await.is_err() {
-                        break "closed".to_owned();
-                    }
-                    if started.elapsed() >= STABLE_AFTER {
-                        attempt = 0;
+        if check_login {
+            let refreshed = tokio::select! {
+                () = shared.cancel.cancelled() => break "closed".to_owned(),
+                refreshed = client.refresh() => refreshed,
+            };
+            match refreshed {
+                Ok(_) => check_login = false,
+                Err(Error::NotSignedIn) => break "signed out".to_owned(),
+                Err(e) => tracing::debug!(error = %e, "checking the login failed"),
+            }
+        }
+        if !check_login {
+            let opened = tokio::select! {
+                () = shared.cancel.cancelled() => break "closed".to_owned(),
+                opened = transport.open(&client) => opened,
+            };
+            match opened {
+                Ok(conn) => {
+                    let started = Instant::now();
+                    let (verdict, was_up) = serve(conn, &shared).await;
+                    let reason = match verdict {
+                        Verdict::Stop(reason) => break reason,
+                        Verdict::SignedOut(reason) => {
+                            check_login = true;
+                            reason
+                        }
+                        Verdict::Reconnect(reason) => reason,
+                        Verdict::Continue => "the connection ended".to_owned(),
+                    };
+                    tracing::debug!(%reason, "real-time connection ended");
+                    if was_up {
+                        let reconnecting = ConnectionState::Reconnecting { reason };
+                        if shared.announce(reconnecting).await.is_err() {
+                            break "closed".to_owned();
+                        }
+                        if started.elapsed() >= STABLE_AFTER {
+                            attempt = 0;
+                        }
                     }
                 }
+                Err(Error::NotSignedIn) => break "not signed in".to_owned(),
+                Err(e) => tracing::debug!(error = %e, "opening a real-time connection failed"),
             }
-            Err(Error::NotSignedIn) => break "not signed in".to_owned(),
-            Err(e) => tracing::debug!(error = %e, "opening a real-time connection failed"),
         }
         let delay = backoff.delay(attempt);
         attempt = attempt.saturating_add(1);

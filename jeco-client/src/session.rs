@@ -35,12 +35,12 @@ pub(crate) struct CommandReply {
     pub(crate) added: Option<bool>,
 }
 
-/// What the server's `closing` means: `signed_out` stops for good (sign in again), any other
-/// reason asks for a new connection.
+/// What the server's `closing` means: `signed_out` ends the connection unless this login
+/// survived it, any other reason asks for a new connection.
 pub(crate) fn closing_verdict(code: ErrorCode, message: &str) -> Verdict {
     let reason = format!("{code}: {message}");
     match code {
-        ErrorCode::SignedOut => Verdict::Stop(reason),
+        ErrorCode::SignedOut => Verdict::SignedOut(reason),
         _ => Verdict::Reconnect(reason),
     }
 }
@@ -64,6 +64,9 @@ pub(crate) enum Verdict {
     Continue,
     /// Drop this connection and open another (after a backoff).
     Reconnect(String),
+    /// Every login of the account was signed out: reconnect only if this one still works
+    /// (it changed the password itself), else stop.
+    SignedOut(String),
     /// Stop for good.
     Stop(String),
 }

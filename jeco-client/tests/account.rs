@@ -1,14 +1,17 @@
-//! The signed-in user's account against the real server: profile and avatar, resetting the
-//! password by mail, blocking, and the server's health checks.
+//! The signed-in user's account against the real server: profile and avatar, changing the
+//! password (the client adopts the new tokens; its connection carries on, another login's
+//! stops), resetting it by mail, blocking, and the server's health checks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::{TestServer, png};
+use common::events::{forwarding, is_stopped, recv_until};
+use common::{PASSWORD, TestServer, connected, general, is_connected, next_matching, png, text};
 use jeco_client::proto::error::ErrorCode;
+use jeco_client::proto::event::Event;
 use jeco_client::proto::model::ProfileUpdate;
-use jeco_client::{Client, Error, Upload};
+use jeco_client::{Client, ClientEvent, Error, TransportKind, Upload};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_profile_and_its_avatar() {
@@ -75,6 +78,70 @@ async fn the_profile_and_its_avatar() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::InvalidAvatar));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_keeps_this_login_and_ends_the_others() {
+    const NEW: &str = "a brand new secret 42";
+    let server = TestServer::start().await;
+    let (alice, _) = server.user("alice").await;
+    let room = general(&alice).await;
+    let elsewhere = Client::new(&server.base()).unwrap();
+    elsewhere.login("alice", PASSWORD).await.unwrap();
+    let old = alice.tokens().await.unwrap();
+
+    let here = alice
+        .connect(common::options(TransportKind::WebSocket))
+        .unwrap();
+    connected(&here).await;
+    let there = elsewhere
+        .connect(common::options(TransportKind::WebSocket))
+        .unwrap();
+    let (listener, mut there_heard) = forwarding();
+    let _there_handle = there.add_listener(listener);
+    recv_until(&mut there_heard, |e| is_connected(e, false)).await;
+
+    let err = alice
+        .change_password("wrong password", NEW)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidCredentials));
+    let tokens = alice.change_password(PASSWORD, NEW).await.unwrap();
+    assert_ne!(tokens.refresh_token, old.refresh_token);
+    // Adopted: the client holds them, or the pair its connection has refreshed them into
+    // since (it checks that its login survived).
+    let held = alice.tokens().await.unwrap();
+    assert_ne!(held.refresh_token, old.refresh_token);
+    alice.me().await.unwrap();
+    let with_returned = Client::new(&server.base()).unwrap();
+    with_returned.restore(tokens).await;
+    with_returned.me().await.unwrap();
+
+    // This login's connection is told, proves its login still works, and resumes.
+    next_matching(&here, |e| {
+        matches!(e, ClientEvent::Event(Event::SignedOut { .. }))
+    })
+    .await;
+    next_matching(&here, |e| is_connected(e, true)).await;
+    here.send_and_wait(room, text("still here")).await.unwrap();
+    // The other login's connection stops, and so does that login.
+    recv_until(&mut there_heard, is_stopped).await;
+    assert_eq!(elsewhere.refresh().await.unwrap_err(), Error::NotSignedIn);
+    let stale = Client::new(&server.base()).unwrap();
+    stale.restore(old).await;
+    assert_eq!(stale.refresh().await.unwrap_err(), Error::NotSignedIn);
+
+    let err = Client::new(&server.base())
+        .unwrap()
+        .login("alice", PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidCredentials));
+    Client::new(&server.base())
+        .unwrap()
+        .login("alice", NEW)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -192,3 +192,15 @@ fn a_feed_too_far_behind_resyncs_and_the_rooms_are_asked_for_again() {
     }));
     assert_eq!(s.feed_seq(), Some(Seq(20_000)));
 }
+
+#[test]
+fn signed_out_is_not_a_plain_reconnect() {
+    assert!(matches!(
+        closing_verdict(ErrorCode::SignedOut, "m"),
+        Verdict::SignedOut(_)
+    ));
+    assert!(matches!(
+        closing_verdict(ErrorCode::SlowConsumer, "m"),
+        Verdict::Reconnect(_)
+    ));
+}
