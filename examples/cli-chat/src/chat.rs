@@ -8,8 +8,8 @@
 //! is asked of the server when needed, so nothing here can go stale for long.
 //!
 //! Events and commands are handled one at a time by the caller's loop; a command's REST call
-//! delays the printing of events by its duration, and the connection keeps them queued
-//! meanwhile, so none is lost.
+//! delays the printing of events by its duration, and the events wait in their queues
+//! meanwhile (the connection waits for room rather than drop one), so none is lost.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
