@@ -15,8 +15,8 @@
 //! could see in the process list and which shells keep in their history. Nothing is saved to
 //! disk; the login is signed out on exit.
 //!
-//! Layout: `command.rs` understands lines, `chat.rs` carries them out and prints events,
-//! `render.rs` makes server text safe for a terminal.
+//! Layout: `command.rs` understands lines, `chat.rs` carries them out, `chat/events.rs`
+//! prints events, `render.rs` makes server text safe for a terminal.
 
 mod chat;
 mod command;
