@@ -10,7 +10,10 @@
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use jeco_proto::api::{ErrorBody, LoginRequest, RefreshRequest, RegisterRequest, Ticket};
+use jeco_proto::api::{
+    ChangePasswordRequest, ErrorBody, LoginRequest, PasswordResetConfirm, PasswordResetRequest,
+    RefreshRequest, RegisterRequest, Ticket,
+};
 use jeco_proto::error::ErrorCode;
 use jeco_proto::ids::Timestamp;
 use jeco_proto::model::{Session, Tokens};
@@ -57,7 +60,7 @@ struct AuthState {
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
-    /// For long-lived responses (the SSE stream): no overall timeout.
+    /// For long-lived requests (the SSE stream, file transfers): no overall timeout.
     pub(crate) stream_http: reqwest::Client,
     /// `http(s)://host[:port][/prefix]`, without a trailing slash.
     pub(crate) base: String,
@@ -203,6 +206,94 @@ impl Client {
         self.refresh_locked(&mut auth).await
     }
 
+    /// Changes the password after checking the current one (`POST /v1/me/password`). The
+    /// server signs out every login of the account and returns new tokens for this one,
+    /// which the client adopts (and tells its [`TokenListener`]); an open
+    /// [`crate::Connection`] of this client reconnects with them, those of other logins stop.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<Tokens> {
+        let body = ChangePasswordRequest {
+            current_password: current.to_owned(),
+            new_password: new.to_owned(),
+        };
+        // The token lock is held throughout: a refresh running meanwhile would present the
+        // refresh token the change revokes, and the server would sign this login out too.
+        let mut auth = self.inner.auth.lock().await;
+        let mut retried = false;
+        loop {
+            let state = auth.as_ref().ok_or(Error::NotSignedIn)?;
+            let token = if self.expiring(state) {
+                self.refresh_locked(&mut auth).await?.access_token
+            } else {
+                state.tokens.access_token.clone()
+            };
+            let sent = self
+                .request(Method::POST, "/v1/me/password")
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?;
+            match check(sent).await {
+                Ok(resp) => {
+                    let tokens: Tokens = decode(resp).await?;
+                    *auth = Some(AuthState {
+                        tokens: tokens.clone(),
+                        obtained_at: Some(Timestamp::now()),
+                    });
+                    drop(auth);
+                    self.notify(Some(tokens.clone()));
+                    return Ok(tokens);
+                }
+                Err(Error::Api {
+                    status: 401,
+                    code: ErrorCode::TokenExpired | ErrorCode::InvalidToken,
+                    ..
+                }) if !retried => {
+                    retried = true;
+                    self.refresh_locked(&mut auth).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Asks for a password-reset mail to `email` (`POST /v1/auth/password-reset`). The
+    /// answer is the same whether or not the address has an account. Needs no session.
+    pub async fn request_password_reset(&self, email: &str) -> Result<()> {
+        let body = PasswordResetRequest {
+            email: email.to_owned(),
+        };
+        self.anonymous_empty(Method::POST, "/v1/auth/password-reset", &body)
+            .await
+    }
+
+    /// Sets a new password with the token from the reset mail
+    /// (`POST /v1/auth/password-reset/confirm`). Every login of the account is signed out,
+    /// this client's included if it had one; sign in again with the new password.
+    pub async fn confirm_password_reset(&self, token: &str, new_password: &str) -> Result<()> {
+        let body = PasswordResetConfirm {
+            token: token.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        self.anonymous_empty(Method::POST, "/v1/auth/password-reset/confirm", &body)
+            .await
+    }
+
+    /// Whether the server process is up (`GET /healthz`).
+    pub async fn health(&self) -> Result<()> {
+        check(self.request(Method::GET, "/healthz").send().await?)
+            .await
+            .map(drop)
+    }
+
+    /// Whether the server can serve requests (`GET /readyz`): its database answers and, in a
+    /// deployment of several nodes, it receives the other nodes' events. Otherwise an
+    /// [`Error::Api`] with `store_unavailable` or `not_subscribed`.
+    pub async fn ready(&self) -> Result<()> {
+        check(self.request(Method::GET, "/readyz").send().await?)
+            .await
+            .map(drop)
+    }
+
     /// A valid access token, refreshed first when it is about to expire.
     pub async fn access_token(&self) -> Result<String> {
         let mut auth = self.inner.auth.lock().await;
@@ -311,25 +402,32 @@ impl Client {
         decode(check(resp).await?).await
     }
 
-    /// An authenticated call: the bearer token is fresh, and a `401` for an expired token is
-    /// retried once after refreshing.
-    pub(crate) async fn send_authed<B: Serialize + ?Sized>(
+    /// An unauthenticated call answered without a body.
+    async fn anonymous_empty<B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
-        query: Option<&(dyn QueryParams + Sync)>,
-        body: Option<&B>,
+        body: &B,
+    ) -> Result<()> {
+        let resp = self.request(method, path).json(body).send().await?;
+        check(resp).await.map(drop)
+    }
+
+    /// An authenticated call on `http`: `build` adds the query and body of each attempt to
+    /// the request; the bearer token is fresh, and a `401` for an expired or invalid token
+    /// is retried once after refreshing.
+    pub(crate) async fn send_authed(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        path: &str,
+        build: &Build<'_>,
     ) -> Result<reqwest::Response> {
+        let url = format!("{}{path}", self.inner.base);
         let mut token = self.access_token().await?;
         let mut retried = false;
         loop {
-            let mut req = self.request(method.clone(), path).bearer_auth(&token);
-            if let Some(q) = query {
-                req = q.apply(req);
-            }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
+            let req = build(http.request(method.clone(), &url).bearer_auth(&token));
             match check(req.send().await?).await {
                 Err(Error::Api {
                     status: 401,
@@ -344,14 +442,14 @@ impl Client {
         }
     }
 
-    /// An authenticated call answered with JSON.
-    pub(crate) async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+    /// An authenticated call with an optional JSON body, answered with JSON.
+    pub(crate) async fn call<B: Serialize + Sync + ?Sized, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
     ) -> Result<T> {
-        decode(self.send_authed(method, path, None, body).await?).await
+        decode(self.call_raw(method, path, body).await?).await
     }
 
     /// An authenticated call with query parameters, answered with JSON.
@@ -360,22 +458,36 @@ impl Client {
         path: &str,
         query: &Q,
     ) -> Result<T> {
-        let query = Query(query);
-        decode(
-            self.send_authed(Method::GET, path, Some(&query), None::<&()>)
-                .await?,
-        )
-        .await
+        let http = &self.inner.http;
+        let resp = self
+            .send_authed(http, Method::GET, path, &|req| req.query(query))
+            .await?;
+        decode(resp).await
     }
 
     /// An authenticated call answered without a body.
-    pub(crate) async fn call_empty<B: Serialize + ?Sized>(
+    pub(crate) async fn call_empty<B: Serialize + Sync + ?Sized>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
     ) -> Result<()> {
-        self.send_authed(method, path, None, body).await.map(drop)
+        self.call_raw(method, path, body).await.map(drop)
+    }
+
+    /// An authenticated call with an optional JSON body; the successful response.
+    async fn call_raw<B: Serialize + Sync + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response> {
+        let build = |req: RequestBuilder| match body {
+            Some(body) => req.json(body),
+            None => req,
+        };
+        self.send_authed(&self.inner.http, method, path, &build)
+            .await
     }
 
     /// Posts one command to an SSE session; its reply frame.
@@ -393,18 +505,10 @@ impl Client {
     }
 }
 
-/// Query parameters, type-erased so that the request loop is not generic over them.
-pub(crate) trait QueryParams {
-    fn apply(&self, req: RequestBuilder) -> RequestBuilder;
-}
-
-struct Query<'a, Q>(&'a Q);
-
-impl<Q: Serialize> QueryParams for Query<'_, Q> {
-    fn apply(&self, req: RequestBuilder) -> RequestBuilder {
-        req.query(self.0)
-    }
-}
+/// What one attempt of an authenticated request adds to it (query, body). A function, not a
+/// value, because an attempt refused for its token is built again, and a streamed body
+/// cannot be sent twice.
+pub(crate) type Build<'a> = dyn Fn(RequestBuilder) -> RequestBuilder + Send + Sync + 'a;
 
 /// The response if it is a success, else its [`ErrorBody`] as an [`Error::Api`].
 pub(crate) async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {

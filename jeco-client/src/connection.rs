@@ -1,9 +1,10 @@
 //! [`Connection`]: a real-time connection that stays up.
 //!
 //! A background task owns the transport. It opens a connection, applies frames to the
-//! [`Session`] state, sends what the state says to send, and when the connection ends it
+//! [`Session`] state, sends what the state says to send, hands the events the state produced
+//! to the subscribers ([`Delivery`], outside every lock), and when the connection ends it
 //! backs off (exponentially, with full jitter) and opens another, resuming from the positions
-//! applied so far. The application holds a [`Connection`] handle: it reads [`ClientEvent`]s
+//! applied so far. The application holds a [`Connection`] handle: it subscribes to events
 //! and queues sends and commands; no method of it waits on the network except the ones that
 //! return a command's reply.
 
@@ -11,18 +12,19 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use jeco_proto::api::SendMessage;
-use jeco_proto::event::Event;
-use jeco_proto::ids::{MessageId, RoomId, Seq, UserId};
+use jeco_proto::ids::{MessageId, RoomId, Seq};
 use jeco_proto::model::Message;
 use jeco_proto::ws::{ClientFrame, Incoming, RoomPosition, ServerFrame};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
+use crate::delivery::{Closed, Delivery};
 use crate::error::{Error, Result};
+use crate::events::{ClientEvent, ConnectionState, EventListener, EventStream, ListenerHandle};
 use crate::rest::new_client_id;
-use crate::session::{CommandReply, Session, Verdict, closing_verdict};
+use crate::session::{CommandReply, PendingSend, Session, Verdict, closing_verdict};
 use crate::transport::{SseTransport, Transport, TransportConn, TransportKind, WebSocketTransport};
 
 /// How long a connection waits for `ready` after opening.
@@ -30,67 +32,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A connection that stayed up this long resets the backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
-
-/// What the application receives from a [`Connection`].
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum ClientEvent {
-    /// A connection is up. `resumed`: positions from before are being caught up on (missed
-    /// events follow); otherwise this is the first connection and positions start here.
-    Connected {
-        /// The signed-in user.
-        user_id: UserId,
-        /// Whether missed events are being replayed.
-        resumed: bool,
-    },
-    /// The connection dropped; another is being opened.
-    Disconnected {
-        /// Why, for logs.
-        reason: String,
-    },
-    /// An event from the server, each sequenced one exactly once and in order per room.
-    Event(Event),
-    /// A queued message was acknowledged: it is stored as `message`.
-    Sent {
-        /// The idempotency key [`Connection::send`] returned.
-        client_id: String,
-        /// The message as stored.
-        message: Message,
-    },
-    /// A queued message was refused on its merits and will not be retried.
-    SendFailed {
-        /// The idempotency key [`Connection::send`] returned.
-        client_id: String,
-        /// Where it was to go.
-        room_id: RoomId,
-        /// Why.
-        error: Error,
-    },
-    /// The room's events before `seq` will not be delivered (it was too far behind to
-    /// replay, or was joined while disconnected): reload its history over REST. Events after
-    /// `seq` follow as usual.
-    Resync {
-        /// The room.
-        room_id: RoomId,
-        /// Events continue after this sequence.
-        seq: Seq,
-    },
-    /// The connection stopped for good (closed, or signed out); no event follows.
-    Stopped {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// A message not yet acknowledged, as [`Connection::pending_sends`] lists it so that an
-/// application can persist it and hand it to [`ConnectOptions::outbox`] after a restart.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PendingSend {
-    /// Where it goes.
-    pub room_id: RoomId,
-    /// What, with its `client_id`.
-    pub message: SendMessage,
-}
 
 /// How to connect, and the state to continue from.
 #[derive(Clone, Debug)]
@@ -109,6 +50,12 @@ pub struct ConnectOptions {
     pub backoff_base: Duration,
     /// The largest reconnection delay. Default 10 s.
     pub backoff_max: Duration,
+    /// How many events each subscriber (listener or stream) may have waiting before the
+    /// connection waits for it (at least 1). Default 1024.
+    pub queue_capacity: usize,
+    /// The Tokio runtime that runs the connection and its listeners. `None`: the runtime
+    /// [`Client::connect`] is called on ([`Error::NoRuntime`] if there is none).
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Default for ConnectOptions {
@@ -120,6 +67,8 @@ impl Default for ConnectOptions {
             outbox: Vec::new(),
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),
+            queue_capacity: 1024,
+            runtime: None,
         }
     }
 }
@@ -129,26 +78,31 @@ struct Shared {
     /// Something was queued: the task has frames to send.
     wake: Notify,
     cancel: CancellationToken,
-    /// Taken when the task ends, so that the application's receiver sees the end.
-    events: StdMutex<Option<mpsc::UnboundedSender<ClientEvent>>>,
+    delivery: Delivery,
 }
 
 impl Shared {
-    /// Runs `f` on the state and hands the events it produced to the application.
-    fn with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
+    /// Runs `f` on the protocol state. Events it produces stay there until the task's next
+    /// [`Shared::flush`].
+    fn session<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let r = f(&mut session);
-        for e in session.take_events() {
-            self.emit(e);
-        }
-        r
+        f(&mut session)
     }
 
-    fn emit(&self, event: ClientEvent) {
-        let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(tx) = events.as_ref() {
-            let _ = tx.send(event);
+    /// Hands the events the state produced to the subscribers, with the lock released: a
+    /// full queue makes the task wait, never the application's calls. Whether it waited.
+    async fn flush(&self) -> Result<bool, Closed> {
+        let events = self.session(Session::take_events);
+        if events.is_empty() {
+            return Ok(false);
         }
+        self.delivery.deliver(events, &self.cancel).await
+    }
+
+    async fn announce(&self, state: ConnectionState) -> Result<bool, Closed> {
+        self.delivery
+            .deliver(vec![ClientEvent::State(state)], &self.cancel)
+            .await
     }
 }
 
@@ -169,15 +123,33 @@ impl Shared {
 ///   sent only once the previous one is acknowledged or given up. Rooms do not wait for each
 ///   other.
 /// - Unsequenced events (typing, presence, read) are delivered live only.
+///
+/// Events reach the application through listeners ([`Connection::add_listener`]) and
+/// streams ([`Connection::events`], [`Connection::next_event`]), any number of each, all in
+/// the same order. Each subscriber has a queue of [`ConnectOptions::queue_capacity`] events,
+/// and the policy is that **nothing is dropped**:
+/// - When a subscriber's queue is full, the connection waits until it has room, and reads
+///   nothing from the server meanwhile. If that lasts, the server may drop the connection as
+///   a slow consumer; the connection then reconnects and resumes from the positions it
+///   applied, so no event is lost or delivered twice.
+/// - Events that happen before the first subscriber attaches are held (within the same
+///   bound) and given to it: an application may connect first and subscribe afterwards.
+///   While no subscriber is attached after that, events are not kept.
+/// - A subscriber first receives the current [`ConnectionState`] (the first one receives the
+///   held events, which start with [`ConnectionState::Connecting`]), then everything after.
+/// - After [`ConnectionState::Stopped`] a subscription ends. Closing the connection stops
+///   the waiting: events not yet in a queue are then discarded, and `Stopped` is still
+///   delivered to every subscriber once its queue has room.
 pub struct Connection {
     shared: Arc<Shared>,
-    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<ClientEvent>>,
+    /// The stream behind [`Connection::next_event`], made on its first use.
+    pulled: tokio::sync::Mutex<Option<EventStream>>,
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("connected", &self.is_connected())
+            .field("state", &self.state())
             .finish_non_exhaustive()
     }
 }
@@ -189,8 +161,9 @@ impl Drop for Connection {
 }
 
 impl Client {
-    /// Opens a real-time connection in the background (the current Tokio runtime runs it).
-    /// The first event is [`ClientEvent::Connected`] once it is up.
+    /// Opens a real-time connection in the background, on [`ConnectOptions::runtime`] or
+    /// else the current Tokio runtime. Subscribe to its events with
+    /// [`Connection::add_listener`] or [`Connection::events`].
     pub fn connect(&self, options: ConnectOptions) -> Result<Connection> {
         let transport: Arc<dyn Transport> = match options.transport {
             TransportKind::WebSocket => Arc::new(WebSocketTransport),
@@ -206,9 +179,11 @@ impl Client {
         transport: Arc<dyn Transport>,
         options: ConnectOptions,
     ) -> Result<Connection> {
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|e| Error::NoRuntime(e.to_string()))?;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let runtime = match options.runtime {
+            Some(runtime) => runtime,
+            None => tokio::runtime::Handle::try_current()
+                .map_err(|e| Error::NoRuntime(e.to_string()))?,
+        };
         let shared = Arc::new(Shared {
             session: StdMutex::new(Session::new(
                 options.rooms,
@@ -217,7 +192,7 @@ impl Client {
             )),
             wake: Notify::new(),
             cancel: CancellationToken::new(),
-            events: StdMutex::new(Some(tx)),
+            delivery: Delivery::new(options.queue_capacity, runtime.clone()),
         });
         let backoff = Backoff {
             base: options.backoff_base,
@@ -226,15 +201,36 @@ impl Client {
         runtime.spawn(run(self.clone(), transport, shared.clone(), backoff));
         Ok(Connection {
             shared,
-            events: tokio::sync::Mutex::new(rx),
+            pulled: tokio::sync::Mutex::new(None),
         })
     }
 }
 
 impl Connection {
-    /// The next event; `None` after [`ClientEvent::Stopped`].
+    /// Calls `listener` with every event, on a task of its own, until the returned handle is
+    /// dropped or cancelled. The first call carries the current state (or, for the first
+    /// subscriber, the events held since connecting).
+    pub fn add_listener(&self, listener: Arc<dyn EventListener>) -> ListenerHandle {
+        let delivery = &self.shared.delivery;
+        ListenerHandle::spawn(delivery.runtime(), delivery.subscribe(), listener)
+    }
+
+    /// A stream of every event from now on, starting with the current state (or, for the
+    /// first subscriber, the events held since connecting).
+    pub fn events(&self) -> EventStream {
+        EventStream::new(self.shared.delivery.subscribe())
+    }
+
+    /// The next event of one stream shared by every caller of this method (made with
+    /// [`Connection::events`] on first use); `None` after [`ConnectionState::Stopped`].
     pub async fn next_event(&self) -> Option<ClientEvent> {
-        self.events.lock().await.recv().await
+        let mut pulled = self.pulled.lock().await;
+        pulled.get_or_insert_with(|| self.events()).next().await
+    }
+
+    /// The connection's state, as of the last event delivered.
+    pub fn state(&self) -> ConnectionState {
+        self.shared.delivery.state()
     }
 
     /// Queues a text message for `room`; its `client_id`, which [`ClientEvent::Sent`] or
@@ -273,14 +269,14 @@ impl Connection {
             message.client_id = new_client_id();
         }
         let client_id = message.client_id.clone();
-        self.shared.with(|s| s.queue_send(room, message, waiter));
+        self.shared.session(|s| s.queue_send(room, message, waiter));
         self.shared.wake.notify_one();
         client_id
     }
 
     /// Sends a command on the open connection and waits for its reply.
     async fn command(&self, frame: impl FnOnce(String) -> ClientFrame) -> Result<CommandReply> {
-        let rx = self.shared.with(|s| s.queue_command(frame))?;
+        let rx = self.shared.session(|s| s.queue_command(frame))?;
         self.shared.wake.notify_one();
         rx.await.map_err(|_| Error::Disconnected)?
     }
@@ -354,25 +350,25 @@ impl Connection {
 
     /// Whether a connection is up right now.
     pub fn is_connected(&self) -> bool {
-        self.shared.with(|s| s.is_online())
+        self.shared.session(|s| s.is_online())
     }
 
     /// The last applied sequence per room, to persist with the data it describes.
     pub fn positions(&self) -> Vec<RoomPosition> {
-        self.shared.with(|s| s.positions())
+        self.shared.session(|s| s.positions())
     }
 
     /// The last applied feed sequence.
     pub fn feed_seq(&self) -> Option<Seq> {
-        self.shared.with(|s| s.feed_seq())
+        self.shared.session(|s| s.feed_seq())
     }
 
     /// Messages queued and not yet acknowledged, oldest first.
     pub fn pending_sends(&self) -> Vec<PendingSend> {
-        self.shared.with(|s| s.pending_sends())
+        self.shared.session(|s| s.pending_sends())
     }
 
-    /// Closes the connection for good; [`ClientEvent::Stopped`] follows.
+    /// Closes the connection for good; [`ConnectionState::Stopped`] follows.
     pub fn close(&self) {
         self.shared.cancel.cancel();
     }
@@ -400,30 +396,54 @@ impl Backoff {
 /// The background task: connect, serve, back off, again, until cancelled or stopped.
 async fn run(client: Client, transport: Arc<dyn Transport>, shared: Arc<Shared>, backoff: Backoff) {
     let mut attempt = 0u32;
+    // After `signed_out` the login must prove it survived before connecting again: a refresh
+    // works for the client that changed the password (it holds the new tokens) and fails
+    // for every other login, whose access token would otherwise still open connections.
+    let mut check_login = false;
     let reason = loop {
-        let opened = tokio::select! {
-            () = shared.cancel.cancelled() => break "closed".to_owned(),
-            opened = transport.open(&client) => opened,
-        };
-        match opened {
-            Ok(conn) => {
-                let started = Instant::now();
-                let (verdict, was_up) = serve(conn, &shared).await;
-                let reason = match verdict {
-                    Verdict::Stop(reason) => break reason,
-                    Verdict::Reconnect(reason) => reason,
-                    Verdict::Continue => "the connection ended".to_owned(),
-                };
-                tracing::debug!(%reason, "real-time connection ended");
-                if was_up {
-                    shared.emit(ClientEvent::Disconnected { reason });
-                    if started.elapsed() >= STABLE_AFTER {
-                        attempt = 0;
+        if check_login {
+            let refreshed = tokio::select! {
+                () = shared.cancel.cancelled() => break "closed".to_owned(),
+                refreshed = client.refresh() => refreshed,
+            };
+            match refreshed {
+                Ok(_) => check_login = false,
+                Err(Error::NotSignedIn) => break "signed out".to_owned(),
+                Err(e) => tracing::debug!(error = %e, "checking the login failed"),
+            }
+        }
+        if !check_login {
+            let opened = tokio::select! {
+                () = shared.cancel.cancelled() => break "closed".to_owned(),
+                opened = transport.open(&client) => opened,
+            };
+            match opened {
+                Ok(conn) => {
+                    let started = Instant::now();
+                    let (verdict, was_up) = serve(conn, &shared).await;
+                    let reason = match verdict {
+                        Verdict::Stop(reason) => break reason,
+                        Verdict::SignedOut(reason) => {
+                            check_login = true;
+                            reason
+                        }
+                        Verdict::Reconnect(reason) => reason,
+                        Verdict::Continue => "the connection ended".to_owned(),
+                    };
+                    tracing::debug!(%reason, "real-time connection ended");
+                    if was_up {
+                        let reconnecting = ConnectionState::Reconnecting { reason };
+                        if shared.announce(reconnecting).await.is_err() {
+                            break "closed".to_owned();
+                        }
+                        if started.elapsed() >= STABLE_AFTER {
+                            attempt = 0;
+                        }
                     }
                 }
+                Err(Error::NotSignedIn) => break "not signed in".to_owned(),
+                Err(e) => tracing::debug!(error = %e, "opening a real-time connection failed"),
             }
-            Err(Error::NotSignedIn) => break "not signed in".to_owned(),
-            Err(e) => tracing::debug!(error = %e, "opening a real-time connection failed"),
         }
         let delay = backoff.delay(attempt);
         attempt = attempt.saturating_add(1);
@@ -432,13 +452,8 @@ async fn run(client: Client, transport: Arc<dyn Transport>, shared: Arc<Shared>,
             () = tokio::time::sleep(delay) => {}
         }
     };
-    shared.with(Session::close);
-    shared.emit(ClientEvent::Stopped { reason });
-    shared
-        .events
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
+    shared.session(Session::close);
+    shared.delivery.finish(ConnectionState::Stopped { reason });
 }
 
 /// Serves one open connection until it ends; whether it got as far as `ready`.
@@ -459,9 +474,9 @@ async fn serve(mut conn: Box<dyn TransportConn>, shared: &Shared) -> (Verdict, b
             feed_seq,
             ..
         })))) => {
-            let verdict = shared.with(|s| s.on_ready(protocol, user_id, rooms, feed_seq));
+            let verdict = shared.session(|s| s.on_ready(protocol, user_id, rooms, feed_seq));
             if verdict != Verdict::Continue {
-                shared.with(Session::on_disconnect);
+                shared.session(Session::on_disconnect);
                 conn.close().await;
                 return (verdict, false);
             }
@@ -482,8 +497,11 @@ async fn serve(mut conn: Box<dyn TransportConn>, shared: &Shared) -> (Verdict, b
             return (Verdict::Reconnect(reason), false);
         }
     };
-    let verdict = pump(&mut *conn, shared, heartbeat).await;
-    shared.with(Session::on_disconnect);
+    let verdict = match shared.flush().await {
+        Ok(_) => pump(&mut *conn, shared, heartbeat).await,
+        Err(Closed) => Verdict::Stop("closed".into()),
+    };
+    shared.session(Session::on_disconnect);
     conn.close().await;
     (verdict, true)
 }
@@ -504,12 +522,12 @@ async fn pump(conn: &mut dyn TransportConn, shared: &Shared, heartbeat: Duration
             && (now.duration_since(last_heard) >= heartbeat
                 || now.duration_since(last_sent) >= heartbeat)
         {
-            shared.with(Session::queue_ping);
+            shared.session(Session::queue_ping);
             pinged = true;
         }
         // One lock for both: only frames from the server (handled on this task) delay sends,
         // so the retry time cannot change while the frames go out.
-        let (frames, retry) = shared.with(|s| (s.take_frames(now), s.next_retry()));
+        let (frames, retry) = shared.session(|s| (s.take_frames(now), s.next_retry()));
         for frame in frames {
             if let Err(e) = conn.send(frame).await {
                 return Verdict::Reconnect(e.to_string());
@@ -532,7 +550,14 @@ async fn pump(conn: &mut dyn TransportConn, shared: &Shared, heartbeat: Duration
                 Some(Ok(incoming)) => {
                     last_heard = Instant::now();
                     pinged = false;
-                    let verdict = shared.with(|s| s.on_incoming(incoming, last_heard));
+                    let verdict = shared.session(|s| s.on_incoming(incoming, last_heard));
+                    match shared.flush().await {
+                        Err(Closed) => return Verdict::Stop("closed".into()),
+                        // While a full queue held the task, nothing was read: the silence
+                        // was ours, not the server's.
+                        Ok(true) => last_heard = Instant::now(),
+                        Ok(false) => {}
+                    }
                     if verdict != Verdict::Continue {
                         return verdict;
                     }

@@ -46,6 +46,9 @@ pub enum Error {
     /// The connection was closed for good (`Connection::close`, sign-out, or dropped).
     #[error("the connection is closed")]
     Closed,
+    /// A local file to upload could not be read.
+    #[error("file: {0}")]
+    File(String),
     /// There is no Tokio runtime to run the connection on.
     #[error("no Tokio runtime: {0}")]
     NoRuntime(String),

@@ -1,20 +1,22 @@
-//! The REST API under `/v1`, one method per route a chat application needs, with the
-//! request and response bodies of `jeco_proto` (nothing is redefined here).
+//! The REST API under `/v1`, one method per route, with the request and response bodies of
+//! `jeco_proto` (nothing is redefined here). Sign-in, password and health calls are in
+//! `client.rs`, next to the tokens they change; file transfers are in `files.rs`.
 
 use jeco_proto::api::{
-    AfterQuery, Changes, Count, CreateRoomRequest, EditMessageRequest, Feed, HistoryQuery,
-    InviteRequest, MarkReadRequest, NotificationsQuery, PresenceQuery, ReactRequest, ReactResponse,
-    ReadMarker, SearchQuery, SendMessage, TypingRequest, UnreadSummary,
+    AfterQuery, Changes, Count, CreateRoomRequest, EditMessageRequest, Feed, ForwardRequest,
+    HistoryQuery, InviteRequest, MarkReadRequest, NotificationsQuery, PresenceQuery, ReactRequest,
+    ReactResponse, ReadMarker, SearchQuery, SendMessage, SetRoleRequest, TypingRequest,
+    UnreadSummary,
 };
 use jeco_proto::ids::{MessageId, NotificationId, RoomId, Seq, UserId};
 use jeco_proto::model::{
-    Account, Contact, Member, Message, MessagePage, NotificationPage, PresenceInfo, Profile, Room,
-    RoomKind, RoomSummary, UserRef,
+    Account, Contact, Member, Message, MessagePage, NotificationPage, PresenceInfo, Profile,
+    ProfileUpdate, Role, Room, RoomKind, RoomSummary, UserRef,
 };
 use reqwest::Method;
 
 use crate::client::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A fresh idempotency key for a send: 128 random bits in hex.
 pub fn new_client_id() -> String {
@@ -33,6 +35,21 @@ impl Client {
     /// The signed-in account (`GET /v1/me`).
     pub async fn me(&self) -> Result<Account> {
         self.call(Method::GET, "/v1/me", None::<&()>).await
+    }
+
+    /// Changes the display name, avatar or bio (`PATCH /v1/me`); fields left `None` stay as
+    /// they are, `avatar: Some(None)` clears the avatar. An avatar must be an image uploaded
+    /// with [`Client::upload_avatar`]. The account as it is now.
+    pub async fn update_profile(&self, update: ProfileUpdate) -> Result<Account> {
+        let mut body = serde_json::to_value(&update).map_err(|e| Error::Decode(e.to_string()))?;
+        // `ProfileUpdate` writes "keep the avatar" as `"avatar": null`, which the server
+        // reads as "clear it"; leaving the field out keeps it.
+        if update.avatar.is_none()
+            && let Some(fields) = body.as_object_mut()
+        {
+            fields.remove("avatar");
+        }
+        self.call(Method::PATCH, "/v1/me", Some(&body)).await
     }
 
     /// The rooms the user is in, and the public rooms they may join (`GET /v1/rooms`).
@@ -88,6 +105,28 @@ impl Client {
         self.call_empty(
             Method::POST,
             &format!("/v1/rooms/{room}/members"),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Removes a member from a group room (admins and the owner, over members they outrank).
+    pub async fn kick(&self, room: RoomId, user: UserId) -> Result<()> {
+        self.call_empty(
+            Method::DELETE,
+            &format!("/v1/rooms/{room}/members/{user}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Gives a member a role (the owner only). Making someone [`Role::Owner`] hands the room
+    /// over; the caller becomes an admin.
+    pub async fn set_role(&self, room: RoomId, user: UserId, role: Role) -> Result<()> {
+        let body = SetRoleRequest { role };
+        self.call_empty(
+            Method::PUT,
+            &format!("/v1/rooms/{room}/members/{user}/role"),
             Some(&body),
         )
         .await
@@ -172,6 +211,42 @@ impl Client {
             )
             .await?;
         Ok(r.added)
+    }
+
+    /// Shares a message into another room the caller is in, as a new message of theirs that
+    /// points at the original (its files go along). An empty `client_id` gets a fresh one;
+    /// retrying with the same `client_id` returns the first forward instead of posting
+    /// another.
+    pub async fn forward_message(
+        &self,
+        message: MessageId,
+        to: RoomId,
+        client_id: &str,
+    ) -> Result<Message> {
+        let client_id = match client_id {
+            "" => new_client_id(),
+            id => id.to_owned(),
+        };
+        let body = ForwardRequest {
+            room_id: to,
+            client_id,
+        };
+        self.call(
+            Method::POST,
+            &format!("/v1/messages/{message}/forward"),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Who, apart from the author, has read a message.
+    pub async fn read_by(&self, message: MessageId) -> Result<Vec<UserRef>> {
+        self.call(
+            Method::GET,
+            &format!("/v1/messages/{message}/read-by"),
+            None::<&()>,
+        )
+        .await
     }
 
     /// Marks a room read up to `seq`; the watermark now.
@@ -276,6 +351,23 @@ impl Client {
     /// Removes a contact.
     pub async fn remove_contact(&self, user: UserId) -> Result<()> {
         self.call_empty(Method::DELETE, &format!("/v1/contacts/{user}"), None::<&()>)
+            .await
+    }
+
+    /// The users the caller blocks.
+    pub async fn blocked_users(&self) -> Result<Vec<UserRef>> {
+        self.call(Method::GET, "/v1/blocks", None::<&()>).await
+    }
+
+    /// Blocks a user: no direct messages or invitations between the two while it lasts.
+    pub async fn block(&self, user: UserId) -> Result<()> {
+        self.call_empty(Method::PUT, &format!("/v1/blocks/{user}"), None::<&()>)
+            .await
+    }
+
+    /// Lifts a block; lifting one that does not exist changes nothing.
+    pub async fn unblock(&self, user: UserId) -> Result<()> {
+        self.call_empty(Method::DELETE, &format!("/v1/blocks/{user}"), None::<&()>)
             .await
     }
 }

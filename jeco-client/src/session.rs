@@ -2,12 +2,14 @@
 //! the positions that make resume gap-free and delivery duplicate-free (protocol §7), and the
 //! outbox that makes sends survive disconnections (§8).
 //!
-//! It is plain synchronous state behind a mutex: the background task feeds it frames and asks
-//! it for frames to send, the [`crate::Connection`] handle queues sends and commands into it.
-//! Keeping I/O out of it keeps every rule about sequences in one place.
+//! It is plain synchronous state behind a mutex: the background task feeds it frames, asks
+//! it for frames to send and takes the [`ClientEvent`]s it produced (to deliver them outside
+//! the lock); the [`crate::Connection`] handle queues sends and commands into it. Keeping I/O
+//! out of it keeps every rule about sequences in one place. The outbox is in `outbox.rs`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::Duration;
+mod outbox;
+
+use std::collections::{HashMap, HashSet};
 
 use jeco_proto::api::SendMessage;
 use jeco_proto::event::Event;
@@ -17,9 +19,13 @@ use jeco_proto::ws::{ClientFrame, Incoming, RoomPosition, ServerFrame};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::connection::{ClientEvent, PendingSend};
-use crate::error::{Error, Result};
 use jeco_proto::error::ErrorCode;
+
+use crate::error::{Error, Result};
+use crate::events::{ClientEvent, ConnectionState};
+use outbox::{Outbox, Waiter};
+
+pub use outbox::PendingSend;
 
 /// The reply to a command other than `send`.
 #[derive(Debug, Default)]
@@ -29,39 +35,12 @@ pub(crate) struct CommandReply {
     pub(crate) added: Option<bool>,
 }
 
-type Waiter = oneshot::Sender<Result<Message>>;
-
-/// A message waiting for its `ack`.
-struct OutEntry {
-    room_id: RoomId,
-    message: SendMessage,
-    /// The id of the `send` command on the wire now, if one is.
-    inflight: Option<String>,
-    /// After a transient refusal: not before then.
-    not_before: Option<Instant>,
-    failures: u32,
-    waiters: Vec<Waiter>,
-}
-
-impl OutEntry {
-    fn new(room_id: RoomId, message: SendMessage, waiters: Vec<Waiter>) -> OutEntry {
-        OutEntry {
-            room_id,
-            message,
-            inflight: None,
-            not_before: None,
-            failures: 0,
-            waiters,
-        }
-    }
-}
-
-/// What the server's `closing` means: `signed_out` stops for good (sign in again), any other
-/// reason asks for a new connection.
+/// What the server's `closing` means: `signed_out` ends the connection unless this login
+/// survived it, any other reason asks for a new connection.
 pub(crate) fn closing_verdict(code: ErrorCode, message: &str) -> Verdict {
     let reason = format!("{code}: {message}");
     match code {
-        ErrorCode::SignedOut => Verdict::Stop(reason),
+        ErrorCode::SignedOut => Verdict::SignedOut(reason),
         _ => Verdict::Reconnect(reason),
     }
 }
@@ -85,6 +64,9 @@ pub(crate) enum Verdict {
     Continue,
     /// Drop this connection and open another (after a backoff).
     Reconnect(String),
+    /// Every login of the account was signed out: reconnect only if this one still works
+    /// (it changed the password itself), else stop.
+    SignedOut(String),
     /// Stop for good.
     Stop(String),
 }
@@ -105,7 +87,7 @@ pub(crate) struct Session {
     /// has told it.
     resuming: HashMap<RoomId, Option<Seq>>,
     resuming_feed: Option<Option<Seq>>,
-    outbox: VecDeque<OutEntry>,
+    outbox: Outbox,
     pending: HashMap<String, Pending>,
     /// Frames to send at the next flush, in order.
     queued: Vec<ClientFrame>,
@@ -130,10 +112,7 @@ impl Session {
             latest_seen: HashMap::new(),
             resuming: HashMap::new(),
             resuming_feed: None,
-            outbox: outbox
-                .into_iter()
-                .map(|p| OutEntry::new(p.room_id, p.message, Vec::new()))
-                .collect(),
+            outbox: Outbox::new(outbox),
             pending: HashMap::new(),
             queued: Vec::new(),
             next_id: 0,
@@ -161,13 +140,7 @@ impl Session {
     }
 
     pub(crate) fn pending_sends(&self) -> Vec<PendingSend> {
-        self.outbox
-            .iter()
-            .map(|e| PendingSend {
-                room_id: e.room_id,
-                message: e.message.clone(),
-            })
-            .collect()
+        self.outbox.pending()
     }
 
     pub(crate) fn take_events(&mut self) -> Vec<ClientEvent> {
@@ -192,11 +165,7 @@ impl Session {
             }
             return;
         }
-        self.outbox.push_back(OutEntry::new(
-            room_id,
-            message,
-            waiter.into_iter().collect(),
-        ));
+        self.outbox.push(room_id, message, waiter);
     }
 
     /// Queues a command for the open connection; its reply arrives on the returned channel.
@@ -241,44 +210,23 @@ impl Session {
             return Vec::new();
         }
         let mut frames = std::mem::take(&mut self.queued);
-        let mut rooms = HashSet::new();
-        let mut ids = Vec::new();
-        for (i, e) in self.outbox.iter().enumerate() {
-            // Only each room's oldest entry may be on the wire: the next one waits for its ack.
-            if !rooms.insert(e.room_id) || e.inflight.is_some() {
-                continue;
+        let counter = &mut self.next_id;
+        let sends = self.outbox.take_due(now, || {
+            *counter += 1;
+            format!("c{counter}")
+        });
+        for send in sends {
+            if let Some(id) = send.id() {
+                self.pending.insert(id.to_owned(), Pending::Send);
             }
-            if e.not_before.is_none_or(|t| t <= now) {
-                ids.push(i);
-            }
-        }
-        for i in ids {
-            let id = self.next_id();
-            let Some(e) = self.outbox.get_mut(i) else {
-                continue;
-            };
-            e.inflight = Some(id.clone());
-            e.not_before = None;
-            self.pending.insert(id.clone(), Pending::Send);
-            frames.push(ClientFrame::Send {
-                id,
-                room_id: e.room_id,
-                client_id: e.message.client_id.clone(),
-                body: e.message.body.clone(),
-                reply_to: e.message.reply_to,
-                attachments: e.message.attachments.clone(),
-            });
+            frames.push(send);
         }
         frames
     }
 
     /// When the earliest delayed send becomes due.
     pub(crate) fn next_retry(&self) -> Option<Instant> {
-        self.outbox
-            .iter()
-            .filter(|e| e.inflight.is_none())
-            .filter_map(|e| e.not_before)
-            .min()
+        self.outbox.next_retry()
     }
 
     /// A connection is up: take or compare positions and ask for what was missed.
@@ -343,16 +291,17 @@ impl Session {
             }
         }
         self.events
-            .push(ClientEvent::Connected { user_id, resumed });
+            .push(ClientEvent::State(ConnectionState::Connected {
+                user_id,
+                resumed,
+            }));
         Verdict::Continue
     }
 
     /// The connection is gone: whatever was on the wire is unacknowledged.
     pub(crate) fn on_disconnect(&mut self) {
         self.online = false;
-        for e in &mut self.outbox {
-            e.inflight = None;
-        }
+        self.outbox.on_disconnect();
         for (_, p) in self.pending.drain() {
             if let Pending::Command(tx) = p {
                 let _ = tx.send(Err(Error::Disconnected));
@@ -368,11 +317,7 @@ impl Session {
     pub(crate) fn close(&mut self) {
         self.on_disconnect();
         self.closed = true;
-        for e in &mut self.outbox {
-            for w in e.waiters.drain(..) {
-                let _ = w.send(Err(Error::Closed));
-            }
-        }
+        self.outbox.close();
     }
 
     /// Applies one frame from the server.
@@ -395,7 +340,10 @@ impl Session {
                 added,
             } => {
                 match self.pending.remove(&id) {
-                    Some(Pending::Send) => self.sent(&id, message.map(|m| *m)),
+                    Some(Pending::Send) => {
+                        self.events
+                            .extend(self.outbox.acked(&id, message.map(|m| *m)));
+                    }
                     Some(Pending::Command(tx)) => {
                         let _ = tx.send(Ok(CommandReply {
                             message: message.map(|m| *m),
@@ -427,14 +375,14 @@ impl Session {
                 };
                 match self.pending.remove(&id) {
                     Some(Pending::Send) => {
-                        self.send_refused(&id, error, now);
+                        self.events.extend(self.outbox.refused(&id, error, now));
                         Verdict::Continue
                     }
                     Some(Pending::Command(tx)) => {
                         let _ = tx.send(Err(error));
                         Verdict::Continue
                     }
-                    Some(Pending::Resume(req)) => self.resume_refused(req, code),
+                    Some(Pending::Resume(req)) => self.resume_refused(req, code, room_id),
                     Some(Pending::Ping) | None => Verdict::Continue,
                 }
             }
@@ -451,69 +399,6 @@ impl Session {
             ServerFrame::Closing { code, message } => closing_verdict(code, &message),
             _ => Verdict::Continue,
         }
-    }
-
-    /// The ack of the `send` with command id `id`.
-    fn sent(&mut self, id: &str, message: Option<Message>) {
-        let Some(i) = self
-            .outbox
-            .iter()
-            .position(|e| e.inflight.as_deref() == Some(id))
-        else {
-            return;
-        };
-        let Some(entry) = self.outbox.remove(i) else {
-            return;
-        };
-        match message {
-            Some(message) => {
-                for w in entry.waiters {
-                    let _ = w.send(Ok(message.clone()));
-                }
-                self.events.push(ClientEvent::Sent {
-                    client_id: entry.message.client_id,
-                    message,
-                });
-            }
-            None => {
-                let error = Error::Decode("an ack of a send without its message".into());
-                for w in entry.waiters {
-                    let _ = w.send(Err(error.clone()));
-                }
-            }
-        }
-    }
-
-    /// An `error` for the `send` with command id `id`: retried later when transient,
-    /// otherwise the message is given up and the app told.
-    fn send_refused(&mut self, id: &str, error: Error, now: Instant) {
-        let Some(i) = self
-            .outbox
-            .iter()
-            .position(|e| e.inflight.as_deref() == Some(id))
-        else {
-            return;
-        };
-        if error.is_transient() {
-            if let Some(e) = self.outbox.get_mut(i) {
-                e.inflight = None;
-                e.failures = e.failures.saturating_add(1);
-                let delay = Duration::from_millis(100 << e.failures.min(6));
-                e.not_before = Some(now + delay);
-            }
-            return;
-        }
-        let Some(entry) = self.outbox.remove(i) else {
-            return;
-        };
-        for w in entry.waiters {
-            let _ = w.send(Err(error.clone()));
-        }
-        self.events.push(ClientEvent::SendFailed {
-            client_id: entry.message.client_id,
-            room_id: entry.room_id,
-            error,
-        });
     }
 
     fn resumed(&mut self, req: ResumeRequest, rooms: &[RoomPosition], feed_seq: Seq) {
@@ -537,40 +422,82 @@ impl Session {
         }
     }
 
-    /// A refused `resume`. It names no room machine-readably, so a request for several
-    /// rooms is split into one per room; a single room too far behind starts over from the
-    /// latest position seen (the app reloads its history), one no longer followed is dropped.
-    fn resume_refused(&mut self, req: ResumeRequest, code: ErrorCode) -> Verdict {
-        if code != ErrorCode::TooFarBehind && code != ErrorCode::RoomNotFound {
-            return Verdict::Reconnect(format!("resume refused: {code}"));
-        }
-        if req.rooms.len() + usize::from(req.feed_after.is_some()) > 1 {
-            for room in req.rooms {
-                self.queue_resume(vec![room], None);
+    /// A refused `resume`. Positions are checked before anything is replayed, so the rest of
+    /// the request is asked for again without the part at fault, from the positions applied
+    /// by now: a room too far behind (the error names it) or the feed starts over, and the
+    /// app reloads it over REST; a room left meanwhile is dropped.
+    fn resume_refused(
+        &mut self,
+        req: ResumeRequest,
+        code: ErrorCode,
+        room: Option<RoomId>,
+    ) -> Verdict {
+        let mut rooms = req.rooms;
+        let feed = req.feed_after.is_some();
+        match (code, room) {
+            (ErrorCode::TooFarBehind, Some(room_id)) => {
+                rooms.retain(|r| r.room_id != room_id);
+                self.resync_room(room_id);
             }
-            if let Some(feed) = req.feed_after {
-                self.queue_resume(Vec::new(), Some(feed));
+            // The feed is still asked for below, from where this connection started: the
+            // entries since then were dropped while the replay was pending, and are few.
+            (ErrorCode::TooFarBehind, None) if feed => self.resync_feed(),
+            (ErrorCode::RoomNotFound, _) => {
+                // This error names no room: only the rooms left since the request can be
+                // told apart. If there are none, a new connection's `ready` lists the rooms
+                // the server follows.
+                let asked = rooms.len();
+                rooms.retain(|r| self.positions.contains_key(&r.room_id));
+                if rooms.len() == asked {
+                    return Verdict::Reconnect("resume refused: room_not_found".into());
+                }
             }
-            return Verdict::Continue;
+            _ => return Verdict::Reconnect(format!("resume refused: {code}")),
         }
-        let Some(room) = req.rooms.first() else {
-            return Verdict::Reconnect(format!("feed resume refused: {code}"));
-        };
-        let room_id = room.room_id;
+        let rooms: Vec<RoomPosition> = rooms
+            .into_iter()
+            .filter_map(|r| {
+                let seq = *self.positions.get(&r.room_id)?;
+                Some(RoomPosition {
+                    room_id: r.room_id,
+                    seq,
+                })
+            })
+            .collect();
+        let feed_after = if feed { self.feed_seq } else { None };
+        if feed_after.is_some() {
+            self.resuming_feed = Some(None);
+        }
+        if !rooms.is_empty() || feed_after.is_some() {
+            self.queue_resume(rooms, feed_after);
+        }
+        Verdict::Continue
+    }
+
+    /// Gives up replaying `room`: it continues from the latest position seen, and the app
+    /// reloads its history.
+    fn resync_room(&mut self, room_id: RoomId) {
         self.resuming.remove(&room_id);
-        if code == ErrorCode::RoomNotFound {
-            self.positions.remove(&room_id);
-            return Verdict::Continue;
-        }
+        let Some(&at) = self.positions.get(&room_id) else {
+            return;
+        };
         let seq = self
             .latest_seen
             .get(&room_id)
-            .copied()
-            .unwrap_or(room.seq)
-            .max(room.seq);
+            .map_or(at, |&seen| seen.max(at));
         self.positions.insert(room_id, seq);
         self.events.push(ClientEvent::Resync { room_id, seq });
-        Verdict::Continue
+    }
+
+    /// Gives up replaying the feed up to where this connection started; the app reloads its
+    /// notifications.
+    fn resync_feed(&mut self) {
+        self.resuming_feed = None;
+        let seq = self
+            .feed_seq
+            .map_or(self.ready_feed_seq, |at| at.max(self.ready_feed_seq));
+        self.feed_seq = Some(seq);
+        self.events.push(ClientEvent::FeedResync { feed_seq: seq });
     }
 
     fn on_event(&mut self, event: Event) {
@@ -668,172 +595,4 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use jeco_proto::model::UserRef;
-
-    fn message(room: i64, seq: i64, client_id: &str) -> Message {
-        Message {
-            id: jeco_proto::ids::MessageId(seq),
-            room_id: RoomId(room),
-            seq: Seq(seq),
-            sender: UserRef {
-                id: UserId(1),
-                username: "a".into(),
-                display_name: String::new(),
-            },
-            client_id: client_id.into(),
-            body: "hi".into(),
-            reply_to: None,
-            forwarded_from: None,
-            attachments: Vec::new(),
-            mentions: Vec::new(),
-            reactions: Vec::new(),
-            created_at: jeco_proto::ids::Timestamp(0),
-            edited_at: None,
-            deleted: false,
-        }
-    }
-
-    fn created(room: i64, seq: i64) -> Incoming {
-        Incoming::Event(Event::MessageCreated {
-            room_id: RoomId(room),
-            seq: Seq(seq),
-            message: message(room, seq, "x"),
-        })
-    }
-
-    fn refused(id: &str, code: &str, message: &str) -> Incoming {
-        Incoming::Frame(ServerFrame::Error {
-            id: Some(id.into()),
-            code: ErrorCode::parse(code).unwrap_or(ErrorCode::Unknown),
-            message: message.into(),
-            field: None,
-            room_id: None,
-        })
-    }
-
-    fn pos(room: i64, seq: i64) -> RoomPosition {
-        RoomPosition {
-            room_id: RoomId(room),
-            seq: Seq(seq),
-        }
-    }
-
-    fn delivered(s: &mut Session) -> Vec<i64> {
-        s.take_events()
-            .into_iter()
-            .filter_map(|e| match e {
-                ClientEvent::Event(ev) => ev.room_seq().map(|(_, seq)| seq.0),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn resume_drops_live_events_until_the_replay_catches_up() {
-        let now = Instant::now();
-        let mut s = Session::new(vec![pos(1, 2)], Some(Seq(0)), Vec::new());
-        assert_eq!(
-            s.on_ready(1, UserId(1), vec![pos(1, 5)], Seq(0)),
-            Verdict::Continue
-        );
-        let frames = s.take_frames(now);
-        assert!(
-            matches!(&frames[..], [ClientFrame::Resume { rooms, feed_after: None, .. }] if rooms == &vec![pos(1, 2)])
-        );
-        // A live event published after `ready` arrives before the replay: dropped.
-        s.on_incoming(created(1, 6), now);
-        // SSE may deliver `resumed` before the replayed events.
-        s.on_incoming(
-            Incoming::Frame(ServerFrame::Resumed {
-                id: "c1".into(),
-                rooms: vec![pos(1, 6)],
-                feed_seq: Seq(0),
-            }),
-            now,
-        );
-        for seq in [3, 4, 5, 6, 4, 7] {
-            s.on_incoming(created(1, seq), now);
-        }
-        assert_eq!(delivered(&mut s), vec![3, 4, 5, 6, 7]);
-        assert_eq!(s.positions(), vec![pos(1, 7)]);
-    }
-
-    #[test]
-    fn a_gap_asks_for_a_replay_and_a_too_far_room_resyncs() {
-        let now = Instant::now();
-        let mut s = Session::new(vec![pos(1, 1), pos(2, 1)], Some(Seq(0)), Vec::new());
-        s.on_ready(1, UserId(1), vec![pos(1, 50), pos(2, 3)], Seq(0));
-        let _ = s.take_frames(now);
-        s.on_incoming(refused("c1", "too_far_behind", "m"), now);
-        let split = s.take_frames(now);
-        assert_eq!(split.len(), 2);
-        s.on_incoming(refused("c2", "too_far_behind", "m"), now);
-        assert!(s.take_events().iter().any(|e| matches!(
-            e,
-            ClientEvent::Resync {
-                room_id: RoomId(1),
-                seq: Seq(50)
-            }
-        )));
-        s.on_incoming(created(1, 51), now);
-        s.on_incoming(created(2, 2), now);
-        assert_eq!(delivered(&mut s), vec![51, 2]);
-        // Room 1 jumps: a replay is asked for, and the early event is dropped.
-        s.on_incoming(created(1, 53), now);
-        assert!(
-            matches!(&s.take_frames(now)[..], [ClientFrame::Resume { rooms, .. }] if rooms == &vec![pos(1, 51)])
-        );
-        assert_eq!(delivered(&mut s), Vec::<i64>::new());
-    }
-
-    #[test]
-    fn the_outbox_sends_one_per_room_and_retries_transient_refusals() {
-        let now = Instant::now();
-        let mut s = Session::new(Vec::new(), None, Vec::new());
-        for (room, id) in [(1, "a"), (1, "b"), (2, "c")] {
-            let message = SendMessage {
-                client_id: id.into(),
-                body: id.into(),
-                ..SendMessage::default()
-            };
-            s.queue_send(RoomId(room), message, None);
-        }
-        assert!(
-            s.take_frames(now).is_empty(),
-            "nothing is sent while offline"
-        );
-        s.on_ready(1, UserId(1), Vec::new(), Seq(0));
-        let client_ids = |frames: Vec<ClientFrame>| -> Vec<String> {
-            frames
-                .into_iter()
-                .filter_map(|f| match f {
-                    ClientFrame::Send { client_id, .. } => Some(client_id),
-                    _ => None,
-                })
-                .collect()
-        };
-        assert_eq!(client_ids(s.take_frames(now)), vec!["a", "c"]);
-        s.on_incoming(refused("c1", "rate_limited", "slow down"), now);
-        assert!(client_ids(s.take_frames(now)).is_empty(), "b waits for a");
-        let due = s.next_retry().unwrap();
-        assert_eq!(client_ids(s.take_frames(due)), vec!["a"]);
-        // The connection drops before the ack: everything is sent again, same client ids.
-        s.on_disconnect();
-        s.on_ready(1, UserId(1), Vec::new(), Seq(0));
-        let again = s.take_frames(due);
-        assert_eq!(client_ids(again), vec!["a", "c"]);
-        s.on_incoming(
-            Incoming::Frame(ServerFrame::Ack {
-                id: "c4".into(),
-                message: Some(Box::new(message(1, 1, "a"))),
-                seq: None,
-                added: None,
-            }),
-            now,
-        );
-        assert_eq!(client_ids(s.take_frames(now)), vec!["b"]);
-        assert_eq!(s.pending_sends().len(), 2);
-    }
-}
+mod tests;

@@ -9,13 +9,17 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{TestServer, connected, created, next_matching, options, relaxed, until};
+use common::events::is_stopped;
+use common::{
+    TestServer, connected, created, general, is_connected, next_matching, options, relaxed, text,
+    until,
+};
 use jeco_client::proto::api::{HistoryQuery, SendMessage};
 use jeco_client::proto::error::ErrorCode;
 use jeco_client::proto::event::Event;
 use jeco_client::proto::ids::{RoomId, Seq, UserId};
 use jeco_client::proto::model::{Message, RoomKind};
-use jeco_client::{Client, ClientEvent, Error, TransportKind};
+use jeco_client::{Client, ClientEvent, ConnectionState, Error, TransportKind};
 use jeco_core::Limits;
 use jeco_server::ServerConfig;
 use jeco_server::ratelimit::Rate;
@@ -28,25 +32,6 @@ over_both_transports!(
     a_room_too_far_behind_is_resynced,
     rate_limited_sends_are_retried_in_order,
 );
-
-fn text(body: &str) -> SendMessage {
-    SendMessage {
-        body: body.to_owned(),
-        ..SendMessage::default()
-    }
-}
-
-async fn general(client: &Client) -> RoomId {
-    client
-        .rooms()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.room.name.as_deref() == Some("general"))
-        .expect("general")
-        .room
-        .id
-}
 
 /// Every message of `room`, oldest first, over REST.
 async fn history(client: &Client, room: RoomId) -> Vec<Message> {
@@ -154,7 +139,7 @@ async fn live_messages_typing_and_presence(kind: TransportKind) {
     assert_eq!(edited.body, "hi bob!");
 
     b.close();
-    next_matching(&b, |e| matches!(e, ClientEvent::Stopped { .. })).await;
+    next_matching(&b, is_stopped).await;
     assert_eq!(b.next_event().await, None, "nothing follows Stopped");
     assert_eq!(b.typing(room, true).await.unwrap_err(), Error::Closed);
     next_matching(&a, |e| {
@@ -230,7 +215,10 @@ async fn missed_events_are_replayed_once_in_order(kind: TransportKind) {
     // While the server is down, messages are posted straight into its store: no client can
     // see them but by a replay.
     server.stop().await;
-    next_matching(&b, |e| matches!(e, ClientEvent::Disconnected { .. })).await;
+    next_matching(&b, |e| {
+        matches!(e, ClientEvent::State(ConnectionState::Reconnecting { .. }))
+    })
+    .await;
     let engine = server.engine().await;
     for i in 0..20 {
         engine
@@ -250,9 +238,7 @@ async fn missed_events_are_replayed_once_in_order(kind: TransportKind) {
     server.serve(engine).await;
 
     until(&b, &mut seen, |s| {
-        s.iter()
-            .any(|e| matches!(e, ClientEvent::Connected { resumed: true, .. }))
-            && bodies_from(&created(s), alice_id).len() >= 25
+        s.iter().any(|e| is_connected(e, true)) && bodies_from(&created(s), alice_id).len() >= 25
     })
     .await;
     alice.send_message(room, text("after")).await.unwrap();
@@ -320,9 +306,7 @@ async fn a_burst_of_sends_survives_a_server_restart(kind: TransportKind) {
         "each send acknowledged once, in order"
     );
     assert!(
-        a_seen
-            .iter()
-            .any(|e| matches!(e, ClientEvent::Connected { resumed: true, .. })),
+        a_seen.iter().any(|e| is_connected(e, true)),
         "the connection was resumed"
     );
     assert!(a.pending_sends().is_empty());

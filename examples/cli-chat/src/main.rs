@@ -15,8 +15,8 @@
 //! could see in the process list and which shells keep in their history. Nothing is saved to
 //! disk; the login is signed out on exit.
 //!
-//! Layout: `command.rs` understands lines, `chat.rs` carries them out and prints events,
-//! `render.rs` makes server text safe for a terminal.
+//! Layout: `command.rs` understands lines, `chat.rs` carries them out, `chat/events.rs`
+//! prints events, `render.rs` makes server text safe for a terminal.
 
 mod chat;
 mod command;
@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use jeco_client::{Client, ConnectOptions, TransportKind};
+use jeco_client::{Client, ClientEvent, ConnectOptions, EventListener, TransportKind};
 use tokio::sync::{Notify, mpsc};
 
 use crate::chat::{Chat, Flow, describe};
@@ -79,11 +79,30 @@ enum Transport {
 /// How long exiting waits for queued messages to be acknowledged.
 const FINISH_SENDING: Duration = Duration::from_secs(10);
 
+/// Events on their way from the listener to the main loop.
+const EVENTS_IN_FLIGHT: usize = 64;
+
 /// What woke the main loop.
 enum Step {
     Line(Option<String>),
-    Event(Option<Box<jeco_client::ClientEvent>>),
+    Event(Option<Box<ClientEvent>>),
     Interrupted,
+}
+
+/// The connection's listener: hands each event to the main loop, which prints it between
+/// lines of input (printing may call the server, so it cannot happen in the callback).
+struct ToMainLoop(mpsc::Sender<ClientEvent>);
+
+impl EventListener for ToMainLoop {
+    fn on_event(&self, event: ClientEvent) {
+        // A callback cannot `.await`, so it waits for room by blocking; `block_in_place`
+        // first moves the runtime's other tasks off this thread. While it waits, the
+        // connection's queue for this listener fills and the connection waits too: a
+        // terminal that falls behind slows the connection down and loses nothing.
+        tokio::task::block_in_place(|| {
+            let _ = self.0.blocking_send(event);
+        });
+    }
 }
 
 #[tokio::main]
@@ -137,6 +156,8 @@ async fn run(args: Args, input: &mut mpsc::UnboundedReceiver<String>) -> Result<
             })
             .map_err(|e| describe(&e))?,
     );
+    let (events_tx, mut events) = mpsc::channel(EVENTS_IN_FLIGHT);
+    let _listening = connection.add_listener(Arc::new(ToMainLoop(events_tx)));
     let mut chat = Chat::start(client.clone(), me, connection.clone())
         .await
         .map_err(|e| describe(&e))?;
@@ -154,7 +175,7 @@ async fn run(args: Args, input: &mut mpsc::UnboundedReceiver<String>) -> Result<
     let finish_sending = loop {
         let step = tokio::select! {
             line = input.recv() => Step::Line(line),
-            event = connection.next_event() => Step::Event(event.map(Box::new)),
+            event = events.recv() => Step::Event(event.map(Box::new)),
             () = interrupted.notified() => Step::Interrupted,
         };
         match step {
@@ -180,7 +201,7 @@ async fn run(args: Args, input: &mut mpsc::UnboundedReceiver<String>) -> Result<
         if pending > 0 {
             let deadline = tokio::time::Instant::now() + FINISH_SENDING;
             while !connection.pending_sends().is_empty() {
-                match tokio::time::timeout_at(deadline, connection.next_event()).await {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
                     Ok(Some(event)) => {
                         if chat.on_event(event).await == Flow::Quit {
                             break;
