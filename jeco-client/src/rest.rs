@@ -16,7 +16,7 @@ use jeco_proto::model::{
 use reqwest::Method;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A fresh idempotency key for a send: 128 random bits in hex.
 pub fn new_client_id() -> String {
@@ -41,15 +41,7 @@ impl Client {
     /// they are, `avatar: Some(None)` clears the avatar. An avatar must be an image uploaded
     /// with [`Client::upload_avatar`]. The account as it is now.
     pub async fn update_profile(&self, update: ProfileUpdate) -> Result<Account> {
-        let mut body = serde_json::to_value(&update).map_err(|e| Error::Decode(e.to_string()))?;
-        // `ProfileUpdate` writes "keep the avatar" as `"avatar": null`, which the server
-        // reads as "clear it"; leaving the field out keeps it.
-        if update.avatar.is_none()
-            && let Some(fields) = body.as_object_mut()
-        {
-            fields.remove("avatar");
-        }
-        self.call(Method::PATCH, "/v1/me", Some(&body)).await
+        self.call(Method::PATCH, "/v1/me", Some(&update)).await
     }
 
     /// The rooms the user is in, and the public rooms they may join (`GET /v1/rooms`).

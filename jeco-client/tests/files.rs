@@ -136,6 +136,7 @@ async fn images_have_thumbnails() {
     let download = alice.download(meta.id).await.unwrap();
     assert_eq!(download.data, image);
     assert_eq!(download.content_type, "image/png");
+    assert_eq!(download.file_name.as_deref(), Some("wide.png"));
 
     let thumbnail = alice.thumbnail(meta.id).await.unwrap();
     assert_eq!(thumbnail.content_type, "image/png");

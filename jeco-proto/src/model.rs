@@ -53,12 +53,18 @@ pub struct Account {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileUpdate {
     /// New display name (empty clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// New avatar: `null` clears it, absent keeps it.
-    #[serde(default, with = "double_option")]
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub avatar: Option<Option<AttachmentId>>,
     /// New bio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bio: Option<String>,
 }
 
@@ -397,4 +403,31 @@ pub struct NotificationPage {
     pub items: Vec<Notification>,
     /// The id to pass as `before` for the next page; `None` when there is nothing more.
     pub next: Option<NotificationId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_update_keeps_what_it_does_not_name() {
+        let keep = ProfileUpdate {
+            bio: Some("hi".into()),
+            ..ProfileUpdate::default()
+        };
+        assert_eq!(serde_json::to_string(&keep).unwrap(), r#"{"bio":"hi"}"#);
+        let clear = ProfileUpdate {
+            avatar: Some(None),
+            ..ProfileUpdate::default()
+        };
+        assert_eq!(serde_json::to_string(&clear).unwrap(), r#"{"avatar":null}"#);
+        for (json, avatar) in [
+            ("{}", None),
+            (r#"{"avatar":null}"#, Some(None)),
+            (r#"{"avatar":7}"#, Some(Some(AttachmentId(7)))),
+        ] {
+            let parsed: ProfileUpdate = serde_json::from_str(json).unwrap();
+            assert_eq!(parsed.avatar, avatar, "{json}");
+        }
+    }
 }

@@ -132,7 +132,8 @@ impl Session {
         rooms: Vec<RoomPosition>,
         feed_after: Option<Seq>,
     ) -> Result<ServerFrame> {
-        // Check every position before replaying anything, so a bad one changes nothing.
+        // Check every position (the feed's too) before replaying anything, so a bad one
+        // changes nothing.
         for p in &rooms {
             if !self.positions.contains_key(&p.room_id) {
                 return Err(Error::not_found(ErrorCode::RoomNotFound).in_room(p.room_id));
@@ -164,9 +165,6 @@ impl Session {
                 .in_room(p.room_id));
             }
         }
-        for p in rooms {
-            self.replay_room(p.room_id, p.seq).await?;
-        }
         if let Some(after) = feed_after {
             if after.get() < 0 {
                 return Err(Error::invalid(
@@ -184,6 +182,11 @@ impl Session {
                     ),
                 ));
             }
+        }
+        for p in rooms {
+            self.replay_room(p.room_id, p.seq).await?;
+        }
+        if let Some(after) = feed_after {
             // Entries up to the connection's own position are history: replayed as they are.
             // Anything newer is handled as if it had arrived live.
             let mut at = after;

@@ -117,12 +117,14 @@ pub(crate) async fn download(
     let (meta, data) = state.engine.attachments().download(user, id).await?;
     let content_type = HeaderValue::from_str(&meta.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    let disposition = if meta.content_type.starts_with("image/") {
-        HeaderValue::from_static("inline")
+    // Images show in the page; anything else is saved. Both carry the file's name.
+    let kind = if meta.content_type.starts_with("image/") {
+        "inline"
     } else {
-        HeaderValue::from_str(&attachment_disposition(&meta.filename))
-            .unwrap_or(HeaderValue::from_static("attachment"))
+        "attachment"
     };
+    let disposition = HeaderValue::from_str(&disposition(kind, &meta.filename))
+        .unwrap_or(HeaderValue::from_static("attachment"));
     Ok((
         [
             (CONTENT_TYPE, content_type),
@@ -229,9 +231,9 @@ fn multipart_error(e: MultipartError) -> ApiError {
     }
 }
 
-/// `attachment` with the filename twice: a plain-ASCII fallback for old clients, and the
-/// exact name percent-encoded as UTF-8 (RFC 6266, RFC 8187).
-fn attachment_disposition(filename: &str) -> String {
+/// `kind` (`inline` or `attachment`) with the filename twice: a plain-ASCII fallback for old
+/// clients, and the exact name percent-encoded as UTF-8 (RFC 6266, RFC 8187).
+fn disposition(kind: &str, filename: &str) -> String {
     let fallback: String = filename
         .chars()
         .map(|c| match c {
@@ -247,7 +249,7 @@ fn attachment_disposition(filename: &str) -> String {
             encoded.push_str(&format!("%{b:02X}"));
         }
     }
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+    format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 /// Decodes an image within fixed limits (against decompression bombs) and encodes it as a
@@ -275,12 +277,12 @@ mod tests {
     #[test]
     fn disposition_is_ascii_with_an_exact_utf8_name() {
         assert_eq!(
-            attachment_disposition("report 2024.pdf"),
+            disposition("attachment", "report 2024.pdf"),
             "attachment; filename=\"report 2024.pdf\"; filename*=UTF-8''report%202024.pdf"
         );
         assert_eq!(
-            attachment_disposition("naïve\\100%.txt"),
-            "attachment; filename=\"na_ve_100_.txt\"; \
+            disposition("inline", "naïve\\100%.txt"),
+            "inline; filename=\"na_ve_100_.txt\"; \
              filename*=UTF-8''na%C3%AFve%5C100%25.txt"
         );
     }
