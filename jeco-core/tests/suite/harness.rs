@@ -68,6 +68,26 @@ impl Harness {
         Harness::open(self.backend.clone(), limits).await
     }
 
+    /// A second engine on the same data over `stores` (the backend's, wrapped by the test).
+    pub async fn engine_with_stores(&self, stores: jeco_core::store::Stores) -> Engine {
+        let dir = match &self.backend {
+            Backend::Sqlite(dir) => dir.path().to_owned(),
+            Backend::Postgres(db) => db.blobs.path().to_owned(),
+        };
+        Engine::builder()
+            .stores(stores)
+            .data_dir(dir)
+            .mailer(self.mailer.clone())
+            .jwt_secret(b"test secret that is long enough!!".to_vec())
+            .password_hashing(PasswordHashing {
+                memory_kib: 256,
+                iterations: 1,
+            })
+            .build()
+            .await
+            .expect("engine builds")
+    }
+
     async fn open(backend: Backend, limits: Limits) -> Harness {
         let mailer = Arc::new(MemoryMailer::new());
         let builder = Engine::builder()

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod delivery;
 pub mod guarantees;
 pub mod harness;
 pub mod messages;
@@ -79,6 +80,13 @@ macro_rules! conformance_suite {
             deleting_a_message_withdraws_its_files,
             a_retried_forward_copies_nothing_twice,
             explicit_reactions_are_safe_to_retry,
+        );
+        cases!($make; delivery:
+            presence_reaches_room_mates_and_watchers_once,
+            public_rooms_announce_activity_to_those_not_in_them,
+            reading_a_conversation_reads_its_notifications,
+            a_dropped_session_releases_presence,
+            a_room_joined_while_a_session_opens_is_followed,
         );
         cases!($make; retries:
             a_retried_send_gets_its_original_whatever_changed_since,

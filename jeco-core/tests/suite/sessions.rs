@@ -9,12 +9,12 @@ use jeco_proto::ws::{ClientFrame, Incoming, RoomPosition, ServerFrame};
 
 use super::harness::{Harness, last_seq, public_room, text};
 
-fn parse(frame: &Frame) -> Incoming {
+pub fn parse(frame: &Frame) -> Incoming {
     serde_json::from_slice(frame.json()).expect("frames parse")
 }
 
 /// The next frame the session yields (failing the test if none comes).
-async fn next(session: &mut Session) -> Incoming {
+pub async fn next(session: &mut Session) -> Incoming {
     let out = tokio::time::timeout(Duration::from_secs(30), session.next())
         .await
         .expect("a frame is ready")
@@ -26,7 +26,7 @@ async fn next(session: &mut Session) -> Incoming {
 }
 
 /// The next room event of `room`, skipping presence and feed frames.
-async fn next_in(session: &mut Session, room: RoomId) -> Event {
+pub async fn next_in(session: &mut Session, room: RoomId) -> Event {
     loop {
         if let Incoming::Event(e) = next(session).await
             && e.room_seq().is_some_and(|(r, _)| r == room)
