@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod bad_input;
 pub mod clients;
 pub mod denials;
+pub mod endings;
 pub mod files;
 pub mod harness;
 pub mod messages;
@@ -68,6 +69,10 @@ macro_rules! e2e_suite {
             a_retried_send_after_a_lost_ack_posts_once,
             sse_carries_events_and_takes_commands,
             a_slow_consumer_is_dropped_and_resumes,
+        );
+        cases!($db; endings:
+            a_client_that_stops_reading_is_let_go,
+            shutdown_waits_for_every_connection_to_say_goodbye,
         );
         cases!($db; denials:
             outsiders_cannot_touch_private_conversations,
