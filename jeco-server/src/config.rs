@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use jeco_core::{Engine, Limits};
@@ -98,6 +99,10 @@ pub struct Options {
     /// Real-time connections one user may hold [default: 16].
     #[arg(long, env = "JECO_MAX_CONNECTIONS_PER_USER")]
     pub max_connections_per_user: Option<usize>,
+    /// Seconds a real-time client may take to accept a write before it is disconnected
+    /// [default: 10].
+    #[arg(long, env = "JECO_WRITE_TIMEOUT_SECS")]
+    pub write_timeout_secs: Option<u64>,
 }
 
 macro_rules! merge {
@@ -131,6 +136,7 @@ impl Options {
             send_burst,
             auth_rate_per_minute,
             max_connections_per_user,
+            write_timeout_secs,
         )
     }
 }
@@ -262,6 +268,9 @@ impl Settings {
             trust_forwarded_for: o.trust_forwarded_for.unwrap_or(false),
             web_dir: o.web_dir.clone(),
             upload_bytes: engine.limits().upload_bytes,
+            write_timeout: o
+                .write_timeout_secs
+                .map_or(defaults.write_timeout, |s| Duration::from_secs(s.max(1))),
             ..defaults
         }
     }

@@ -77,6 +77,10 @@ impl FromRequestParts<AppState> for AuthUser {
 /// The client's address: the socket's peer, or the last `X-Forwarded-For` entry when the
 /// server is configured to trust a proxy in front of it. The last entry is the one that
 /// proxy added; entries before it came from the client and could be anything.
+///
+/// A router served without connect info (and not behind a trusted proxy) cannot tell
+/// clients apart: the routes that limit per address then answer `internal` and log why,
+/// rather than putting every client in one bucket.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
@@ -94,11 +98,20 @@ impl FromRequestParts<AppState> for ClientIp {
         {
             return Ok(ClientIp(ip));
         }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        Ok(ClientIp(peer))
+        match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(peer)) => Ok(ClientIp(peer.ip())),
+            // Without the peer's address every client would share one rate-limit bucket, and
+            // one client could lock everyone out of signing in: refuse, and say why.
+            None => Err(ApiError(jeco_core::Error::internal(MissingConnectInfo))),
+        }
     }
 }
+
+/// The router was served without the peers' addresses.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the client's address is unknown: serve the router with \
+     `into_make_service_with_connect_info::<SocketAddr>()`, or set trust_forwarded_for behind \
+     a proxy that sets X-Forwarded-For"
+)]
+struct MissingConnectInfo;
