@@ -96,3 +96,31 @@ fn the_closing_table_names_every_closing_code() {
         "the `closing` table of docs/PROTOCOL.md and the closing codes of ErrorCode differ"
     );
 }
+
+/// The transport "Adding a transport" shows is the one the engine's tests run.
+#[test]
+fn the_transport_example_is_the_tested_one() {
+    let doc = std::fs::read_to_string(protocol_path()).expect("docs/PROTOCOL.md");
+    let section = doc
+        .split("## 14. Adding a transport")
+        .nth(1)
+        .expect("the section");
+    let shown = section
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a Rust block");
+    let test =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../jeco-core/tests/line_transport.rs");
+    let code = std::fs::read_to_string(test).expect("line_transport.rs");
+    let tested = code
+        .split("// transport:begin\n")
+        .nth(1)
+        .and_then(|rest| rest.split("// transport:end").next())
+        .expect("the marked transport");
+    assert_eq!(
+        shown, tested,
+        "PROTOCOL.md's transport differs from the tested one"
+    );
+    assert!(tested.lines().count() < 150);
+}
