@@ -14,9 +14,9 @@ use tokio::time::Instant;
 
 use crate::auth::{JwtKeys, PasswordHashing};
 use crate::blob::BlobStore;
-use crate::engine::Limits;
 use crate::event::{Event, Published, Topic};
 use crate::ids::{RoomId, Seq, Timestamp, UserId};
+use crate::limits::Limits;
 use crate::mailer::Mailer;
 use crate::presence::Presence;
 use crate::pubsub::{Inbox, PubSub};

@@ -21,6 +21,7 @@
 //! error.rs                            Error with stable codes
 //! session.rs                          one real-time connection, for any transport
 //! testing.rs                          throwaway PostgreSQL databases and Redis servers for tests
+//!                                     (feature `testing`)
 //! ```
 //!
 //! A change flows one way: a service checks who may make it, the store commits it in one
@@ -35,6 +36,7 @@ mod core;
 mod engine;
 pub mod error;
 pub mod event;
+mod limits;
 pub mod mailer;
 pub mod presence;
 #[cfg(feature = "redis")]
@@ -45,10 +47,11 @@ pub mod pubsub_redis;
 pub mod service;
 pub mod session;
 pub mod store;
-#[cfg(feature = "postgres")]
+#[cfg(feature = "testing")]
 pub mod testing;
 mod validate;
 
-pub use engine::{Engine, EngineBuilder, GENERAL_ROOM, Limits};
+pub use engine::{Engine, EngineBuilder, GENERAL_ROOM};
 pub use error::{Error, ErrorKind, Result};
 pub use jeco_proto::{ids, model};
+pub use limits::Limits;

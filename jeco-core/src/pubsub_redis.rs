@@ -44,7 +44,6 @@ use crate::event::Published;
 use crate::event::Topic;
 use crate::ids::Seq;
 use crate::pubsub::{Inbox, PubSub, PubSubError};
-use crate::service::notifications::feed_seq_of;
 
 /// First delay before reconnecting the receiving connection; doubled on each failure.
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
@@ -258,7 +257,7 @@ impl Sender {
             Topic::User(_) => event
                 .event
                 .as_deref()
-                .is_some_and(|e| feed_seq_of(e).is_some()),
+                .is_some_and(|e| e.feed_seq().is_some()),
             _ => false,
         };
         if !keep {

@@ -219,6 +219,16 @@ pub enum Event {
 }
 
 impl Event {
+    /// The position in the user's feed of a feed entry (a notification, a membership
+    /// change).
+    pub fn feed_seq(&self) -> Option<Seq> {
+        match self {
+            Event::Membership { feed_seq, .. } => Some(*feed_seq),
+            Event::Notification { notification } => Some(notification.feed_seq),
+            _ => None,
+        }
+    }
+
     /// The room sequence of a sequenced room event.
     pub fn room_seq(&self) -> Option<(RoomId, Seq)> {
         match self {

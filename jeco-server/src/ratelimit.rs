@@ -56,7 +56,10 @@ impl<K: Hash + Eq + Clone + Display> RateLimiter<K> {
     /// Takes one token for `key`; `false` when the bucket is empty.
     pub async fn check(&self, key: &K) -> bool {
         if let Some((redis, kind)) = &self.shared {
-            match redis.take_token(kind, key, self.rate).await {
+            match redis
+                .take_token(kind, key, self.rate.per_second, self.rate.burst)
+                .await
+            {
                 Ok(taken) => return taken,
                 Err(e) => {
                     tracing::warn!(error = %e, kind, "shared rate limit unavailable; limiting on this node");

@@ -20,8 +20,6 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 use sha2::{Digest, Sha256};
 
-use crate::ratelimit::Rate;
-
 /// One token from the bucket at KEYS[1]; ARGV: tokens per second, burst. Returns 1 if taken.
 const TAKE_TOKEN: &str = r#"
 local t = redis.call('TIME')
@@ -76,18 +74,20 @@ impl RedisShared {
         })
     }
 
-    /// Takes a token from the shared bucket `kind`/`key`: `true` if there was one.
+    /// Takes a token from the shared bucket `kind`/`key`, which regains `per_second` tokens a
+    /// second up to `burst`: `true` if there was one.
     pub async fn take_token(
         &self,
         kind: &str,
         key: &impl Display,
-        rate: Rate,
+        per_second: f64,
+        burst: f64,
     ) -> Result<bool, SharedError> {
         let taken: i64 = self
             .take_token
             .key(format!("{}rl:{kind}:{key}", self.prefix))
-            .arg(rate.per_second)
-            .arg(rate.burst)
+            .arg(per_second)
+            .arg(burst)
             .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(taken == 1)

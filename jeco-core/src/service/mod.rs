@@ -8,7 +8,7 @@ mod accounts;
 mod attachments;
 mod contacts;
 mod messages;
-pub(crate) mod notifications;
+mod notifications;
 mod presence;
 mod rooms;
 

@@ -121,20 +121,11 @@ impl<'a> Notifications<'a> {
         );
         let feed_seq = self.core.stores.feed.feed_seq(user).await?;
         let events = self.core.stores.feed.feed_after(user, after, limit).await?;
-        let reached = events.last().and_then(feed_seq_of).unwrap_or(after);
+        let reached = events.last().and_then(Event::feed_seq).unwrap_or(after);
         Ok(Feed {
             has_more: reached < feed_seq,
             feed_seq,
             events,
         })
-    }
-}
-
-/// The feed sequence of a feed entry.
-pub(crate) fn feed_seq_of(event: &Event) -> Option<Seq> {
-    match event {
-        Event::Membership { feed_seq, .. } => Some(*feed_seq),
-        Event::Notification { notification } => Some(notification.feed_seq),
-        _ => None,
     }
 }

@@ -5,9 +5,9 @@ use jeco_proto::ws::{ClientFrame, RoomPosition, ServerFrame};
 use super::Session;
 use super::frame::event_frame;
 use crate::error::{Error, ErrorCode, Result};
+use crate::event::Event;
 use crate::ids::Seq;
 use crate::service::SendMessage;
-use crate::service::notifications::feed_seq_of;
 
 impl Session {
     /// Carries out `command` for the session's user; the reply, or why it failed.
@@ -201,7 +201,7 @@ impl Session {
                     )
                     .await?
                     .events;
-                let Some(last) = page.last().and_then(feed_seq_of) else {
+                let Some(last) = page.last().and_then(Event::feed_seq) else {
                     break;
                 };
                 for event in page {

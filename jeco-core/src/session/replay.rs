@@ -8,7 +8,6 @@ use super::frame::{Frame, closing_frame, event_frame, shared_event_frame};
 use crate::error::{ErrorCode, Result};
 use crate::event::{Event, Published, Topic};
 use crate::ids::{RoomId, Seq};
-use crate::service::notifications::feed_seq_of;
 
 impl Session {
     /// Events may have been lost on the way: reads from the store whatever the connection
@@ -68,7 +67,7 @@ impl Session {
                 ),
             ));
         }
-        let Some(seq) = feed_seq_of(&event) else {
+        let Some(seq) = event.feed_seq() else {
             return Some(Frame::event(published.payload, Some(event)));
         };
         if seq <= self.feed_seq {
@@ -99,7 +98,7 @@ impl Session {
                 return Ok(());
             }
             for event in page {
-                let Some(seq) = feed_seq_of(&event) else {
+                let Some(seq) = event.feed_seq() else {
                     continue;
                 };
                 // The entry goes out before the changes of a room it joins (which

@@ -305,7 +305,8 @@ pub enum Appended {
 /// connection would see a gap, and read the store to fill it, for each one that overtook
 /// another.
 ///
-/// Dropping a turn (published, failed, or the caller gone) lets the next one go.
+/// Dropping a turn (published, failed, or the caller gone) lets the next one go. A store of
+/// one's own that commits one message at a time hands out [`PublishTurn::now`].
 #[derive(Debug)]
 pub struct PublishTurn(Option<(std::sync::Arc<Turnstile>, u64)>);
 
@@ -316,7 +317,7 @@ impl PublishTurn {
     }
 
     /// Waits until every earlier message of the same writer was published (or given up).
-    pub async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         if let Some((turnstile, ticket)) = &self.0 {
             turnstile.wait(*ticket).await;
         }
@@ -331,9 +332,11 @@ impl Drop for PublishTurn {
     }
 }
 
-/// Hands out publishing turns in commit order (see [`PublishTurn`]).
+/// Hands out publishing turns in commit order (see [`PublishTurn`]). The SQL stores' group
+/// commit issues them; built without a SQL backend, nothing does.
 #[derive(Debug, Default)]
-pub struct Turnstile {
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) struct Turnstile {
     /// The next ticket to go, and tickets finished out of order.
     state: std::sync::Mutex<(u64, std::collections::BTreeSet<u64>)>,
     /// Tickets handed out.
@@ -341,9 +344,10 @@ pub struct Turnstile {
     moved: tokio::sync::Notify,
 }
 
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 impl Turnstile {
     /// The turn after every turn issued so far.
-    pub fn issue(self: &std::sync::Arc<Self>) -> PublishTurn {
+    pub(crate) fn issue(self: &std::sync::Arc<Self>) -> PublishTurn {
         let ticket = self
             .issued
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
