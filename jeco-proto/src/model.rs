@@ -212,9 +212,10 @@ pub struct RoomSummary {
     pub room: Room,
     /// The viewer's role, or `None` if they have not joined (public rooms only).
     pub role: Option<Role>,
-    /// The viewer's read watermark.
+    /// The viewer's read watermark. For a public room they have not joined: how far they
+    /// have looked at it (`room.last_seq` beyond it means new activity there).
     pub last_read_seq: Seq,
-    /// Messages from others after the watermark, not deleted.
+    /// Messages from others after the watermark, not deleted (0 in rooms not joined).
     pub unread: i64,
     /// For a direct room, the other person.
     pub peer: Option<UserRef>,
