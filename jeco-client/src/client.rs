@@ -233,16 +233,7 @@ impl Client {
                 .send()
                 .await?;
             match check(sent).await {
-                Ok(resp) => {
-                    let tokens: Tokens = decode(resp).await?;
-                    *auth = Some(AuthState {
-                        tokens: tokens.clone(),
-                        obtained_at: Some(Timestamp::now()),
-                    });
-                    drop(auth);
-                    self.notify(Some(tokens.clone()));
-                    return Ok(tokens);
-                }
+                Ok(resp) => return self.adopt(&mut auth, decode(resp).await?),
                 Err(Error::Api {
                     status: 401,
                     code: ErrorCode::TokenExpired | ErrorCode::InvalidToken,
@@ -334,15 +325,7 @@ impl Client {
             .send()
             .await?;
         match check(sent).await {
-            Ok(resp) => {
-                let tokens: Tokens = decode(resp).await?;
-                *auth = Some(AuthState {
-                    tokens: tokens.clone(),
-                    obtained_at: Some(Timestamp::now()),
-                });
-                self.notify(Some(tokens.clone()));
-                Ok(tokens)
-            }
+            Ok(resp) => self.adopt(auth, decode(resp).await?),
             Err(e @ Error::Api { status: 401, .. }) => {
                 // The login is over (revoked, expired, or signed out elsewhere).
                 *auth = None;
@@ -352,6 +335,17 @@ impl Client {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Takes `tokens` from the server as the current ones (the caller holds the token lock)
+    /// and tells the listener.
+    fn adopt(&self, auth: &mut Option<AuthState>, tokens: Tokens) -> Result<Tokens> {
+        *auth = Some(AuthState {
+            tokens: tokens.clone(),
+            obtained_at: Some(Timestamp::now()),
+        });
+        self.notify(Some(tokens.clone()));
+        Ok(tokens)
     }
 
     /// After the server refused `used` as expired or invalid: refreshes, unless another

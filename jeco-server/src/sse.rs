@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::Stream;
 use jeco_core::error::ErrorCode;
-use jeco_core::session::{Frame, Gate, Inbound, Link, Session, drive};
+use jeco_core::session::{Frame, Inbound, Link, Session};
 use jeco_proto::api::ErrorBody;
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
@@ -24,7 +24,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, AuthUser};
 use crate::state::{AppState, SseCommand};
-use crate::transport::{ServerGate, driver_config};
+use crate::transport;
 
 /// Frames waiting for the HTTP response to take them. A client that stops reading fills
 /// this, then the driver's write deadline ends the connection.
@@ -72,18 +72,8 @@ pub async fn stream(
     state.sse.insert(id.clone(), user, commands_tx);
     let tasks = state.tasks.clone();
     let task = tasks.track_future(async move {
-        let config = driver_config(&state.config, false);
-        let gate = ServerGate(state.clone());
         let mut link = SseLink { out, commands };
-        drive(
-            session,
-            ready,
-            &mut link,
-            &config,
-            Some(&gate as &dyn Gate),
-            &state.shutdown,
-        )
-        .await;
+        transport::run(&state, session, ready, &mut link, false).await;
         state.sse.remove(&id);
         drop(guard);
     });

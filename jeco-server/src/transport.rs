@@ -1,19 +1,41 @@
-//! What the WebSocket and SSE transports share: the driver's settings, and the [`Gate`] that
-//! applies the server's limits and metrics to commands.
+//! What the WebSocket and SSE transports share: running a connection with the driver's
+//! settings, and the [`Gate`] that applies the server's limits and metrics to commands.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jeco_core::error::{Error, ErrorCode};
 use jeco_core::ids::UserId;
-use jeco_core::session::{DriverConfig, Gate, HEARTBEAT_MS};
+use jeco_core::session::{DriverConfig, Frame, Gate, HEARTBEAT_MS, Link, Session, drive};
 use jeco_proto::ws::ClientFrame;
 
 use crate::state::{AppState, ServerConfig};
 
-/// The driver's settings for a transport: `hears_client` when the transport hears from the
-/// client between commands (WebSocket pongs), so that silence can be taken for death.
-pub(crate) fn driver_config(config: &ServerConfig, hears_client: bool) -> DriverConfig {
+/// Runs an opened connection over `link` with the server's settings and rules until it ends.
+/// `hears_client`: the transport hears from the client between commands (WebSocket pongs),
+/// so that silence can be taken for death.
+pub(crate) async fn run<L: Link>(
+    state: &AppState,
+    session: Session,
+    ready: Frame,
+    link: &mut L,
+    hears_client: bool,
+) {
+    let config = driver_config(&state.config, hears_client);
+    let gate = ServerGate(state.clone());
+    drive(
+        session,
+        ready,
+        link,
+        &config,
+        Some(&gate as &dyn Gate),
+        &state.shutdown,
+    )
+    .await;
+}
+
+/// The driver's settings for a transport.
+fn driver_config(config: &ServerConfig, hears_client: bool) -> DriverConfig {
     DriverConfig {
         heartbeat: Duration::from_millis(HEARTBEAT_MS),
         heartbeat_timeout: hears_client.then_some(3),
@@ -25,7 +47,7 @@ pub(crate) fn driver_config(config: &ServerConfig, hears_client: bool) -> Driver
 
 /// The server's rules for real-time commands: the per-user send rate (shared with REST
 /// message posts), and the send metrics.
-pub(crate) struct ServerGate(pub(crate) AppState);
+struct ServerGate(AppState);
 
 #[async_trait]
 impl Gate for ServerGate {

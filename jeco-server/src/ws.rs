@@ -15,13 +15,13 @@ use bytes::Bytes;
 use futures::SinkExt;
 use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
-use jeco_core::session::{Frame, Gate, Inbound, Link, Session, closing_frame, drive};
+use jeco_core::session::{Frame, Inbound, Link, Session, closing_frame};
 use jeco_proto::ws::ClientFrame;
 use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::state::AppState;
-use crate::transport::{ServerGate, driver_config};
+use crate::transport;
 
 /// Query parameters of `GET /v1/ws`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -83,18 +83,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
             return refuse(socket, closing).await;
         }
     };
-    let config = driver_config(&state.config, true);
-    let gate = ServerGate(state.clone());
-    let mut link = WsLink(socket);
-    drive(
-        session,
-        ready,
-        &mut link,
-        &config,
-        Some(&gate as &dyn Gate),
-        &state.shutdown,
-    )
-    .await;
+    transport::run(&state, session, ready, &mut WsLink(socket), true).await;
 }
 
 /// Says why the connection cannot be served, and closes it.
