@@ -87,16 +87,13 @@ impl Core {
                 return;
             }
         };
-        let rooms = self
-            .stores
-            .rooms
-            .small_rooms_of(user, self.limits.presence_room_members)
-            .await;
-        let watchers = self
-            .stores
-            .contacts
-            .contact_owners(user, PRESENCE_CONTACTS)
-            .await;
+        // Both reads at once: this runs as a user's first connection opens.
+        let (rooms, watchers) = tokio::join!(
+            self.stores
+                .rooms
+                .small_rooms_of(user, self.limits.presence_room_members),
+            self.stores.contacts.contact_owners(user, PRESENCE_CONTACTS),
+        );
         let (rooms, watchers) = match (rooms, watchers) {
             (Ok(rooms), Ok(watchers)) => (rooms, watchers),
             (Err(e), _) | (_, Err(e)) => {
