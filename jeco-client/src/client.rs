@@ -510,15 +510,26 @@ pub(crate) async fn check(resp: reqwest::Response) -> Result<reqwest::Response> 
     if status.is_success() {
         return Ok(resp);
     }
+    // A proxy's 429 may say when to come back only in the header.
+    let retry_after_ms = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|secs| secs.saturating_mul(1000));
     let bytes = resp.bytes().await?;
     Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(body) => Error::api(status.as_u16(), body),
+        Ok(mut body) => {
+            body.retry_after_ms = body.retry_after_ms.or(retry_after_ms);
+            Error::api(status.as_u16(), body)
+        }
         Err(_) => Error::Api {
             status: status.as_u16(),
             code: code_of_status(status),
             message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
             field: None,
             room_id: None,
+            retry_after_ms,
         },
     })
 }

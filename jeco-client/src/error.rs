@@ -23,6 +23,8 @@ pub enum Error {
         field: Option<String>,
         /// The room the error is about, when the server named one (`too_far_behind`).
         room_id: Option<RoomId>,
+        /// For `rate_limited`: milliseconds until the same call may succeed.
+        retry_after_ms: Option<u64>,
     },
     /// No session: call `login`, `register` or `restore` first (or the login was revoked).
     #[error("not signed in")]
@@ -70,6 +72,18 @@ impl Error {
             message: body.message,
             field: body.field,
             room_id: None,
+            retry_after_ms: body.retry_after_ms,
+        }
+    }
+
+    /// For `rate_limited`: how long until the same call may succeed, when the server said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Api {
+                retry_after_ms: Some(ms),
+                ..
+            } => Some(std::time::Duration::from_millis(*ms)),
+            _ => None,
         }
     }
 

@@ -361,6 +361,7 @@ impl Session {
                 message,
                 field,
                 room_id,
+                retry_after_ms,
             } => {
                 let Some(id) = id else {
                     tracing::warn!(%code, %message, "the server could not read a frame");
@@ -372,6 +373,7 @@ impl Session {
                     message,
                     field,
                     room_id,
+                    retry_after_ms,
                 };
                 match self.pending.remove(&id) {
                     Some(Pending::Send) => {

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 pub use jeco_proto::error::{ErrorCode, ErrorKind};
 
@@ -28,6 +29,8 @@ pub enum Error {
         /// The room the refusal is about, when the caller may need to know which
         /// (`too_far_behind` in a resume of several rooms).
         room: Option<RoomId>,
+        /// When the same call may succeed, for `rate_limited`.
+        retry_after: Option<Duration>,
     },
     /// A backend failed. The cause is for the log only.
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -64,6 +67,7 @@ impl Error {
             message: message.into(),
             field: None,
             room: None,
+            retry_after: None,
         }
     }
 
@@ -78,6 +82,7 @@ impl Error {
             message: message.into(),
             field: Some(field),
             room: None,
+            retry_after: None,
         }
     }
 
@@ -92,22 +97,23 @@ impl Error {
         Error::Internal(Box::new(e))
     }
 
-    /// The same refusal, naming the room it is about.
-    pub fn in_room(self, room_id: RoomId) -> Error {
-        match self {
-            Error::Refused {
-                code,
-                message,
-                field,
-                ..
-            } => Error::Refused {
-                code,
-                message,
-                field,
-                room: Some(room_id),
-            },
-            internal => internal,
+    /// Too many calls: the same may succeed after `retry_after`.
+    pub fn rate_limited(message: impl Into<Cow<'static, str>>, retry_after: Duration) -> Error {
+        Error::Refused {
+            code: ErrorCode::RateLimited,
+            message: message.into(),
+            field: None,
+            room: None,
+            retry_after: Some(retry_after),
         }
+    }
+
+    /// The same refusal, naming the room it is about.
+    pub fn in_room(mut self, room_id: RoomId) -> Error {
+        if let Error::Refused { room, .. } = &mut self {
+            *room = Some(room_id);
+        }
+        self
     }
 
     /// The stable machine-readable code sent to clients.
@@ -135,6 +141,14 @@ impl Error {
     pub fn room(&self) -> Option<RoomId> {
         match self {
             Error::Refused { room, .. } => *room,
+            Error::Internal(_) => None,
+        }
+    }
+
+    /// When the same call may succeed, for `rate_limited`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Refused { retry_after, .. } => *retry_after,
             Error::Internal(_) => None,
         }
     }

@@ -228,6 +228,7 @@ fn error(id: Option<String>, code: ErrorCode) -> AxMessage {
         message: code.as_str().replace('_', " "),
         field: None,
         room_id: None,
+        retry_after_ms: None,
     })
 }
 

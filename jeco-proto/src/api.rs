@@ -18,6 +18,10 @@ pub struct ErrorBody {
     /// The request field at fault, when one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `rate_limited`: milliseconds until the same request may succeed (also in the
+    /// `Retry-After` header, in whole seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// `POST /v1/auth/register`.

@@ -204,6 +204,9 @@ pub enum ServerFrame {
         /// The room the error is about, when it names one (`too_far_behind`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room_id: Option<RoomId>,
+        /// For `rate_limited`: milliseconds until the same command may succeed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     /// Answer to `ping`.
     Pong {

@@ -93,6 +93,19 @@ pub struct Options {
     /// Messages one user may send in a burst [default: 30].
     #[arg(long, env = "JECO_SEND_BURST")]
     pub send_burst: Option<f64>,
+    /// Edits, deletes, reactions and read markers per second per user, sustained
+    /// [default: 10].
+    #[arg(long, env = "JECO_CHANGE_RATE")]
+    pub change_rate: Option<f64>,
+    /// Edits, deletes, reactions and read markers one user may make in a burst [default: 30].
+    #[arg(long, env = "JECO_CHANGE_BURST")]
+    pub change_burst: Option<f64>,
+    /// Typing indications per second per user, sustained [default: 2].
+    #[arg(long, env = "JECO_TYPING_RATE")]
+    pub typing_rate: Option<f64>,
+    /// Typing indications one user may send in a burst [default: 10].
+    #[arg(long, env = "JECO_TYPING_BURST")]
+    pub typing_burst: Option<f64>,
     /// Login, register, refresh and reset attempts per minute per address [default: 12].
     #[arg(long, env = "JECO_AUTH_RATE_PER_MINUTE")]
     pub auth_rate_per_minute: Option<f64>,
@@ -134,6 +147,10 @@ impl Options {
             max_message_chars,
             send_rate,
             send_burst,
+            change_rate,
+            change_burst,
+            typing_rate,
+            typing_burst,
             auth_rate_per_minute,
             max_connections_per_user,
             write_timeout_secs,
@@ -250,11 +267,10 @@ impl Settings {
         let o = &self.options;
         ServerConfig {
             body_bytes: o.max_body_bytes.unwrap_or(defaults.body_bytes),
-            send_rate: Rate {
-                per_second: o.send_rate.unwrap_or(defaults.send_rate.per_second),
-                burst: o.send_burst.unwrap_or(defaults.send_rate.burst),
-            },
-            auth_rate: match o.auth_rate_per_minute {
+            send_rate: rate(o.send_rate, o.send_burst, defaults.send_rate),
+            change_rate: rate(o.change_rate, o.change_burst, defaults.change_rate),
+            typing_rate: rate(o.typing_rate, o.typing_burst, defaults.typing_rate),
+            auth_rate: match o.auth_rate_per_minute.filter(|n| *n > 0.0) {
                 Some(per_minute) => Rate {
                     per_second: per_minute / 60.0,
                     burst: per_minute.max(1.0),
@@ -273,6 +289,17 @@ impl Settings {
                 .map_or(defaults.write_timeout, |s| Duration::from_secs(s.max(1))),
             ..defaults
         }
+    }
+}
+
+/// A rate from its flags, each falling back to `default`'s; a rate of 0 or less would refuse
+/// everything forever, so it counts as unset.
+fn rate(per_second: Option<f64>, burst: Option<f64>, default: Rate) -> Rate {
+    Rate {
+        per_second: per_second
+            .filter(|r| *r > 0.0)
+            .unwrap_or(default.per_second),
+        burst: burst.filter(|b| *b >= 1.0).unwrap_or(default.burst),
     }
 }
 

@@ -38,6 +38,10 @@ impl ApiError {
             code,
             message: self.0.to_string(),
             field: self.0.field().map(str::to_owned),
+            retry_after_ms: self
+                .0
+                .retry_after()
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)),
         };
         (status, body)
     }
@@ -51,11 +55,18 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = self.parts();
+        let retry_after = body.retry_after_ms;
         let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(ms) = retry_after {
+            // Whole seconds, rounded up: a client that waits that long is in time.
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(ms.div_ceil(1000).max(1)),
+            );
         }
         response
     }
@@ -67,11 +78,6 @@ pub(crate) fn too_large() -> ApiError {
         ErrorCode::TooLarge,
         "the request body is larger than allowed",
     )
-}
-
-/// The answer to a client over a rate limit.
-pub(crate) fn rate_limited() -> ApiError {
-    ApiError::new(ErrorCode::RateLimited, "too many requests; slow down")
 }
 
 impl From<JsonRejection> for ApiError {

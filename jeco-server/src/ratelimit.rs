@@ -1,35 +1,55 @@
-//! Token buckets keyed by user or address: each key may spend `burst` tokens at once and
-//! regains `per_second` tokens a second. Buckets that are full again are forgotten, so memory
-//! follows the number of recently active keys. With several nodes the buckets live in Redis
-//! (see [`crate::shared`]), and these local ones stand in while Redis cannot be reached.
+//! Rate limits keyed by user or address: each key may spend `burst` at once and regains
+//! `per_second` a second (the generic cell rate algorithm of `governor`). A refusal says when
+//! to try again. With several nodes the buckets live in Redis (see [`crate::shared`]), and
+//! these local ones stand in while Redis cannot be reached.
 
-use std::collections::HashMap;
 use std::fmt::Display;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter as Gcra};
 
 use crate::shared::RedisShared;
-
-use tokio::time::Instant;
 
 /// A rate: sustained per second, with a burst allowance.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rate {
-    /// Tokens regained per second.
+    /// Tokens regained per second (more than 0).
     pub per_second: f64,
-    /// Bucket size.
+    /// How many may be spent at once (at least 1).
     pub burst: f64,
 }
 
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+impl Rate {
+    /// The quota this rate stands for.
+    fn quota(self) -> Quota {
+        let period = Duration::from_secs_f64(1.0 / self.per_second.max(1e-6));
+        let burst = NonZeroU32::new(self.burst.max(1.0).min(f64::from(u32::MAX)) as u32)
+            .unwrap_or(NonZeroU32::MIN);
+        Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst)
+    }
+
+    /// How long until one more is allowed after a refusal, at most: one period of the rate.
+    fn period(self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.per_second.max(1e-6))
+    }
 }
 
-/// Buckets for one kind of action.
-pub struct RateLimiter<K> {
+/// Keys tracked before the ones whose buckets are full again are forgotten.
+const TRACKED_KEYS: usize = 10_000;
+
+/// The buckets of one kind of action.
+pub struct RateLimiter<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
     rate: Rate,
-    buckets: Mutex<HashMap<K, Bucket>>,
+    local: Gcra<K, DashMapStateStore<K>, C, NoOpMiddleware<C::Instant>>,
+    clock: C,
     /// The shared buckets and this limiter's name among them.
     shared: Option<(Arc<RedisShared>, &'static str)>,
 }
@@ -37,11 +57,7 @@ pub struct RateLimiter<K> {
 impl<K: Hash + Eq + Clone + Display> RateLimiter<K> {
     /// Limits each key to `rate` on this node.
     pub fn new(rate: Rate) -> Self {
-        RateLimiter {
-            rate,
-            buckets: Mutex::new(HashMap::new()),
-            shared: None,
-        }
+        RateLimiter::with_clock(rate, DefaultClock::default())
     }
 
     /// Limits each key to `rate` across every node sharing `redis`; `kind` names this
@@ -52,15 +68,48 @@ impl<K: Hash + Eq + Clone + Display> RateLimiter<K> {
             ..RateLimiter::new(rate)
         }
     }
+}
 
-    /// Takes one token for `key`; `false` when the bucket is empty.
-    pub async fn check(&self, key: &K) -> bool {
+impl<K: Hash + Eq + Clone + Display, C: Clock + Clone> RateLimiter<K, C> {
+    /// Limits each key to `rate` on this node, by `clock`.
+    pub fn with_clock(rate: Rate, clock: C) -> Self {
+        RateLimiter {
+            rate,
+            local: Gcra::dashmap_with_clock(rate.quota(), clock.clone()),
+            clock,
+            shared: None,
+        }
+    }
+
+    /// The rate enforced.
+    pub fn rate(&self) -> Rate {
+        self.rate
+    }
+
+    /// Takes one for `key`, or refuses with `rate_limited` saying when to try again; `what`
+    /// names what is limited, for the message ("messages").
+    pub async fn admit(&self, key: &K, what: &str) -> jeco_core::Result<()> {
+        self.check(key).await.map_err(|wait| {
+            jeco_core::Error::rate_limited(format!("too many {what}; try again in a moment"), wait)
+        })
+    }
+
+    /// Takes one for `key`; when there is none left, how long until there is.
+    pub async fn check(&self, key: &K) -> Result<(), Duration> {
         if let Some((redis, kind)) = &self.shared {
             match redis
                 .take_token(kind, key, self.rate.per_second, self.rate.burst)
                 .await
             {
-                Ok(taken) => return taken,
+                // The shared bucket does not say when it refills; one period is the most it
+                // can take.
+                Ok(taken) => {
+                    return if taken {
+                        Ok(())
+                    } else {
+                        Err(self.rate.period())
+                    };
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, kind, "shared rate limit unavailable; limiting on this node");
                 }
@@ -69,53 +118,53 @@ impl<K: Hash + Eq + Clone + Display> RateLimiter<K> {
         self.check_here(key)
     }
 
-    fn check_here(&self, key: &K) -> bool {
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() > 10_000 {
-            let rate = self.rate;
-            buckets.retain(|_, b| refill(b, rate, now) < rate.burst);
+    fn check_here(&self, key: &K) -> Result<(), Duration> {
+        if self.local.len() > TRACKED_KEYS {
+            self.local.retain_recent();
         }
-        let rate = self.rate;
-        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
-            tokens: rate.burst,
-            at: now,
-        });
-        if refill(bucket, rate, now) >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.local
+            .check_key(key)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
-}
-
-fn refill(bucket: &mut Bucket, rate: Rate, now: Instant) -> f64 {
-    let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-    bucket.tokens = (bucket.tokens + elapsed * rate.per_second).min(rate.burst);
-    bucket.at = now;
-    bucket.tokens
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use governor::clock::FakeRelativeClock;
 
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn bursts_then_refills_at_the_rate() {
-        let limiter = RateLimiter::new(Rate {
-            per_second: 2.0,
-            burst: 3.0,
-        });
+    #[tokio::test]
+    async fn bursts_then_refills_at_the_rate_and_says_when() {
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(
+            Rate {
+                per_second: 2.0,
+                burst: 3.0,
+            },
+            clock.clone(),
+        );
         for _ in 0..3 {
-            assert!(limiter.check(&"a").await);
+            assert_eq!(limiter.check(&"a").await, Ok(()));
         }
-        assert!(!limiter.check(&"a").await);
-        assert!(limiter.check(&"b").await, "keys are independent");
-        tokio::time::advance(Duration::from_millis(500)).await;
-        assert!(limiter.check(&"a").await);
-        assert!(!limiter.check(&"a").await);
+        let wait = limiter.check(&"a").await.unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(500),
+            "{wait:?}"
+        );
+        assert_eq!(limiter.check(&"b").await, Ok(()), "keys are independent");
+        clock.advance(Duration::from_millis(500));
+        assert_eq!(limiter.check(&"a").await, Ok(()));
+        assert!(limiter.check(&"a").await.is_err());
+    }
+
+    #[test]
+    fn a_slow_rate_is_a_long_period() {
+        let per_minute = Rate {
+            per_second: 12.0 / 60.0,
+            burst: 12.0,
+        };
+        assert_eq!(per_minute.period(), Duration::from_secs(5));
+        assert_eq!(per_minute.quota().burst_size().get(), 12);
     }
 }

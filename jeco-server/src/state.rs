@@ -37,8 +37,15 @@ pub struct ServerConfig {
     /// How many bytes of outgoing frames the WebSocket layer gathers before writing to the
     /// socket (it writes earlier when the connection flushes, after each batch of frames).
     pub ws_write_buffer_bytes: usize,
-    /// Sends per user (REST and real-time together).
+    /// Messages posted per user, sends and forwards (REST and real-time together).
     pub send_rate: Rate,
+    /// Other changes per user: edits, deletes, reactions, read markers (REST and real-time
+    /// together). Each is a room change or an event to the room.
+    pub change_rate: Rate,
+    /// Typing indications per user (REST and real-time together).
+    pub typing_rate: Rate,
+    /// `resume` commands per user.
+    pub resume_rate: Rate,
     /// Register, login, refresh and password-reset attempts per client address.
     pub auth_rate: Rate,
     /// Real-time connections one user may hold open.
@@ -73,9 +80,22 @@ impl Default for ServerConfig {
                 per_second: 10.0,
                 burst: 30.0,
             },
+            change_rate: Rate {
+                per_second: 10.0,
+                burst: 30.0,
+            },
+            typing_rate: Rate {
+                per_second: 2.0,
+                burst: 10.0,
+            },
+            resume_rate: Rate {
+                per_second: 1.0,
+                burst: 5.0,
+            },
+            // 12 a minute, and no more in any minute.
             auth_rate: Rate {
                 per_second: 0.2,
-                burst: 10.0,
+                burst: 12.0,
             },
             max_connections_per_user: 16,
             cors_origins: Vec::new(),
@@ -96,10 +116,8 @@ pub struct AppState {
     pub engine: Engine,
     /// The configuration.
     pub config: Arc<ServerConfig>,
-    /// Authentication attempts per address.
-    pub auth_limiter: Arc<RateLimiter<IpAddr>>,
-    /// Sends per user.
-    pub send_limiter: Arc<RateLimiter<UserId>>,
+    /// The rate limits.
+    pub limits: Arc<Limiters>,
     /// Single-use real-time tickets.
     pub tickets: Arc<Tickets>,
     /// Open real-time connections per user.
@@ -119,8 +137,7 @@ impl AppState {
     pub fn new(engine: Engine, config: ServerConfig) -> AppState {
         AppState {
             engine,
-            auth_limiter: Arc::new(RateLimiter::new(config.auth_rate)),
-            send_limiter: Arc::new(RateLimiter::new(config.send_rate)),
+            limits: Arc::new(Limiters::new(&config, None)),
             tickets: Arc::new(Tickets::new(config.ticket_ttl, None)),
             connections: Arc::new(Connections::default()),
             metrics: Arc::new(Metrics::default()),
@@ -144,16 +161,7 @@ impl AppState {
     /// the deployment.
     pub fn shared_through(mut self, redis: RedisShared) -> AppState {
         let redis = Arc::new(redis);
-        self.auth_limiter = Arc::new(RateLimiter::shared(
-            self.config.auth_rate,
-            Arc::clone(&redis),
-            "auth",
-        ));
-        self.send_limiter = Arc::new(RateLimiter::shared(
-            self.config.send_rate,
-            Arc::clone(&redis),
-            "send",
-        ));
+        self.limits = Arc::new(Limiters::new(&self.config, Some(&redis)));
         self.tickets = Arc::new(Tickets::new(self.config.ticket_ttl, Some(redis)));
         self
     }
@@ -322,5 +330,42 @@ impl SseSessions {
         open.get(id)
             .filter(|(owner, _)| *owner == user)
             .map(|(_, commands)| commands.clone())
+    }
+}
+
+/// Every rate limit of the server, by what it limits.
+pub struct Limiters {
+    /// Sign-in attempts per client address.
+    pub auth: RateLimiter<IpAddr>,
+    /// Messages posted per user.
+    pub send: RateLimiter<UserId>,
+    /// Edits, deletes, reactions and read markers per user.
+    pub change: RateLimiter<UserId>,
+    /// Typing indications per user.
+    pub typing: RateLimiter<UserId>,
+    /// Resumes per user.
+    pub resume: RateLimiter<UserId>,
+}
+
+impl Limiters {
+    /// The limits of `config`, on this node or shared through `redis`.
+    fn new(config: &ServerConfig, redis: Option<&Arc<RedisShared>>) -> Limiters {
+        fn limiter<K: std::hash::Hash + Eq + Clone + std::fmt::Display>(
+            rate: Rate,
+            redis: Option<&Arc<RedisShared>>,
+            kind: &'static str,
+        ) -> RateLimiter<K> {
+            match redis {
+                Some(redis) => RateLimiter::shared(rate, Arc::clone(redis), kind),
+                None => RateLimiter::new(rate),
+            }
+        }
+        Limiters {
+            auth: limiter(config.auth_rate, redis, "auth"),
+            send: limiter(config.send_rate, redis, "send"),
+            change: limiter(config.change_rate, redis, "change"),
+            typing: limiter(config.typing_rate, redis, "typing"),
+            resume: limiter(config.resume_rate, redis, "resume"),
+        }
     }
 }

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jeco_core::error::{Error, ErrorCode};
 use jeco_core::ids::UserId;
 use jeco_core::session::{DriverConfig, Frame, Gate, HEARTBEAT_MS, Link, Session, drive};
 use jeco_proto::ws::ClientFrame;
@@ -52,13 +51,18 @@ struct ServerGate(AppState);
 #[async_trait]
 impl Gate for ServerGate {
     async fn admit(&self, user: UserId, command: &ClientFrame) -> jeco_core::Result<()> {
-        if matches!(command, ClientFrame::Send { .. }) && !self.0.send_limiter.check(&user).await {
-            return Err(Error::new(
-                ErrorCode::RateLimited,
-                "too many messages; slow down",
-            ));
+        let limits = &self.0.limits;
+        match command {
+            ClientFrame::Send { .. } => limits.send.admit(&user, "messages").await,
+            ClientFrame::Edit { .. }
+            | ClientFrame::Delete { .. }
+            | ClientFrame::React { .. }
+            | ClientFrame::Read { .. } => limits.change.admit(&user, "changes").await,
+            ClientFrame::Typing { .. } => limits.typing.admit(&user, "typing updates").await,
+            ClientFrame::Resume { .. } => limits.resume.admit(&user, "resumes").await,
+            // Pings and a stray `auth` write nothing and reach no one.
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn ran(&self, command: &'static str, ok: bool, took: Duration) {

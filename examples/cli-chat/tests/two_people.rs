@@ -49,6 +49,9 @@ async fn start_server() -> Server {
     };
     let config = ServerConfig {
         send_rate: lots,
+        change_rate: lots,
+        typing_rate: lots,
+        resume_rate: lots,
         auth_rate: lots,
         ..ServerConfig::default()
     };

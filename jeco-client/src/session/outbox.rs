@@ -180,7 +180,11 @@ impl Outbox {
                 .find(|e| e.inflight.as_deref() == Some(id))?;
             e.inflight = None;
             e.failures = e.failures.saturating_add(1);
-            e.not_before = Some(now + Duration::from_millis(100 << e.failures.min(6)));
+            // As long as the server said, or doubling pauses when it did not.
+            let pause = error
+                .retry_after()
+                .unwrap_or(Duration::from_millis(100 << e.failures.min(6)));
+            e.not_before = Some(now + pause);
             return None;
         }
         let entry = self.remove_inflight(id)?;

@@ -41,6 +41,7 @@ fn refused(id: &str, code: &str, room: Option<i64>) -> Incoming {
         message: "refused".into(),
         field: None,
         room_id: room.map(RoomId),
+        retry_after_ms: None,
     })
 }
 

@@ -47,6 +47,9 @@ pub fn relaxed() -> ServerConfig {
     };
     ServerConfig {
         send_rate: lots,
+        change_rate: lots,
+        typing_rate: lots,
+        resume_rate: lots,
         auth_rate: lots,
         ..ServerConfig::default()
     }

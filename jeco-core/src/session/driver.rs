@@ -329,6 +329,7 @@ fn invalid_frame(json: &[u8], e: &serde_json::Error) -> Frame {
         message: format!("the frame is not a valid command: {e}"),
         field: None,
         room_id: None,
+        retry_after_ms: None,
     })
 }
 

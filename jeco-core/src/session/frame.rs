@@ -98,7 +98,13 @@ pub fn error_frame(id: Option<String>, e: &Error) -> Frame {
         message: e.to_string(),
         field: e.field().map(str::to_owned),
         room_id: e.room(),
+        retry_after_ms: e.retry_after().map(millis),
     })
+}
+
+/// A duration in whole milliseconds, rounded up (a client that waits that long is in time).
+pub(crate) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
 }
 
 /// A `closing` frame: the connection ends, and why.

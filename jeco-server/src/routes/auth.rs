@@ -9,16 +9,12 @@ use jeco_proto::api::{
     RegisterRequest,
 };
 
-use crate::error::{ApiResult, rate_limited};
+use crate::error::ApiResult;
 use crate::extract::{ClientIp, Json};
 use crate::state::AppState;
 
 async fn limit(state: &AppState, ip: ClientIp) -> ApiResult<()> {
-    if state.auth_limiter.check(&ip.0).await {
-        Ok(())
-    } else {
-        Err(rate_limited())
-    }
+    Ok(state.limits.auth.admit(&ip.0, "sign-in attempts").await?)
 }
 
 /// Creates an account, joins it to `general` and signs it in.

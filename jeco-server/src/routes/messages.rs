@@ -11,7 +11,7 @@ use jeco_proto::api::{
 };
 use tokio::time::Instant;
 
-use crate::error::{ApiResult, rate_limited};
+use crate::error::ApiResult;
 use crate::extract::{ApiPath, ApiQuery, AuthUser, Json};
 use crate::state::AppState;
 
@@ -63,9 +63,7 @@ async fn post_limited(
     user: UserId,
     post: impl Future<Output = jeco_core::Result<Message>>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
-    if !state.send_limiter.check(&user).await {
-        return Err(rate_limited());
-    }
+    state.limits.send.admit(&user, "messages").await?;
     let started = Instant::now();
     let posted = post.await;
     state.metrics.sent(posted.is_ok(), started.elapsed());
@@ -119,7 +117,8 @@ pub(crate) async fn get(
         (status = 200, description = "The edited message", body = Message),
         (status = 400, description = "message_deleted, empty_message, too_long, invalid_characters", body = ErrorBody),
         (status = 403, description = "not_author", body = ErrorBody),
-        (status = 404, description = "message_not_found", body = ErrorBody)),
+        (status = 404, description = "message_not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn edit(
     State(state): State<AppState>,
@@ -127,6 +126,7 @@ pub(crate) async fn edit(
     ApiPath(message): ApiPath<MessageId>,
     Json(req): Json<EditMessageRequest>,
 ) -> ApiResult<Json<Message>> {
+    state.limits.change.admit(&user, "changes").await?;
     Ok(Json(
         state
             .engine
@@ -143,13 +143,15 @@ pub(crate) async fn edit(
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "not_allowed", body = ErrorBody),
-        (status = 404, description = "message_not_found", body = ErrorBody)),
+        (status = 404, description = "message_not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiPath(message): ApiPath<MessageId>,
 ) -> ApiResult<StatusCode> {
+    state.limits.change.admit(&user, "changes").await?;
     state.engine.messages().delete(user, message).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -162,7 +164,8 @@ pub(crate) async fn delete(
     responses(
         (status = 200, description = "Whether the reaction is now present", body = ReactResponse),
         (status = 400, description = "invalid_emoji, message_deleted, too_many_reactions", body = ErrorBody),
-        (status = 404, description = "message_not_found", body = ErrorBody)),
+        (status = 404, description = "message_not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn react(
     State(state): State<AppState>,
@@ -170,6 +173,7 @@ pub(crate) async fn react(
     ApiPath(message): ApiPath<MessageId>,
     Json(req): Json<ReactRequest>,
 ) -> ApiResult<Json<ReactResponse>> {
+    state.limits.change.admit(&user, "changes").await?;
     let messages = state.engine.messages();
     let added = match req.add {
         Some(present) => {

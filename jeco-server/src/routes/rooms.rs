@@ -206,7 +206,8 @@ pub(crate) async fn open_direct(
     request_body = MarkReadRequest,
     responses(
         (status = 200, description = "The caller's watermark now", body = ReadMarker),
-        (status = 404, description = "room_not_found", body = ErrorBody)),
+        (status = 404, description = "room_not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn mark_read(
     State(state): State<AppState>,
@@ -214,6 +215,7 @@ pub(crate) async fn mark_read(
     ApiPath(room): ApiPath<RoomId>,
     Json(req): Json<MarkReadRequest>,
 ) -> ApiResult<Json<ReadMarker>> {
+    state.limits.change.admit(&user, "changes").await?;
     let last_read_seq = state.engine.rooms().mark_read(user, room, req.seq).await?;
     Ok(Json(ReadMarker { last_read_seq }))
 }
@@ -225,7 +227,8 @@ pub(crate) async fn mark_read(
     responses(
         (status = 204, description = "Announced"),
         (status = 403, description = "not_a_member", body = ErrorBody),
-        (status = 404, description = "room_not_found", body = ErrorBody)),
+        (status = 404, description = "room_not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn typing(
     State(state): State<AppState>,
@@ -233,6 +236,7 @@ pub(crate) async fn typing(
     ApiPath(room): ApiPath<RoomId>,
     Json(req): Json<TypingRequest>,
 ) -> ApiResult<StatusCode> {
+    state.limits.typing.admit(&user, "typing updates").await?;
     state
         .engine
         .presence()

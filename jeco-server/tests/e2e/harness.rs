@@ -62,6 +62,9 @@ impl Default for Setup {
         Setup {
             config: ServerConfig {
                 send_rate: lots,
+                change_rate: lots,
+                typing_rate: lots,
+                resume_rate: lots,
                 auth_rate: lots,
                 ..ServerConfig::default()
             },

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod abuse;
 pub mod accounts;
 pub mod bad_input;
 pub mod clients;
@@ -69,6 +70,10 @@ macro_rules! e2e_suite {
             a_retried_send_after_a_lost_ack_posts_once,
             sse_carries_events_and_takes_commands,
             a_slow_consumer_is_dropped_and_resumes,
+        );
+        cases!($db; abuse:
+            every_command_that_writes_has_a_budget,
+            the_sign_in_limit_is_the_documented_one,
         );
         cases!($db; endings:
             a_client_that_stops_reading_is_let_go,
