@@ -18,8 +18,11 @@ pub struct Limits {
     pub history_page: i64,
     /// Largest page of changes or feed entries.
     pub changes_page: i64,
-    /// Most changes one `resume` replays per room; a client further behind reloads history.
+    /// Most changes one `resume` replays per room (and feed entries); a client further behind
+    /// reloads history.
     pub resume_events: i64,
+    /// Most changes and feed entries one `resume` replays in all.
+    pub resume_total_events: i64,
     /// Largest page of notifications.
     pub notifications_page: i64,
     /// Most user-search results.
@@ -57,6 +60,7 @@ impl Default for Limits {
             history_page: 100,
             changes_page: 500,
             resume_events: 10_000,
+            resume_total_events: 50_000,
             notifications_page: 100,
             search_results: 20,
             reactions_per_user: 20,

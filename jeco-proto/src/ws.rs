@@ -12,14 +12,60 @@ use crate::event::Event;
 use crate::ids::{AttachmentId, MessageId, RoomId, Seq, UserId};
 use crate::model::Message;
 
-/// How far a client has seen a room.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How far a client has seen a room. On the wire only the object form
+/// `{"room_id": 1, "seq": 2}` is accepted: an array such as `[1, 2]` is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoomPosition {
     /// The room.
     pub room_id: RoomId,
     /// The last sequence seen (0: nothing).
     pub seq: Seq,
+}
+
+impl<'de> Deserialize<'de> for RoomPosition {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RoomPosition, D::Error> {
+        d.deserialize_map(PositionVisitor)
+    }
+}
+
+/// Reads a [`RoomPosition`] from an object only (serde's derive would take an array too).
+struct PositionVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PositionVisitor {
+    type Value = RoomPosition;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(r#"an object {"room_id": ..., "seq": ...}"#)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RoomPosition, A::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        #[serde(field_identifier, rename_all = "snake_case")]
+        enum Field {
+            RoomId,
+            Seq,
+            #[serde(other)]
+            Other,
+        }
+        let (mut room_id, mut seq) = (None, None);
+        while let Some(key) = map.next_key()? {
+            match key {
+                Field::RoomId if room_id.is_none() => room_id = Some(map.next_value()?),
+                Field::Seq if seq.is_none() => seq = Some(map.next_value()?),
+                Field::RoomId => return Err(A::Error::duplicate_field("room_id")),
+                Field::Seq => return Err(A::Error::duplicate_field("seq")),
+                Field::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(RoomPosition {
+            room_id: room_id.ok_or_else(|| A::Error::missing_field("room_id"))?,
+            seq: seq.ok_or_else(|| A::Error::missing_field("seq"))?,
+        })
+    }
 }
 
 /// A frame from the client.
@@ -250,6 +296,35 @@ pub enum Incoming {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_position_is_an_object_only() {
+        let resume = |rooms: &str| {
+            serde_json::from_str::<ClientFrame>(&format!(
+                r#"{{"type":"resume","id":"r","rooms":{rooms}}}"#
+            ))
+        };
+        let ClientFrame::Resume { rooms, .. } =
+            resume(r#"[{"room_id":3,"seq":7,"later":true}]"#).unwrap()
+        else {
+            panic!("a resume");
+        };
+        assert_eq!(
+            rooms,
+            [RoomPosition {
+                room_id: RoomId(3),
+                seq: Seq(7)
+            }]
+        );
+        for refused in [
+            "[[3,7]]",
+            r#"[{"room_id":3}]"#,
+            r#"[{"room_id":3,"seq":7,"seq":1}]"#,
+            r#"[{"room_id":3,"seq":-1}]"#,
+        ] {
+            assert!(resume(refused).is_err(), "{refused} was accepted");
+        }
+    }
 
     #[test]
     fn frames_are_tagged_json() {

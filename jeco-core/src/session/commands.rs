@@ -1,19 +1,21 @@
 //! What each command of a session does, and `resume`.
 
+use std::collections::{HashMap, HashSet};
+
 use jeco_proto::ws::{ClientFrame, RoomPosition, ServerFrame};
 
 use super::Session;
-use super::frame::event_frame;
+use super::replay::CatchUp;
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::Event;
-use crate::ids::Seq;
+use crate::ids::{RoomId, Seq};
 use crate::service::SendMessage;
 
 impl Session {
-    /// Carries out `command` for the session's user; the reply, or why it failed.
-    pub(super) async fn run(&mut self, command: ClientFrame) -> Result<ServerFrame> {
+    /// Carries out `command` for the session's user; the reply (`None`: it comes later, see
+    /// [`Session::handle`]), or why it failed.
+    pub(super) async fn run(&mut self, command: ClientFrame) -> Result<Option<ServerFrame>> {
         let user = self.user;
-        Ok(match command {
+        Ok(Some(match command {
             ClientFrame::Auth { .. } => {
                 return Err(Error::invalid(
                     ErrorCode::AlreadyAuthenticated,
@@ -114,7 +116,10 @@ impl Session {
                 id,
                 rooms,
                 feed_after,
-            } => self.resume(id, rooms, feed_after).await?,
+            } => {
+                self.resume(id, rooms, feed_after).await?;
+                return Ok(None);
+            }
             ClientFrame::Ping { id } => ServerFrame::Pong { id },
             _ => {
                 return Err(Error::invalid(
@@ -123,18 +128,31 @@ impl Session {
                     "this frame type is not supported",
                 ));
             }
-        })
+        }))
     }
 
+    /// Checks a `resume` and schedules its replay, then its `resumed` reply. Every position
+    /// (the feed's too) is checked before anything is scheduled, so a refused resume changes
+    /// nothing: one position per room the connection follows, each room at most
+    /// `resume_events` behind, and at most `resume_total_events` to replay in all.
     async fn resume(
         &mut self,
         id: String,
         rooms: Vec<RoomPosition>,
         feed_after: Option<Seq>,
-    ) -> Result<ServerFrame> {
-        // Check every position (the feed's too) before replaying anything, so a bad one
-        // changes nothing.
+    ) -> Result<()> {
+        let limits = self.engine.limits();
+        let (limit, total_limit) = (limits.resume_events, limits.resume_total_events);
+        let mut named = HashSet::with_capacity(rooms.len());
         for p in &rooms {
+            if !named.insert(p.room_id) {
+                return Err(Error::invalid(
+                    ErrorCode::InvalidFrame,
+                    "rooms",
+                    format!("room {} is listed more than once", p.room_id),
+                )
+                .in_room(p.room_id));
+            }
             if !self.positions.contains_key(&p.room_id) {
                 return Err(Error::not_found(ErrorCode::RoomNotFound).in_room(p.room_id));
             }
@@ -146,19 +164,42 @@ impl Session {
                 ));
             }
         }
-        let limit = self.engine.limits().resume_events;
+        if let Some(after) = feed_after
+            && after.get() < 0
+        {
+            return Err(Error::invalid(
+                ErrorCode::InvalidSeq,
+                "feed_after",
+                "a sequence is never negative",
+            ));
+        }
+        let ends: HashMap<RoomId, Seq> = if rooms.is_empty() {
+            HashMap::new()
+        } else {
+            self.engine
+                .rooms()
+                .positions(self.user)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let mut total = 0;
         let mut rooms = rooms;
         for p in &mut rooms {
-            let room = self.engine.rooms().get(self.user, p.room_id).await?;
+            let Some(&end) = ends.get(&p.room_id) else {
+                return Err(Error::not_found(ErrorCode::RoomNotFound).in_room(p.room_id));
+            };
             // A position past the room's end would silence it; the client cannot have seen
             // more than there is.
-            p.seq = p.seq.min(room.last_seq);
-            if room.last_seq.get() - p.seq.get() > limit {
+            p.seq = p.seq.min(end);
+            let behind = end.get() - p.seq.get();
+            total += behind;
+            if behind > limit || total > total_limit {
                 return Err(Error::invalid(
                     ErrorCode::TooFarBehind,
                     "rooms",
                     format!(
-                        "room {} has more than {limit} changes to replay; reload its history instead",
+                        "room {} has too many changes to replay ({behind}; at most {limit} per room and {total_limit} in all); reload its history instead",
                         p.room_id
                     ),
                 )
@@ -166,56 +207,34 @@ impl Session {
             }
         }
         if let Some(after) = feed_after {
-            if after.get() < 0 {
-                return Err(Error::invalid(
-                    ErrorCode::InvalidSeq,
-                    "feed_after",
-                    "a sequence is never negative",
-                ));
-            }
-            if self.feed_seq.get() - after.get() > limit {
+            let behind = self.feed_seq.get() - after.get();
+            if behind > limit || total + behind > total_limit {
                 return Err(Error::invalid(
                     ErrorCode::TooFarBehind,
                     "feed_after",
                     format!(
-                        "more than {limit} feed entries to replay; reload notifications instead"
+                        "too many feed entries to replay ({behind}; at most {limit}, and {total_limit} in all with the rooms); reload notifications instead"
                     ),
                 ));
             }
         }
         for p in rooms {
-            self.replay_room(p.room_id, p.seq).await?;
+            self.positions.insert(p.room_id, p.seq);
+            self.catch_up_room(p.room_id);
         }
         if let Some(after) = feed_after {
             // Entries up to the connection's own position are history: replayed as they are.
             // Anything newer is handled as if it had arrived live.
-            let mut at = after;
-            while at < self.feed_seq {
-                let page = self
-                    .engine
-                    .notifications()
-                    .feed_after(
-                        self.user,
-                        at,
-                        u32::try_from(self.feed_seq.get() - at.get()).ok(),
-                    )
-                    .await?
-                    .events;
-                let Some(last) = page.last().and_then(Event::feed_seq) else {
-                    break;
-                };
-                for event in page {
-                    self.queued.push_back(event_frame(event)?);
-                }
-                at = last;
+            if after < self.feed_seq {
+                self.catch_up.push_back(CatchUp::FeedHistory {
+                    after,
+                    upto: self.feed_seq,
+                });
             }
-            self.replay_new_feed().await?;
+            self.catch_up_feed();
         }
-        Ok(ServerFrame::Resumed {
-            id,
-            rooms: self.room_positions(),
-            feed_seq: self.feed_seq,
-        })
+        self.catch_up.push_back(CatchUp::Resumed { id });
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! and its [`Session`], and decides everything that does not depend on the wire.
 //!
 //! - Commands: size-checked, parsed, admitted by the [`Gate`] (rate limits), carried out;
-//!   a `resume`'s replay goes out before its reply.
+//!   a `resume`'s replay goes out, as the client takes it, before its reply.
 //! - Events: written as soon as they are ready, gathered with whatever else is ready into one
 //!   write (up to a bound, so that commands get their turn in a busy room).
 //! - Every write has a deadline: a client that stops reading is dropped instead of pinning
@@ -13,6 +13,7 @@
 //!   stream, the server shutting down. Whatever ends the connection, the session is closed
 //!   and the user's presence released.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 
@@ -163,6 +164,9 @@ async fn serve<L: Link>(
     let mut ticker = tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
     let mut last_heard = Instant::now();
     let mut batch = Vec::with_capacity(1);
+    // Where the replies the session gives later go, in the order of their commands: on the
+    // link (`None`) or back to the request that carried the command.
+    let mut awaiting: VecDeque<Option<oneshot::Sender<Frame>>> = VecDeque::new();
     loop {
         // Unbiased: a client that keeps sending commands must not hold up its own events,
         // nor a busy room its commands.
@@ -179,36 +183,47 @@ async fn serve<L: Link>(
                     return Ended::ClientLeft;
                 };
                 last_heard = Instant::now();
-                let (out, reply) = match inbound {
+                let answer = match inbound {
                     Inbound::Heard => continue,
                     Inbound::Broken(code) => {
                         let goodbye = closing_frame(code, broken_message(code));
                         return Box::pin(say_goodbye(link, code, goodbye, config)).await;
                     }
-                    Inbound::Unusable => (vec![unusable()], None),
+                    Inbound::Unusable => Some(unusable()),
                     Inbound::Text(json) => {
-                        let (mut out, answer) = Box::pin(command(session, &json, config, gate)).await;
-                        out.push(answer);
-                        (out, None)
+                        let answer = Box::pin(command(session, &json, config, gate)).await;
+                        if answer.is_none() {
+                            awaiting.push_back(None);
+                        }
+                        answer
                     }
                     Inbound::Command { json, reply } => {
-                        let (out, answer) = Box::pin(command(session, &json, config, gate)).await;
-                        (out, Some((reply, answer)))
+                        match Box::pin(command(session, &json, config, gate)).await {
+                            // The client that asked may have gone; the events go out
+                            // regardless.
+                            Some(answer) => {
+                                let _ = reply.send(answer);
+                            }
+                            None => awaiting.push_back(Some(reply)),
+                        }
+                        None
                     }
                 };
-                if !out.is_empty() && let Err(ended) = write(link, &out, config).await {
+                if let Some(answer) = answer
+                    && let Err(ended) = write(link, &[answer], config).await
+                {
                     return ended;
-                }
-                if let Some((reply, answer)) = reply {
-                    // The client that asked may have gone; the events went out regardless.
-                    let _ = reply.send(answer);
                 }
             }
             next = session.next() => {
                 let closing = match next {
                     Some(Outbound::Frame(f)) => {
                         batch.push(f);
-                        gather(session, &mut batch, config.batch)
+                        gather(session, &mut batch, &mut awaiting, config.batch)
+                    }
+                    Some(Outbound::Reply(f)) => {
+                        reply_later(f, &mut awaiting, &mut batch);
+                        gather(session, &mut batch, &mut awaiting, config.batch)
                     }
                     Some(Outbound::Close { code, frame }) => Some((code, frame)),
                     None => return Ended::ClientLeft,
@@ -243,15 +258,37 @@ async fn serve<L: Link>(
 
 /// Adds to `batch` whatever else the session has ready, up to `max` frames; a `closing`
 /// that comes up ends the gathering and is returned.
-fn gather(session: &mut Session, batch: &mut Vec<Frame>, max: usize) -> Option<(ErrorCode, Frame)> {
+fn gather(
+    session: &mut Session,
+    batch: &mut Vec<Frame>,
+    awaiting: &mut VecDeque<Option<oneshot::Sender<Frame>>>,
+    max: usize,
+) -> Option<(ErrorCode, Frame)> {
     while batch.len() < max {
         match session.next().now_or_never() {
             Some(Some(Outbound::Frame(f))) => batch.push(f),
+            Some(Some(Outbound::Reply(f))) => reply_later(f, awaiting, batch),
             Some(Some(Outbound::Close { code, frame })) => return Some((code, frame)),
             _ => break,
         }
     }
     None
+}
+
+/// Sends a reply the session gave after its command: on the link, in order with the events
+/// before it, or to the request that carried the command.
+fn reply_later(
+    reply: Frame,
+    awaiting: &mut VecDeque<Option<oneshot::Sender<Frame>>>,
+    batch: &mut Vec<Frame>,
+) {
+    match awaiting.pop_front() {
+        Some(Some(to)) => {
+            // The request may have gone; the events went out regardless.
+            let _ = to.send(reply);
+        }
+        Some(None) | None => batch.push(reply),
+    }
 }
 
 /// Writes `frames` within the deadline.
@@ -282,13 +319,13 @@ async fn say_goodbye<L: Link>(
     Ended::Closed(code)
 }
 
-/// Runs one command: the frames it queued (a resume's replay) and its reply.
+/// Runs one command: its reply, or `None` when the session gives it later.
 async fn command(
     session: &mut Session,
     json: &[u8],
     config: &DriverConfig,
     gate: Option<&dyn Gate>,
-) -> (Vec<Frame>, Frame) {
+) -> Option<Frame> {
     if json.len() > config.frame_bytes {
         let e = Error::new(
             ErrorCode::FrameTooLarge,
@@ -297,16 +334,16 @@ async fn command(
                 config.frame_bytes
             ),
         );
-        return (Vec::new(), error_frame(None, &e));
+        return Some(error_frame(None, &e));
     }
     let command = match serde_json::from_slice::<ClientFrame>(json) {
         Ok(command) => command,
-        Err(e) => return (Vec::new(), invalid_frame(json, &e)),
+        Err(e) => return Some(invalid_frame(json, &e)),
     };
     if let Some(gate) = gate
         && let Err(e) = gate.admit(session.user(), &command).await
     {
-        return (Vec::new(), error_frame(command.id().map(str::to_owned), &e));
+        return Some(error_frame(command.id().map(str::to_owned), &e));
     }
     let kind = command.kind();
     let started = Instant::now();
@@ -314,7 +351,7 @@ async fn command(
     if let Some(gate) = gate {
         gate.ran(kind, ok, started.elapsed());
     }
-    (session.take_queued(), reply)
+    reply
 }
 
 /// The `error` for a frame that is not a valid command, carrying its `id` when that can

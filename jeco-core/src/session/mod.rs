@@ -15,6 +15,9 @@
 //! [`Session::handle`] and writes out whatever [`Session::next`] yields, until it returns
 //! `None`; then it calls [`Session::close`].
 //!
+//! What a connection missed (a `resume`, a gap, a room joined) is read from the store a page
+//! at a time, as the transport takes what was read before: see `replay.rs`.
+//!
 //! The session keeps, per room, the last sequence it delivered. A live event at or below it
 //! is a duplicate and is dropped; one more than a step ahead means events were lost on the
 //! way (a pub/sub backend may lose them), and the missing ones are read from the store before
@@ -43,15 +46,20 @@ use crate::error::{ErrorCode, Result};
 use crate::event::{Published, Topic};
 use crate::ids::{RoomId, Seq, UserId};
 use crate::pubsub::{Delivery, Subscription};
+use replay::CatchUp;
 
 /// The interval at which transports ping their clients.
 pub const HEARTBEAT_MS: u64 = 20_000;
 
 /// What a session wants sent next.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Outbound {
     /// A frame to send as it is.
     Frame(Frame),
+    /// The reply to a command whose [`Session::handle`] gave none (a `resume`, once its
+    /// replay is out). Replies come in the order of their commands.
+    Reply(Frame),
     /// Send this `closing` frame, then close the connection, for the reason `code`: the
     /// client fell too far behind (`slow_consumer`), or the account was signed out.
     Close {
@@ -70,15 +78,19 @@ pub struct Session {
     sub: Subscription,
     positions: HashMap<RoomId, Seq>,
     feed_seq: Seq,
+    /// Frames read from the store, to go out before anything else.
     queued: VecDeque<Frame>,
+    /// What is still to be read from the store, in order.
+    catch_up: VecDeque<CatchUp>,
+    /// The rooms with a [`CatchUp::Room`] in `catch_up`.
+    catching: HashSet<RoomId>,
+    /// Whether `catch_up` holds a [`CatchUp::Feed`].
+    catching_feed: bool,
     /// Rooms this connection said it is typing in: a message sent there, or the connection
     /// closing, ends the indication at once rather than when it lapses.
     typing: HashSet<RoomId>,
     /// Set when the session must end (the account was signed out).
     ending: Option<(ErrorCode, Frame)>,
-    /// The delivery being processed when [`Session::next`] was last interrupted at an await
-    /// (a transport's `select!` drops the future); taken up again on the next call.
-    pending: Option<Delivery>,
     /// The last presence change delivered: one published to several rooms the connection
     /// follows arrives once per room, and goes out once.
     last_shared: Option<Bytes>,
@@ -124,9 +136,11 @@ impl Session {
             positions: positions.iter().copied().collect(),
             feed_seq,
             queued: VecDeque::new(),
+            catch_up: VecDeque::new(),
+            catching: HashSet::new(),
+            catching_feed: false,
             typing: HashSet::new(),
             ending: None,
-            pending: None,
             last_shared: None,
             counted: false,
         };
@@ -134,10 +148,10 @@ impl Session {
         // positions but was not followed (and its feed entry is already behind `feed_seq`,
         // so it would never be acted on): follow it now and read what it published since
         // its position. A room left meanwhile is followed but has no position.
-        for (room, at) in positions {
+        for (room, _) in positions {
             if !followed.contains(&room) {
                 session.sub.follow(Topic::Room(room));
-                session.replay_room(room, at).await?;
+                session.catch_up_room(room);
             }
         }
         for room in followed {
@@ -168,35 +182,39 @@ impl Session {
         &self.id
     }
 
-    /// Carries out one command and returns the reply (`ack`, `error`, `pong`, `resumed`).
-    /// Events a `resume` replays are queued before the reply and come out of
-    /// [`Session::next`] first; a transport that sends both on one channel should drain
-    /// [`Session::take_queued`] before sending the reply.
-    pub async fn handle(&mut self, command: ClientFrame) -> Frame {
+    /// Carries out one command and returns the reply (`ack`, `error`, `pong`), or `None`
+    /// when the reply comes later from [`Session::next`] as [`Outbound::Reply`]: an accepted
+    /// `resume` is answered with `resumed` once its replay has gone out.
+    pub async fn handle(&mut self, command: ClientFrame) -> Option<Frame> {
         self.handle_with_outcome(command).await.0
     }
 
     /// Like [`Session::handle`], also saying whether the command succeeded (for a
     /// transport's metrics).
-    pub async fn handle_with_outcome(&mut self, command: ClientFrame) -> (Frame, bool) {
+    pub async fn handle_with_outcome(&mut self, command: ClientFrame) -> (Option<Frame>, bool) {
         let id = command.id().map(str::to_owned);
         match self.run(command).await {
-            Ok(reply) => (frame(&reply), true),
-            Err(e) => (error_frame(id, &e), false),
+            Ok(reply) => (reply.map(|r| frame(&r)), true),
+            Err(e) => (Some(error_frame(id, &e)), false),
         }
     }
 
-    /// Frames queued by the last command (a resume's replay), oldest first.
-    pub fn take_queued(&mut self) -> Vec<Frame> {
-        self.queued.drain(..).collect()
+    /// How many frames read from the store are waiting to be taken: at most one page of
+    /// changes or feed entries, however much a resume has to replay.
+    #[cfg(feature = "testing")]
+    pub fn buffered(&self) -> usize {
+        self.queued.len()
     }
 
     /// The next frame to send, waiting for one if none is ready. `None` when the session has
     /// ended.
     ///
-    /// Cancel-safe: a transport may poll it in `select!` next to reading its socket. An event
-    /// taken off the subscription is kept until fully handled, and replays record their
-    /// progress event by event, so an interrupted call loses and repeats nothing.
+    /// What was missed comes first, a page at a time; live events are looked at only once
+    /// it is all out, so a live event is always judged against up-to-date positions.
+    ///
+    /// Cancel-safe: a transport may poll it in `select!` next to reading its socket. The only
+    /// waits are for the subscription and for store reads whose results are applied at once,
+    /// so an interrupted call loses and repeats nothing.
     pub async fn next(&mut self) -> Option<Outbound> {
         loop {
             if let Some(f) = self.queued.pop_front() {
@@ -205,24 +223,28 @@ impl Session {
             if let Some((code, frame)) = self.ending.take() {
                 return Some(Outbound::Close { code, frame });
             }
-            let delivery = match self.pending.take() {
-                Some(d) => d,
-                None => match self.sub.next().await {
-                    Some(d) => d,
-                    None => return self.ended(),
-                },
-            };
-            self.pending = Some(delivery.clone());
-            let frame = match delivery {
-                Delivery::Event(published) => self.process(published).await,
-                Delivery::Resync => {
-                    if let Err(e) = Box::pin(self.resync()).await {
-                        tracing::warn!(error = %e, user = %self.user, "could not resync from the store");
+            if !self.catch_up.is_empty() {
+                // Deep and occasional: boxed, so that the future of `next` (which a transport
+                // holds for every idle connection) stays small.
+                match Box::pin(self.catch_up_step()).await {
+                    Ok(Some(reply)) => return Some(Outbound::Reply(reply)),
+                    Ok(None) => continue,
+                    Err(e) => {
+                        return Some(Outbound::Close {
+                            code: ErrorCode::Unavailable,
+                            frame: self.catch_up_failed(&e),
+                        });
                     }
+                }
+            }
+            let frame = match self.sub.next().await {
+                Some(Delivery::Event(published)) => self.process(published),
+                Some(Delivery::Resync) => {
+                    self.catch_up.push_back(CatchUp::Resync);
                     None
                 }
+                None => return self.ended(),
             };
-            self.pending = None;
             if let Some(f) = frame {
                 return Some(Outbound::Frame(f));
             }
@@ -239,9 +261,9 @@ impl Session {
         })
     }
 
-    /// Handles one published event: the frame to send now, if any (replayed events are
-    /// queued).
-    async fn process(&mut self, published: Published) -> Option<Frame> {
+    /// Handles one published event: the frame to send now, if any (what a gap lost is
+    /// scheduled to be read from the store).
+    fn process(&mut self, published: Published) -> Option<Frame> {
         if published.shared {
             // Presence reaches a connection through each room it shares with the user: it
             // goes out once.
@@ -262,14 +284,10 @@ impl Session {
                     return Some(Frame::event(published.payload, published.event));
                 }
                 // A gap: what was lost is read from the store, up to and including this.
-                // Rare and deep: boxed, so that the future of `next` (which a transport holds
-                // for every idle connection) stays small.
-                if let Err(e) = Box::pin(self.replay_room(room, at)).await {
-                    tracing::warn!(error = %e, %room, "could not fill a gap from the store");
-                }
+                self.catch_up_room(room);
                 None
             }
-            (Topic::User(_), _) => Box::pin(self.on_user_event(published)).await,
+            (Topic::User(_), _) => self.on_user_event(published),
             _ => Some(Frame::event(published.payload, published.event)),
         }
     }

@@ -104,6 +104,7 @@ macro_rules! conformance_suite {
             feed_replay_is_complete_and_not_repeated,
             a_password_change_closes_open_connections,
             ready_positions_match_the_store,
+            a_resume_is_bounded_and_read_a_page_at_a_time,
         );
         cases!($make; social:
             direct_message_notifications_list_and_mark_read,

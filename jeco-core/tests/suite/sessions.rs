@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use jeco_core::error::ErrorCode;
 use jeco_core::event::Event;
 use jeco_core::ids::{RoomId, Seq};
 use jeco_core::session::{Frame, Outbound, Session};
@@ -20,8 +21,52 @@ pub async fn next(session: &mut Session) -> Incoming {
         .expect("a frame is ready")
         .expect("the session is alive");
     match out {
-        Outbound::Frame(f) => parse(&f),
+        Outbound::Frame(f) | Outbound::Reply(f) => parse(&f),
         Outbound::Close { frame, .. } => panic!("session closed: {:?}", parse(&frame)),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// Runs `command` and waits for its reply, which may come after frames the command caused (a
+/// resume's replay): those frames, then the reply.
+async fn call(session: &mut Session, command: ClientFrame) -> (Vec<Frame>, Frame) {
+    if let Some(reply) = session.handle(command).await {
+        return (Vec::new(), reply);
+    }
+    let mut before = Vec::new();
+    loop {
+        let out = tokio::time::timeout(Duration::from_secs(30), session.next())
+            .await
+            .expect("the reply comes")
+            .expect("the session is alive");
+        match out {
+            Outbound::Frame(f) => before.push(f),
+            Outbound::Reply(reply) => return (before, reply),
+            other => panic!("expected the reply, got {other:?}"),
+        }
+    }
+}
+
+/// The reply to a command that is answered at once.
+async fn reply(session: &mut Session, command: ClientFrame) -> Incoming {
+    parse(&session.handle(command).await.expect("an immediate reply"))
+}
+
+fn room_seqs(frames: &[Frame]) -> Vec<Seq> {
+    frames
+        .iter()
+        .filter_map(|f| match parse(f) {
+            Incoming::Event(e) => e.room_seq().map(|(_, s)| s),
+            _ => None,
+        })
+        .collect()
+}
+
+fn resume(rooms: Vec<RoomPosition>, feed_after: Option<Seq>) -> ClientFrame {
+    ClientFrame::Resume {
+        id: "r".into(),
+        rooms,
+        feed_after,
     }
 }
 
@@ -77,10 +122,8 @@ pub async fn commands_are_acked_and_events_arrive_in_order(h: Harness) {
 
     let mut sent = Vec::new();
     for i in 0..5 {
-        let reply = parse(
-            &b.handle(send(&format!("c{i}"), room, &format!("n{i}")))
-                .await,
-        );
+        let reply =
+            super::sessions::reply(&mut b, send(&format!("c{i}"), room, &format!("n{i}"))).await;
         let Incoming::Frame(ServerFrame::Ack {
             id,
             message: Some(m),
@@ -95,7 +138,7 @@ pub async fn commands_are_acked_and_events_arrive_in_order(h: Harness) {
     for expected in &sent {
         expect_created(&mut a, room, *expected).await;
     }
-    let pong = parse(&a.handle(ClientFrame::Ping { id: "p".into() }).await);
+    let pong = reply(&mut a, ClientFrame::Ping { id: "p".into() }).await;
     assert_eq!(pong, Incoming::Frame(ServerFrame::Pong { id: "p".into() }));
     a.close().await;
     b.close().await;
@@ -120,24 +163,18 @@ pub async fn resume_replays_what_was_missed_once(h: Harness) {
     let now = ready_position(&ready, room);
     assert_eq!(now.get(), seen.get() + 3);
 
-    let reply = again
-        .handle(ClientFrame::Resume {
-            id: "r".into(),
-            rooms: vec![RoomPosition {
+    let (replayed, reply) = call(
+        &mut again,
+        resume(
+            vec![RoomPosition {
                 room_id: room,
                 seq: seen,
             }],
-            feed_after: None,
-        })
-        .await;
-    let replayed: Vec<Seq> = again
-        .take_queued()
-        .iter()
-        .filter_map(|f| match parse(f) {
-            Incoming::Event(e) => e.room_seq().map(|(_, s)| s),
-            _ => None,
-        })
-        .collect();
+            None,
+        ),
+    )
+    .await;
+    let replayed = room_seqs(&replayed);
     assert_eq!(
         replayed,
         (seen.get() + 1..=now.get()).map(Seq).collect::<Vec<_>>()
@@ -213,7 +250,7 @@ pub async fn bad_commands_get_errors_and_change_nothing(h: Harness) {
     ];
     for (command, code) in cases {
         let id = command.id().map(str::to_owned);
-        match parse(&a.handle(command).await) {
+        match reply(&mut a, command).await {
             Incoming::Frame(ServerFrame::Error {
                 id: got, code: c, ..
             }) => {
@@ -222,7 +259,6 @@ pub async fn bad_commands_get_errors_and_change_nothing(h: Harness) {
             other => panic!("expected an error, got {other:?}"),
         }
     }
-    assert!(a.take_queued().is_empty());
     assert_eq!(last_seq(&h, bob.id, private.id).await, private.last_seq);
     a.close().await;
 }
@@ -248,16 +284,17 @@ pub async fn resume_clamps_positions_past_the_end(h: Harness) {
     let room = public_room(&h, ann.id, "clamp", &[bob.id]).await;
     let (mut a, ready) = Session::open(&h.engine, ann.id).await.unwrap();
     let last = ready_position(&ready, room);
-    let reply = a
-        .handle(ClientFrame::Resume {
-            id: "r".into(),
-            rooms: vec![RoomPosition {
+    let (_, reply) = call(
+        &mut a,
+        resume(
+            vec![RoomPosition {
                 room_id: room,
                 seq: Seq(last.get() + 100),
             }],
-            feed_after: None,
-        })
-        .await;
+            None,
+        ),
+    )
+    .await;
     let Incoming::Frame(ServerFrame::Resumed { rooms, .. }) = parse(&reply) else {
         panic!("expected resumed, got {:?}", parse(&reply));
     };
@@ -342,18 +379,12 @@ pub async fn feed_replay_is_complete_and_not_repeated(h: Harness) {
             })
             .collect()
     };
-    let reply = a
-        .handle(ClientFrame::Resume {
-            id: "r".into(),
-            rooms: Vec::new(),
-            feed_after: Some(Seq::ZERO),
-        })
-        .await;
+    let (replayed, reply) = call(&mut a, resume(Vec::new(), Some(Seq::ZERO))).await;
     assert!(matches!(
         parse(&reply),
         Incoming::Frame(ServerFrame::Resumed { .. })
     ));
-    let replayed = feed_seqs(&a.take_queued());
+    let replayed = feed_seqs(&replayed);
     assert_eq!(replayed, (1..=feed_seq.get()).collect::<Vec<_>>());
 
     // The next notification arrives once, right after the replayed ones.
@@ -422,4 +453,90 @@ pub async fn ready_positions_match_the_store(h: Harness) {
     let ready: serde_json::Value = serde_json::from_slice(ready.json()).unwrap();
     assert_eq!(ready["feed_seq"], feed.get());
     assert_eq!(ready["rooms"].as_array().map(Vec::len), Some(2));
+}
+
+/// A resume names each room once, is bounded per room and in all, and is read from the store a
+/// page at a time as the frames are taken, never all at once.
+pub async fn a_resume_is_bounded_and_read_a_page_at_a_time(h: Harness) {
+    let ann = h.user("ann").await;
+    let bob = h.user("bob").await;
+    let one = public_room(&h, ann.id, "one", &[bob.id]).await;
+    let two = public_room(&h, ann.id, "two", &[bob.id]).await;
+    let mut limits = jeco_core::Limits::default();
+    limits.changes_page = 5;
+    limits.resume_events = 30;
+    limits.resume_total_events = 40;
+    let h = h.reopen_with(limits).await;
+    let (mut a, ready) = Session::open(&h.engine, ann.id).await.unwrap();
+    let (from_one, from_two) = (ready_position(&ready, one), ready_position(&ready, two));
+    for (room, n) in [(one, 32), (two, 15)] {
+        for i in 0..n {
+            h.engine
+                .messages()
+                .send(bob.id, room, text(&format!("{room}-{i}"), "busy"))
+                .await
+                .unwrap();
+        }
+    }
+    let at = |room_id, seq| RoomPosition { room_id, seq };
+    let refused = |reply: Incoming| match reply {
+        Incoming::Frame(ServerFrame::Error { code, room_id, .. }) => (code, room_id),
+        other => panic!("expected an error, got {other:?}"),
+    };
+
+    let twice = resume(vec![at(one, from_one), at(one, Seq::ZERO)], None);
+    assert_eq!(
+        refused(reply(&mut a, twice).await),
+        (ErrorCode::InvalidFrame, Some(one))
+    );
+    let far = resume(vec![at(one, from_one)], None);
+    assert_eq!(
+        refused(reply(&mut a, far).await),
+        (ErrorCode::TooFarBehind, Some(one))
+    );
+    // 27 + 15 changes: each room within its 30, the two over 40 in all.
+    let from_one = Seq(from_one.get() + 5);
+    let both = resume(vec![at(one, from_one), at(two, from_two)], None);
+    assert_eq!(
+        refused(reply(&mut a, both).await),
+        (ErrorCode::TooFarBehind, Some(two))
+    );
+    assert_eq!(a.buffered(), 0, "refusals read nothing");
+
+    assert!(
+        a.handle(resume(vec![at(one, from_one)], None))
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        a.buffered(),
+        0,
+        "nothing is read before the client takes it"
+    );
+    let mut replayed = Vec::new();
+    let reply = loop {
+        match a.next().await.expect("the session is alive") {
+            Outbound::Frame(f) => {
+                assert!(a.buffered() < 5, "{} frames read ahead", a.buffered());
+                replayed.push(f);
+            }
+            Outbound::Reply(reply) => break parse(&reply),
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let replayed: Vec<Seq> = room_seqs(&replayed)
+        .into_iter()
+        .filter(|s| s.get() > from_one.get())
+        .collect();
+    assert_eq!(
+        replayed,
+        (from_one.get() + 1..=from_one.get() + 27)
+            .map(Seq)
+            .collect::<Vec<_>>()
+    );
+    assert!(matches!(
+        reply,
+        Incoming::Frame(ServerFrame::Resumed { .. })
+    ));
+    a.close().await;
 }

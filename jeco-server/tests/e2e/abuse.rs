@@ -123,3 +123,34 @@ pub async fn the_sign_in_limit_is_the_documented_one(db: Db) {
     assert!((1..=5).contains(&after), "Retry-After {after}");
     assert!(refused.body["retry_after_ms"].as_u64().is_some());
 }
+
+/// A resume cannot be made to replay more than once what it asks for: a room is named once,
+/// and only in the object form of a position.
+pub async fn a_resume_replays_each_room_once(db: Db) {
+    let s = db.start().await;
+    let alice = s.register("alice").await;
+    let general = s.general();
+    let mut a = s.ws(&alice).await;
+    a.send_msg(general, "m1", "something to replay").await;
+    for (rooms, field) in [
+        (json!([[general, 0]]), None),
+        (
+            json!([{"room_id": general, "seq": 0}, {"room_id": general, "seq": 0}]),
+            Some("rooms"),
+        ),
+    ] {
+        let refused = a
+            .command(json!({"type": "resume", "id": "r", "rooms": rooms}))
+            .await;
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(refused["code"], "invalid_frame", "{refused}");
+        if let Some(field) = field {
+            assert_eq!(refused["field"], field, "{refused}");
+        }
+    }
+    // The connection still works, and a proper resume replays the room once.
+    let replayed = a
+        .command(json!({"type": "resume", "id": "ok", "rooms": [{"room_id": general, "seq": 0}]}))
+        .await;
+    assert_eq!(replayed["type"], "resumed", "{replayed}");
+}

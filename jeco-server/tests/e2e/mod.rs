@@ -74,6 +74,7 @@ macro_rules! e2e_suite {
         cases!($db; abuse:
             every_command_that_writes_has_a_budget,
             the_sign_in_limit_is_the_documented_one,
+            a_resume_replays_each_room_once,
         );
         cases!($db; endings:
             a_client_that_stops_reading_is_let_go,
