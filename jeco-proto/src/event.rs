@@ -181,6 +181,16 @@ pub enum Event {
         /// Member now, or not.
         joined: bool,
     },
+    /// The subscriber blocked or unblocked someone (on this device or another). While blocked,
+    /// that user's `typing` and `presence` do not reach the subscriber. Not sequenced: the
+    /// block list (`GET /v1/blocks`) is the truth.
+    #[serde(rename = "block")]
+    Block {
+        /// Who.
+        user_id: UserId,
+        /// Blocked now, or unblocked.
+        blocked: bool,
+    },
     /// Some of the subscriber's notifications were marked read: by the subscriber on any
     /// device, or because they read the conversation the notifications point into. Not
     /// sequenced: `unread` is the count of unread notifications now.

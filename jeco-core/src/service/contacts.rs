@@ -2,6 +2,7 @@
 
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
+use crate::event::{Event, Topic};
 use crate::ids::{Timestamp, UserId};
 use crate::model::{Contact, UserRef};
 use crate::service::page_size;
@@ -96,7 +97,8 @@ impl<'a> Contacts<'a> {
         Ok(self.core.stores.contacts.contacts(user).await?)
     }
 
-    /// Blocks someone: no direct messages or invitations between the two while it lasts.
+    /// Blocks someone: no direct messages or invitations between the two while it lasts, and
+    /// their typing and presence no longer reach the user's connections.
     ///
     /// Errors: `invalid_target` (yourself), `user_not_found`.
     pub async fn block(&self, user: UserId, other: UserId) -> Result<()> {
@@ -108,18 +110,37 @@ impl<'a> Contacts<'a> {
             ));
         }
         self.core.stores.users.profile(other).await?;
-        self.core
+        let changed = self
+            .core
             .stores
             .contacts
             .block(user, other, Timestamp::now())
             .await?;
+        if changed {
+            self.announce(user, other, true).await;
+        }
         Ok(())
     }
 
     /// Lifts a block. Lifting one that does not exist changes nothing.
     pub async fn unblock(&self, user: UserId, other: UserId) -> Result<()> {
-        self.core.stores.contacts.unblock(user, other).await?;
+        if self.core.stores.contacts.unblock(user, other).await? {
+            self.announce(user, other, false).await;
+        }
         Ok(())
+    }
+
+    /// Tells the user's connections, which hide a blocked user's typing and presence.
+    async fn announce(&self, user: UserId, other: UserId, blocked: bool) {
+        self.core
+            .publish(
+                Topic::User(user),
+                Event::Block {
+                    user_id: other,
+                    blocked,
+                },
+            )
+            .await;
     }
 
     /// The users this user blocks.

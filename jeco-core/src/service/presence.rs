@@ -1,9 +1,12 @@
-//! Online status and typing. Ephemeral: kept by the presence backend, never in SQL.
+//! Online status and typing. Ephemeral: kept by the presence backend, never written to SQL
+//! (blocks, which hide a user's status and typing from the blocker, are read from it).
 //!
 //! Only transitions are announced (first connection online, last connection offline), so a
 //! user with several tabs or a reconnecting client does not flood everyone with events; and
 //! only to the people who share a room with the user (rooms up to a size) or have them as a
 //! contact.
+
+use std::collections::HashSet;
 
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
@@ -103,15 +106,51 @@ impl<'a> PresenceService<'a> {
         Ok(())
     }
 
-    /// Who is typing in `room` now.
+    /// Who is typing in `room` now, as `user` may see it: not the users they block.
     ///
     /// Errors: `not_a_member`, `room_not_found`.
     pub async fn typing_in(&self, user: UserId, room: RoomId) -> Result<Vec<UserId>> {
         let (room, _) = member_of(self.core, user, room).await?;
-        self.core
+        let mut typing = self
+            .core
             .presence
             .typing(room.id)
             .await
-            .map_err(Error::internal)
+            .map_err(Error::internal)?;
+        if !typing.is_empty() {
+            let hidden = self.blocked_by(user).await?;
+            typing.retain(|u| !hidden.contains(u));
+        }
+        Ok(typing)
+    }
+
+    /// [`PresenceService::status`] as `viewer` may see it: a user the viewer blocks shows as offline
+    /// and never seen.
+    ///
+    /// Errors: `too_many_users`.
+    pub async fn status_seen_by(
+        &self,
+        viewer: UserId,
+        users: &[UserId],
+    ) -> Result<Vec<PresenceInfo>> {
+        let mut status = self.status(users).await?;
+        let hidden = self.blocked_by(viewer).await?;
+        for s in status.iter_mut().filter(|s| hidden.contains(&s.user_id)) {
+            s.online = false;
+            s.last_seen = None;
+        }
+        Ok(status)
+    }
+
+    async fn blocked_by(&self, user: UserId) -> Result<HashSet<UserId>> {
+        Ok(self
+            .core
+            .stores
+            .contacts
+            .blocked_users(user)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect())
     }
 }

@@ -43,7 +43,7 @@ pub use frame::{Frame, closing_frame, error_frame, frame};
 use crate::Engine;
 use crate::auth::random_key;
 use crate::error::{ErrorCode, Result};
-use crate::event::{Published, Topic};
+use crate::event::{Event, Published, Topic};
 use crate::ids::{RoomId, Seq, UserId};
 use crate::pubsub::{Delivery, Subscription};
 use replay::CatchUp;
@@ -89,6 +89,9 @@ pub struct Session {
     /// Rooms this connection said it is typing in: a message sent there, or the connection
     /// closing, ends the indication at once rather than when it lapses.
     typing: HashSet<RoomId>,
+    /// The users this user blocks: their typing and presence are not delivered. Read at open
+    /// (after following the user's topic) and kept current by `block` events.
+    hidden: HashSet<UserId>,
     /// Set when the session must end (the account was signed out).
     ending: Option<(ErrorCode, Frame)>,
     /// The last presence change delivered: one published to several rooms the connection
@@ -128,6 +131,14 @@ impl Session {
             sub.follow(Topic::Room(*room));
         }
         let (positions, feed_seq) = engine.rooms().positions_and_feed(user).await?;
+        let hidden = core
+            .stores
+            .contacts
+            .blocked_users(user)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
         let mut session = Session {
             engine: engine.clone(),
             user,
@@ -140,6 +151,7 @@ impl Session {
             catching: HashSet::new(),
             catching_feed: false,
             typing: HashSet::new(),
+            hidden,
             ending: None,
             last_shared: None,
             counted: false,
@@ -264,6 +276,9 @@ impl Session {
     /// Handles one published event: the frame to send now, if any (what a gap lost is
     /// scheduled to be read from the store).
     fn process(&mut self, published: Published) -> Option<Frame> {
+        if published.seq.is_none() && self.hides(&published) {
+            return None;
+        }
         if published.shared {
             // Presence reaches a connection through each room it shares with the user: it
             // goes out once.
@@ -289,6 +304,20 @@ impl Session {
             }
             (Topic::User(_), _) => self.on_user_event(published),
             _ => Some(Frame::event(published.payload, published.event)),
+        }
+    }
+
+    /// Whether `published` is the typing or presence of a user this user blocks. Only a user
+    /// who blocks someone pays for looking into the event.
+    fn hides(&self, published: &Published) -> bool {
+        if self.hidden.is_empty() {
+            return false;
+        }
+        match published.event().as_deref() {
+            Ok(Event::Typing { user_id, .. } | Event::Presence { user_id, .. }) => {
+                self.hidden.contains(user_id)
+            }
+            _ => false,
         }
     }
 

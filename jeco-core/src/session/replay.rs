@@ -185,6 +185,13 @@ impl Session {
                 ),
             ));
         }
+        if let Event::Block { user_id, blocked } = *event {
+            if blocked {
+                self.hidden.insert(user_id);
+            } else {
+                self.hidden.remove(&user_id);
+            }
+        }
         let Some(seq) = event.feed_seq() else {
             return Some(Frame::event(published.payload, Some(event)));
         };

@@ -28,7 +28,8 @@ pub(crate) async fn search(
     ))
 }
 
-/// Whether each of the listed users is online, and when they were last seen.
+/// Whether each of the listed users is online, and when they were last seen. Users the caller
+/// blocks show as offline and never seen.
 #[utoipa::path(get, path = "/v1/users/presence", tag = "users",
     params(PresenceQuery),
     responses(
@@ -37,11 +38,13 @@ pub(crate) async fn search(
     security(("bearer" = [])))]
 pub(crate) async fn presence(
     State(state): State<AppState>,
-    AuthUser(_user): AuthUser,
+    AuthUser(user): AuthUser,
     ApiQuery(q): ApiQuery<PresenceQuery>,
 ) -> ApiResult<Json<Vec<PresenceInfo>>> {
     let ids = parse_ids(&q.ids)?;
-    Ok(Json(state.engine.presence().status(&ids).await?))
+    Ok(Json(
+        state.engine.presence().status_seen_by(user, &ids).await?,
+    ))
 }
 
 /// `1,2,3` as user ids; blanks around the commas and an empty list are allowed.
@@ -133,7 +136,8 @@ pub(crate) async fn blocks(
     Ok(Json(state.engine.contacts().blocked(user).await?))
 }
 
-/// Blocks a user: no direct messages or invitations between the two while it lasts.
+/// Blocks a user: no direct messages or invitations between the two while it lasts, and their
+/// typing and presence no longer reach the caller (whose connections get a `block` event).
 #[utoipa::path(put, path = "/v1/blocks/{user_id}", tag = "contacts",
     params(("user_id" = i64, Path, description = "The user to block")),
     responses(

@@ -53,6 +53,7 @@ macro_rules! e2e_suite {
             in_app_notifications,
             presence_online_and_offline,
             typing_starts_and_stops,
+            blocking_hides_typing_and_presence,
             reactions_toggle_live_and_aggregate,
             read_receipts,
         );

@@ -475,3 +475,59 @@ pub async fn read_receipts(db: Db) {
     .await
     .expect_error(400, "invalid_json");
 }
+
+/// Someone blocked is not seen typing or coming online by the one who blocked them, live or
+/// over REST, until the block is lifted; every connection of the blocker learns of it.
+pub async fn blocking_hides_typing_and_presence(db: Db) {
+    let s = db.start().await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let family = s.room(&alice, "family", "public", &[&bob]).await;
+    let mut a = s.ws(&alice).await;
+    let from_bob =
+        |f: &Value| (is(f, "typing") || is(f, "presence")) && f["user_id"] == json!(bob.id);
+
+    s.put(&alice, &format!("/v1/blocks/{}", bob.id), json!({}))
+        .await
+        .expect(204);
+    let told = a.wait_for("the block", |f| is(f, "block")).await;
+    assert_eq!(
+        (told["user_id"].clone(), told["blocked"].clone()),
+        (json!(bob.id), json!(true))
+    );
+    let mut b = s.ws(&bob).await;
+    let ack = b
+        .command(json!({"type": "typing", "room_id": family, "active": true}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    b.send_msg(family, "marker", "marker").await;
+    let heard = a
+        .collect_until("bob's message", |f| created(f, "marker"))
+        .await;
+    assert!(!heard.iter().any(from_bob), "{heard:?}");
+    let seen = s
+        .get(&alice, &format!("/v1/users/presence?ids={}", bob.id))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(seen[0]["online"], json!(false), "{seen}");
+
+    s.delete(&alice, &format!("/v1/blocks/{}", bob.id))
+        .await
+        .expect(204);
+    a.wait_for("the unblock", |f| {
+        is(f, "block") && f["blocked"] == json!(false)
+    })
+    .await;
+    let ack = b
+        .command(json!({"type": "typing", "room_id": family, "active": true}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    a.wait_for("bob typing again", from_bob).await;
+    let seen = s
+        .get(&alice, &format!("/v1/users/presence?ids={}", bob.id))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(seen[0]["online"], json!(true), "{seen}");
+}
