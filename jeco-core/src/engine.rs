@@ -383,7 +383,9 @@ impl EngineBuilder {
             pubsub,
             presence: presence.unwrap_or_else(|| Arc::new(InMemoryPresence::new())),
             blobs,
-            mailer: self.mailer.unwrap_or_else(|| Arc::new(LogMailer::redacting())),
+            mailer: self
+                .mailer
+                .unwrap_or_else(|| Arc::new(LogMailer::redacting())),
             inbox,
             jwt: JwtKeys::new(&secret),
             hashing: self.hashing,
