@@ -99,3 +99,31 @@ impl ConnectionLike for RedisConnection {
         self.manager.get_db()
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::testing::RedisServer;
+
+    #[tokio::test]
+    async fn the_first_command_after_a_redis_restart_succeeds() {
+        let mut server = RedisServer::start().await;
+        let mut conn = RedisConnection::new(redis::Client::open(server.url()).unwrap()).unwrap();
+        redis::cmd("SET")
+            .arg("k")
+            .arg("before")
+            .query_async::<()>(&mut conn)
+            .await
+            .unwrap();
+        // The connection's socket dies with the server, and nothing tells the connection.
+        server.restart().await;
+        let value: Option<String> = redis::cmd("GET")
+            .arg("k")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(value, None, "answered by the new, empty server");
+    }
+}
