@@ -46,6 +46,8 @@ struct Sink {
     addr: SocketAddr,
     accepted: mpsc::UnboundedReceiver<()>,
     mails: mpsc::UnboundedReceiver<Received>,
+    /// Every command line received, on any connection.
+    heard: Arc<Mutex<Vec<String>>>,
     gate: watch::Sender<bool>,
 }
 
@@ -56,13 +58,16 @@ impl Sink {
         let (accepted_tx, accepted) = mpsc::unbounded_channel();
         let (mails_tx, mails) = mpsc::unbounded_channel();
         let (gate, open) = watch::channel(!held);
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let heard_by_sessions = heard.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let _ = accepted_tx.send(());
                 let (mut open, mails) = (open.clone(), mails_tx.clone());
+                let heard = heard_by_sessions.clone();
                 tokio::spawn(async move {
                     if open.wait_for(|open| *open).await.is_ok() {
-                        let _ = converse(socket, mails).await;
+                        let _ = converse(socket, mails, heard).await;
                     }
                 });
             }
@@ -71,6 +76,7 @@ impl Sink {
             addr,
             accepted,
             mails,
+            heard,
             gate,
         }
     }
@@ -91,12 +97,14 @@ impl Sink {
 async fn converse(
     socket: tokio::net::TcpStream,
     mails: mpsc::UnboundedSender<Received>,
+    heard: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read).lines();
     write.write_all(b"220 sink ESMTP\r\n").await?;
     let (mut auth, mut from, mut to) = (None, String::new(), Vec::new());
     while let Some(line) = lines.next_line().await? {
+        heard.lock().unwrap().push(line.clone());
         let upper = line.to_ascii_uppercase();
         let reply: &[u8] = if upper.starts_with("EHLO") {
             b"250-sink\r\n250 AUTH PLAIN\r\n"
@@ -438,4 +446,46 @@ async fn asked_to_the_log_shows_the_whole_link_and_warns_at_startup() {
     server.request_reset("dan").await;
     let link = server.line(|l| l.contains("#token=")).await;
     server.reset_with("dan", &token_in(&link)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_is_required_and_without_it_no_password_and_no_mail_go_out() {
+    // The sink offers no STARTTLS: a downgraded connection, as an attacker in the path
+    // would make it.
+    let mut sink = Sink::start(false).await;
+    let port = sink.addr.port().to_string();
+    let server = Server::start(
+        &[
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            &port,
+            "--smtp-tls",
+            "starttls",
+            "--smtp-user",
+            SMTP_USER,
+            "--mail-from",
+            "noreply@chat.example",
+        ],
+        &[("JECO_SMTP_PASSWORD", SMTP_PASSWORD)],
+    )
+    .await;
+    server.register("eve").await;
+    server.request_reset("eve").await;
+    let failure = server.line(|l| l.contains("mail not delivered")).await;
+    assert!(
+        failure.contains("Reset your Jeco Chat password"),
+        "{failure}"
+    );
+    let heard = sink.heard.lock().unwrap().clone();
+    assert!(heard.iter().any(|l| l.starts_with("EHLO")), "{heard:?}");
+    assert!(
+        heard
+            .iter()
+            .all(|l| !l.starts_with("AUTH") && !l.starts_with("MAIL")),
+        "the client went on without TLS: {heard:?}"
+    );
+    assert!(sink.mails.try_recv().is_err());
+    let output = server.stop().await;
+    assert!(!output.contains(SMTP_PASSWORD), "{output}");
 }
