@@ -16,7 +16,8 @@
 //!        │                            retried once after a dropped connection
 //!        ├─ presence.rs               Presence trait, in-memory backend (never SQL)
 //!        ├─ blob.rs                   BlobStore trait, local directory, type sniffing
-//!        └─ mailer.rs                 Mailer trait, log and memory mailers
+//!        └─ mailer.rs                 Mailer trait, log (redacting) and memory mailers,
+//!                                     the background queue for slow ones
 //! event.rs                            Published: an event serialized once (types: jeco-proto)
 //! auth/                               argon2id passwords, JWT access tokens, opaque tokens
 //! validate.rs                         input rules (usernames, text, names, mentions)
