@@ -152,7 +152,7 @@ enum SecretChoice {
 
 /// Configures an [`Engine`]. Everything has a default: with none set, data goes to
 /// `./jeco-data` (SQLite database and uploaded files), events and presence stay in-process,
-/// and mail is written to the log.
+/// and mail is written to the log with its secrets (reset tokens) redacted.
 pub struct EngineBuilder {
     data_dir: PathBuf,
     store: StoreChoice,
@@ -271,7 +271,8 @@ impl EngineBuilder {
         self
     }
 
-    /// Uses another mailer.
+    /// Uses another mailer. One that talks to a mail server belongs behind a
+    /// [`crate::mailer::BackgroundMailer`], so that a reset request does not wait for it.
     pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
         self.mailer = Some(mailer);
         self
@@ -383,7 +384,9 @@ impl EngineBuilder {
             pubsub,
             presence: presence.unwrap_or_else(|| Arc::new(InMemoryPresence::new())),
             blobs,
-            mailer: self.mailer.unwrap_or_else(|| Arc::new(LogMailer)),
+            mailer: self
+                .mailer
+                .unwrap_or_else(|| Arc::new(LogMailer::redacting())),
             inbox,
             jwt: JwtKeys::new(&secret),
             hashing: self.hashing,

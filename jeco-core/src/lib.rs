@@ -12,9 +12,12 @@
 //!        │                            SQLite and PostgreSQL share one implementation
 //!        ├─ pubsub.rs                 PubSub trait, node-local Hub, in-process backend
 //!        │    └─ pubsub_redis.rs      Redis backend for several nodes (feature `redis`)
+//!        │         redis_connection.rs the command connection of the Redis backends,
+//!        │                            retried once after a dropped connection
 //!        ├─ presence.rs               Presence trait, in-memory backend (never SQL)
 //!        ├─ blob.rs                   BlobStore trait, local directory, type sniffing
-//!        └─ mailer.rs                 Mailer trait, log and memory mailers
+//!        └─ mailer.rs                 Mailer trait, log (redacting) and memory mailers,
+//!                                     the background queue for slow ones
 //! event.rs                            Published: an event serialized once (types: jeco-proto)
 //! auth/                               argon2id passwords, JWT access tokens, opaque tokens
 //! validate.rs                         input rules (usernames, text, names, mentions)
@@ -44,6 +47,8 @@ pub mod presence_redis;
 pub mod pubsub;
 #[cfg(feature = "redis")]
 pub mod pubsub_redis;
+#[cfg(feature = "redis")]
+pub mod redis_connection;
 pub mod service;
 pub mod session;
 pub mod store;

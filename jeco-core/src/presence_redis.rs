@@ -32,11 +32,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::Script;
-use redis::aio::ConnectionManager;
 
 use crate::ids::{RoomId, Timestamp, UserId};
 use crate::model::PresenceInfo;
 use crate::presence::{Presence, PresenceChange, PresenceError};
+use crate::redis_connection::RedisConnection;
 
 /// Shared by every script: the prefix, Redis's clock, and node liveness.
 const PRELUDE: &str = r#"
@@ -193,7 +193,7 @@ const STRIPES: usize = 64;
 
 /// Presence for several nodes sharing a Redis server (see the module docs).
 pub struct RedisPresence {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     node: String,
     node_timeout: Duration,
@@ -257,7 +257,7 @@ impl RedisPresence {
         node_timeout: Duration,
     ) -> Result<RedisPresence, PresenceError> {
         let client = redis::Client::open(url).map_err(failed)?;
-        let conn = crate::pubsub_redis::connection_manager(client).map_err(failed)?;
+        let conn = RedisConnection::new(client).map_err(failed)?;
         let presence = RedisPresence {
             conn,
             prefix: prefix.to_owned(),

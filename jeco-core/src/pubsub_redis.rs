@@ -35,7 +35,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use rand::Rng;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::aio::MultiplexedConnection;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -61,19 +61,6 @@ const REPUBLISH_EVERY: Duration = Duration::from_secs(1);
 /// Most topics whose lost events are remembered; beyond that, receivers rely on the resync
 /// that follows their own reconnection.
 const LOST_TOPICS: usize = 10_000;
-
-/// A connection to `client` that reconnects by itself, tuned for the request path: a
-/// command waits at most about a second for an unreachable server instead of retrying for
-/// long. Shared by the Redis backends (and usable by an embedder's own).
-pub fn connection_manager(client: redis::Client) -> redis::RedisResult<ConnectionManager> {
-    let config = ConnectionManagerConfig::new()
-        .set_number_of_retries(1)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_millis(500))
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(Duration::from_secs(1)));
-    ConnectionManager::new_lazy_with_config(client, config)
-}
 
 /// The [`PubSub`] backend for several nodes sharing a Redis server (see the module docs).
 ///

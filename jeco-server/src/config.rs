@@ -4,14 +4,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use jeco_core::mailer::{LogMailer, Mailer};
 use jeco_core::{Engine, Limits};
 use serde::Deserialize;
 
 use crate::ratelimit::Rate;
 use crate::shared::RedisShared;
+use crate::smtp::{Secret, SmtpMailer, SmtpSettings, SmtpTls};
 use crate::state::ServerConfig;
 
 /// A configuration problem, reported before the server starts.
@@ -78,6 +81,33 @@ pub struct Options {
     /// `http://<listen>/reset-password`).
     #[arg(long, env = "JECO_RESET_LINK")]
     pub reset_link: Option<String>,
+    /// Mail server (host name) for password-reset mail. Unset: mail is written to the log,
+    /// the reset link redacted.
+    #[arg(long, env = "JECO_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// The mail server's port [default: 465 with `tls`, 587 with `starttls`, 25 with `none`].
+    #[arg(long, env = "JECO_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// How the connection to the mail server is protected: `tls` (from the first byte),
+    /// `starttls`, or `none` (only for a relay on this host or a private network)
+    /// [default: starttls].
+    #[arg(long, env = "JECO_SMTP_TLS", value_enum)]
+    pub smtp_tls: Option<SmtpTls>,
+    /// User to sign in to the mail server as (with `smtp_password`).
+    #[arg(long, env = "JECO_SMTP_USER")]
+    pub smtp_user: Option<String>,
+    /// Password for `smtp_user`. Prefer the environment variable: flags show in the process
+    /// list.
+    #[arg(long, env = "JECO_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<Secret>,
+    /// Sender of password-reset mail, e.g. `Jeco Chat <noreply@chat.example>`; needed with
+    /// `smtp_host`.
+    #[arg(long, env = "JECO_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Without a mail server, write reset links to the log whole instead of redacted. Anyone
+    /// who reads the log can then take over accounts: for development only.
+    #[arg(long, env = "JECO_LOG_MAIL_SECRETS", num_args = 0..=1, default_missing_value = "true")]
+    pub log_mail_secrets: Option<bool>,
     /// Largest JSON request body in bytes [default: 65536].
     #[arg(long, env = "JECO_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -142,6 +172,13 @@ impl Options {
             cors_origins,
             trust_forwarded_for,
             reset_link,
+            smtp_host,
+            smtp_port,
+            smtp_tls,
+            smtp_user,
+            smtp_password,
+            mail_from,
+            log_mail_secrets,
             max_body_bytes,
             max_upload_bytes,
             max_message_chars,
@@ -214,7 +251,8 @@ impl Settings {
         let mut builder = Engine::builder()
             .data_dir(&data_dir)
             .limits(limits)
-            .reset_link(reset_link);
+            .reset_link(reset_link)
+            .mailer(self.mailer()?);
         if let Some(file) = &self.options.jwt_secret_file {
             builder = builder.jwt_secret_file(file);
         }
@@ -231,6 +269,58 @@ impl Settings {
             .build()
             .await
             .map_err(|e| ConfigError(format!("starting the engine: {e:?}")))
+    }
+
+    /// Where password-reset mail goes: the SMTP server, in the background, when
+    /// `smtp_host` is set; the log otherwise. Must be called within a tokio runtime.
+    pub fn mailer(&self) -> Result<Arc<dyn Mailer>, ConfigError> {
+        let o = &self.options;
+        let Some(host) = &o.smtp_host else {
+            if o.smtp_port.is_some()
+                || o.smtp_tls.is_some()
+                || o.smtp_user.is_some()
+                || o.smtp_password.is_some()
+            {
+                return Err(ConfigError(
+                    "the smtp_* settings need smtp_host (the mail server)".to_owned(),
+                ));
+            }
+            if o.log_mail_secrets == Some(true) {
+                tracing::warn!(
+                    "log_mail_secrets is on: password-reset links are written to the log, and \
+                     anyone who reads it can take over the accounts they were sent for. \
+                     Use it only for development"
+                );
+                return Ok(Arc::new(LogMailer::showing_secrets()));
+            }
+            return Ok(Arc::new(LogMailer::redacting()));
+        };
+        if o.log_mail_secrets == Some(true) {
+            return Err(ConfigError(
+                "log_mail_secrets applies only without a mail server (smtp_host)".to_owned(),
+            ));
+        }
+        let credentials = match (&o.smtp_user, &o.smtp_password) {
+            (Some(user), Some(password)) => Some((user.clone(), password.clone())),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError(
+                    "smtp_user and smtp_password go together".to_owned(),
+                ));
+            }
+        };
+        let from = o.mail_from.clone().ok_or_else(|| {
+            ConfigError("smtp_host needs mail_from (the sender of reset mail)".to_owned())
+        })?;
+        let mailer = SmtpMailer::new(&SmtpSettings {
+            host: host.clone(),
+            port: o.smtp_port,
+            tls: o.smtp_tls.unwrap_or_default(),
+            credentials,
+            from,
+        })
+        .map_err(|e| ConfigError(e.to_string()))?;
+        Ok(Arc::new(mailer.in_background()))
     }
 
     /// The prefix of Redis keys and channels.
@@ -335,6 +425,62 @@ mod tests {
             Some(vec!["https://chat.example".to_owned()])
         );
         assert_eq!(settings.options.max_body_bytes, None);
+    }
+
+    #[test]
+    fn the_smtp_password_never_shows() {
+        let cli = Cli::try_parse_from([
+            "jeco-server",
+            "--smtp-host",
+            "mail.example",
+            "--smtp-user",
+            "jeco",
+            "--smtp-password",
+            "hunter2-hunter2",
+        ])
+        .unwrap();
+        let settings = Settings::from_cli(cli).unwrap();
+        assert_eq!(
+            settings.options.smtp_password.as_ref().map(Secret::expose),
+            Some("hunter2-hunter2")
+        );
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn mail_settings_that_cannot_work_are_refused() {
+        for args in [
+            &["--smtp-port", "25"][..],
+            &["--smtp-host", "mail.example"][..],
+            &[
+                "--smtp-host",
+                "mail.example",
+                "--mail-from",
+                "a@b.example",
+                "--smtp-user",
+                "jeco",
+            ][..],
+            &[
+                "--smtp-host",
+                "mail.example",
+                "--mail-from",
+                "a@b.example",
+                "--log-mail-secrets",
+            ][..],
+            &[
+                "--smtp-host",
+                "mail.example",
+                "--mail-from",
+                "not an address",
+            ][..],
+        ] {
+            let cli =
+                Cli::try_parse_from(std::iter::once("jeco-server").chain(args.iter().copied()))
+                    .unwrap();
+            let settings = Settings::from_cli(cli).unwrap();
+            assert!(settings.mailer().is_err(), "{args:?}");
+        }
     }
 
     #[test]

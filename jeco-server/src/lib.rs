@@ -15,6 +15,7 @@
 //! state.rs      AppState, ServerConfig, tickets, connection counts
 //! ratelimit.rs  token buckets per user and per address
 //! metrics.rs    counters for GET /metrics
+//! smtp.rs       password-reset mail over SMTP, sent in the background
 //! config.rs     the binary's flags, environment variables and config file
 //! ```
 //!
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod ratelimit;
 mod routes;
 pub mod shared;
+pub mod smtp;
 pub mod sse;
 pub mod state;
 mod transport;

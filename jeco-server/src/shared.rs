@@ -10,14 +10,17 @@
 //! - `p:rl:<kind>:<key>`: a token bucket (`tokens`, `at`) updated by one script with Redis's
 //!   clock, expiring once it would be full again.
 //!
+//! Both go through a [`RedisConnection`], which retries a command once when its connection
+//! had been dropped: the first ticket after a Redis restart works like any other.
+//!
 //! If Redis cannot be reached, rate limits fall back to the node's own buckets (a node stays
 //! usable, and limits stay per node meanwhile), while tickets fail with a 503: a ticket only
 //! one node knows would be refused by the others.
 
 use std::fmt::Display;
 
+use jeco_core::redis_connection::RedisConnection;
 use redis::Script;
-use redis::aio::ConnectionManager;
 use sha2::{Digest, Sha256};
 
 /// One token from the bucket at KEYS[1]; ARGV: tokens per second, burst. Returns 1 if taken.
@@ -43,7 +46,7 @@ return taken
 
 /// The Redis side of a deployment's shared state.
 pub struct RedisShared {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     take_token: Script,
 }
@@ -68,7 +71,7 @@ impl RedisShared {
     pub fn new(url: &str, prefix: &str) -> Result<RedisShared, SharedError> {
         let client = redis::Client::open(url)?;
         Ok(RedisShared {
-            conn: jeco_core::pubsub_redis::connection_manager(client)?,
+            conn: RedisConnection::new(client)?,
             prefix: prefix.to_owned(),
             take_token: Script::new(TAKE_TOKEN),
         })

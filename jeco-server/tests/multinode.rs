@@ -682,3 +682,60 @@ async fn a_redis_restart_loses_nothing_acknowledged() {
     .await;
     a.ticket(&ann).await.expect(200);
 }
+
+/// Kills Redis and starts it again, empty, and waits until both nodes have noticed the loss
+/// and report ready again: a node's rate-limit and ticket connection has seen nothing of it.
+async fn restart_redis(c: &mut Cluster, nodes: [&Node; 2]) {
+    c.redis.kill();
+    for node in nodes {
+        until(
+            &format!("{} reports that it lost Redis", node.name),
+            || async { !node.ready().await },
+        )
+        .await;
+    }
+    c.redis.restart().await;
+    for node in nodes {
+        until(&format!("{} is ready again", node.name), || node.ready()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_ticket_and_rate_limit_after_a_redis_restart_work() {
+    let mut c = Cluster::start(10_000).await;
+    let (a, b) = (c.node("A").await, c.node("B").await);
+    // Registering goes through the shared sign-in limit: each node has used its connection.
+    let ann = a.register("ann").await;
+    b.register("bob").await;
+
+    restart_redis(&mut c, [&a, &b]).await;
+    // The first shared-state command of A issues a ticket, the first of B redeems it.
+    let ticket = a.ticket(&ann).await.expect(200);
+    let ticket = ticket.body["ticket"].as_str().expect("a ticket");
+    b.ws_with(ticket)
+        .await
+        .unwrap_or_else(|closing| panic!("B refused A's ticket: {closing}"));
+
+    restart_redis(&mut c, [&a, &b]).await;
+    // The first shared-state command of A takes a sign-in token: it is counted in Redis, not
+    // in the bucket A falls back to when Redis cannot be reached.
+    a.call(
+        Method::POST,
+        "/v1/auth/login",
+        None,
+        json!({"login": "ann", "password": PASSWORD}),
+    )
+    .await
+    .expect(200);
+    let mut redis = redis::Client::open(c.redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to Redis");
+    let bucket: bool = redis::cmd("EXISTS")
+        .arg(format!("{}rl:auth:127.0.0.1", c.prefix))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(bucket, "the sign-in was counted in the shared bucket");
+}

@@ -266,6 +266,7 @@ impl<'a> Accounts<'a> {
                 token.secret,
                 ttl.as_secs() / 60
             ),
+            secrets: vec![token.secret.clone()],
         };
         if let Err(e) = self.core.mailer.send(mail).await {
             // Same answer to the caller regardless; the operator sees the failure.
