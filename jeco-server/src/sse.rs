@@ -42,7 +42,7 @@ pub struct SseQuery {
 #[utoipa::path(get, path = "/v1/sse", operation_id = "open_event_stream", tag = "realtime",
     params(SseQuery),
     responses(
-        (status = 200, description = "text/event-stream of protocol frames; the first is `ready`"),
+        (status = 200, description = "Server-Sent Events, each `data` one protocol frame; the first is `ready`", content_type = "text/event-stream", body = String),
         (status = 401, description = "invalid_ticket (tickets are single-use: get a new one before reconnecting)", body = ErrorBody),
         (status = 429, description = "too_many_connections", body = ErrorBody),
         (status = 503, description = "unavailable (the shared ticket store cannot be reached)", body = ErrorBody)))]

@@ -384,3 +384,47 @@ pub async fn profiles_avatars_passwords_and_blocks(db: Db) {
         .await
         .expect_error(400, "invalid_target");
 }
+
+/// Answers that carry tokens or one account's data say `Cache-Control: no-store`; files keep
+/// their own caching, and public answers are not marked.
+pub async fn private_answers_are_never_cached(db: Db) {
+    let s = db.start().await;
+    let alice = s.register("alice").await;
+    let login = s.login("alice", PASSWORD).await.expect(200);
+    assert_eq!(login.header("cache-control"), "no-store");
+    let refreshed = s.refresh(&alice.refresh).await.expect(200);
+    assert_eq!(refreshed.header("cache-control"), "no-store");
+    s.login("alice", "not the password")
+        .await
+        .expect_error(401, "invalid_credentials");
+    for path in ["/v1/me", "/v1/rooms", "/v1/unread"] {
+        let r = s.get(&alice, path).await.expect(200);
+        assert_eq!(r.header("cache-control"), "no-store", "{path}");
+    }
+    let r = s
+        .call(Method::POST, "/v1/tickets", Some(&alice.token), Value::Null)
+        .await
+        .expect(200);
+    assert_eq!(r.header("cache-control"), "no-store");
+    let r = s.get(&alice, "/v1/rooms/999999").await.expect(404);
+    assert_eq!(r.header("cache-control"), "no-store");
+
+    let avatar = s
+        .upload(&alice, "/v1/me/avatar", "me.png", png(4, 4))
+        .await
+        .expect(201)
+        .body;
+    let file = s
+        .get(&alice, &format!("/v1/attachments/{}", avatar["id"]))
+        .await
+        .expect(200);
+    assert_eq!(file.header("cache-control"), "private, max-age=86400");
+
+    for path in ["/v1/openapi.json", "/healthz"] {
+        let r = s
+            .call(Method::GET, path, None, Value::Null)
+            .await
+            .expect(200);
+        assert_eq!(r.header("cache-control"), "", "{path}");
+    }
+}
