@@ -1,8 +1,10 @@
 //! Accounts over HTTP: register and login, the protected API, logout, password reset,
 //! profiles, password change, user search, contacts and blocks.
 
+use bytes::Bytes;
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::e2e::harness::{Db, PASSWORD, png};
 
@@ -100,6 +102,21 @@ pub async fn register_login_and_the_protected_api(db: Db) {
     ws.send_json(&json!({"type": "ping", "id": "p"})).await;
     let frames = ws.until_closed().await;
     assert_eq!(frames[0]["code"], "auth_required", "{frames:?}");
+    // A binary first message is refused like any other first message that is not `auth`.
+    let mut ws = s.ws_raw(None, None).await;
+    ws.send_message(WsMessage::Binary(Bytes::from_static(b"{}")))
+        .await;
+    let frames = ws.until_closed().await;
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["code"], "auth_required", "{frames:?}");
+    // WebSocket pings before `auth` do not count as the first message.
+    let mut ws = s.ws_raw(None, None).await;
+    ws.send_message(WsMessage::Ping(Bytes::from_static(b"hi")))
+        .await;
+    ws.send_json(&json!({"type": "auth", "token": alice.token}))
+        .await;
+    let ready = ws.next().await;
+    assert_eq!(ready["type"], "ready", "{ready}");
 }
 
 /// Walkthrough "Logout": the refresh token is revoked and cannot be reused; another login of
