@@ -94,8 +94,9 @@ fn api_router(state: &AppState) -> (Router, OpenApi) {
     doc.info.description = Some(
         "REST API of the Jeco Chat reference server. Authenticate with \
          `Authorization: Bearer <access token>`. Errors are `ErrorBody` objects with a \
-         stable `code`. The real-time protocol (`/v1/ws`, `/v1/sse`) is described in \
-         docs/PROTOCOL.md."
+         stable `code`. Integers are written without a fraction or exponent (`1.0` is \
+         refused), and JSON bodies are objects. The real-time protocol (`/v1/ws`, \
+         `/v1/sse`) is described in docs/PROTOCOL.md."
             .to_owned(),
     );
     routes::add_security(&mut doc);

@@ -86,6 +86,17 @@ pub async fn malformed_requests_change_nothing(db: Db) {
     s.get(&alice, "/v1/feed?after=-1")
         .await
         .expect_error(400, "invalid_query");
+    // Integers are written as integers.
+    s.history(&alice, general, "?limit=1.0")
+        .await
+        .expect_error(400, "invalid_query");
+    s.put(
+        &alice,
+        &format!("/v1/rooms/{general}/read"),
+        json!({"seq": 1.0}),
+    )
+    .await
+    .expect_error(400, "invalid_json");
     // The body is refused unread, so the connection cannot carry another request: the answer
     // says so, and the next request (from the same pooled client) goes on a new connection.
     let huge = json!({"login": "x".repeat(200_000), "password": "y"});
