@@ -95,7 +95,8 @@ fn api_router(state: &AppState) -> (Router, OpenApi) {
         "REST API of the Jeco Chat reference server. Authenticate with \
          `Authorization: Bearer <access token>`. Errors are `ErrorBody` objects with a \
          stable `code`. Integers are written without a fraction or exponent (`1.0` is \
-         refused), and JSON bodies are objects. The real-time protocol (`/v1/ws`, \
+         refused), and JSON bodies are objects. A `413` answer closes the connection, \
+         as its body was not read. The real-time protocol (`/v1/ws`, \
          `/v1/sse`) is described in docs/PROTOCOL.md."
             .to_owned(),
     );

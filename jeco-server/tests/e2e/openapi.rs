@@ -1,5 +1,8 @@
 //! The served OpenAPI document and the router agree with the route table of the API: every
-//! route is documented, every documented route is served, and nothing else is either.
+//! route is documented, every documented route is served, and nothing else is either. The
+//! document keeps the rules a validator and a client generator rely on, and every error, of an
+//! operation or not, is an `ErrorBody`. (`scripts/schemathesis.sh` goes further: it checks
+//! the server's answers to generated requests against the document.)
 
 use std::collections::BTreeSet;
 
