@@ -169,14 +169,13 @@ async fn response_headers(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let refused_body = response.status() == StatusCode::PAYLOAD_TOO_LARGE;
     let headers = response.headers_mut();
     if authenticated && json && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, no_store());
     }
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    if refused_body {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }

@@ -300,6 +300,18 @@ pub async fn openapi_document_is_valid(db: Db) {
         wrong.is_empty(),
         "the document breaks its rules: {wrong:#?}"
     );
+
+    // A download is served with the type detected from its bytes; the document lists them all.
+    let download =
+        &doc["paths"]["/v1/attachments/{attachment_id}"]["get"]["responses"]["200"]["content"];
+    for media_type in [
+        "image/png",
+        "application/pdf",
+        "text/plain",
+        "application/octet-stream",
+    ] {
+        assert!(download[media_type].is_object(), "{media_type}: {download}");
+    }
 }
 
 /// Errors that no operation answers are `ErrorBody`s too: an unknown path, a method a path does
