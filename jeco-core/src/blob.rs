@@ -72,6 +72,24 @@ impl BlobStore for LocalDirBlobStore {
     }
 }
 
+/// Every type [`sniff_content_type`] can answer: what a download may be served as.
+pub const CONTENT_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "application/zip",
+    "application/gzip",
+    "audio/ogg",
+    "audio/mpeg",
+    "audio/wav",
+    "video/webm",
+    "video/mp4",
+    "text/plain; charset=utf-8",
+    "application/octet-stream",
+];
+
 /// The MIME type of `data`, from its magic numbers. Text is reported only for valid UTF-8
 /// without control characters; anything unrecognised is `application/octet-stream`.
 pub fn sniff_content_type(data: &[u8]) -> &'static str {
@@ -144,6 +162,31 @@ mod tests {
             "application/octet-stream"
         );
         assert_eq!(sniff_content_type(b""), "application/octet-stream");
+    }
+
+    #[test]
+    fn every_sniffed_type_is_listed() {
+        let samples: &[&[u8]] = &[
+            b"\x89PNG\r\n\x1a\n",
+            b"\xff\xd8\xff",
+            b"GIF87a",
+            b"GIF89a",
+            b"RIFF\0\0\0\0WEBPVP8 ",
+            b"%PDF-",
+            b"PK\x03\x04",
+            b"\x1f\x8b",
+            b"OggS",
+            b"ID3",
+            b"RIFF\0\0\0\0WAVEfmt ",
+            b"\x1aE\xdf\xa3",
+            b"\0\0\0\x20ftypisom",
+            b"text",
+            b"\xfe",
+        ];
+        let sniffed: std::collections::BTreeSet<&str> =
+            samples.iter().map(|s| sniff_content_type(s)).collect();
+        let listed: std::collections::BTreeSet<&str> = CONTENT_TYPES.iter().copied().collect();
+        assert_eq!(sniffed, listed);
     }
 
     #[tokio::test]

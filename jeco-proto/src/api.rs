@@ -28,11 +28,19 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
-    /// 3 to 32 letters, digits or underscores; stored lower-case.
+    /// 3 to 32 letters, digits or underscores, not starting with an underscore; surrounding
+    /// whitespace is dropped; stored lower-case.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, pattern = r"^\s*[A-Za-z0-9][A-Za-z0-9_]{2,31}\s*$")
+    )]
     pub username: String,
     /// Where password-reset mail goes.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
-    /// 8 to 128 characters, not a common password, not containing the username.
+    /// 8 to 128 characters, not only digits, not a common password, not containing the
+    /// username.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub password: String,
 }
 
@@ -59,6 +67,7 @@ pub struct RefreshRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordResetRequest {
     /// The account's email address.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
 }
 
@@ -68,7 +77,8 @@ pub struct PasswordResetRequest {
 pub struct PasswordResetConfirm {
     /// The token from the reset mail.
     pub token: String,
-    /// The new password.
+    /// The new password (the same rules as at registration).
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub new_password: String,
 }
 
@@ -78,7 +88,8 @@ pub struct PasswordResetConfirm {
 pub struct ChangePasswordRequest {
     /// The password in use now.
     pub current_password: String,
-    /// The new one.
+    /// The new one (the same rules as at registration).
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub new_password: String,
 }
 
@@ -86,13 +97,31 @@ pub struct ChangePasswordRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateRoomRequest {
-    /// 2 to 64 letters, digits, `-` or `_`; stored lower-case; unique.
+    /// 2 to 64 letters, digits, `-` or `_`, starting with a letter or digit; surrounding
+    /// whitespace is dropped; stored lower-case; unique.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 2, pattern = r"^\s*[A-Za-z0-9][A-Za-z0-9_-]{1,63}\s*$")
+    )]
     pub name: String,
-    /// `public` or `private`.
+    /// `public` or `private` (direct rooms are opened with `POST /v1/direct/{user_id}`).
+    #[cfg_attr(feature = "openapi", schema(value_type = GroupKind))]
     pub kind: RoomKind,
     /// What the room is about.
     #[serde(default)]
     pub topic: String,
+}
+
+/// The kinds of room `POST /v1/rooms` creates: the [`RoomKind`]s other than `direct`.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only describes `CreateRoomRequest::kind` for the OpenAPI document.
+enum GroupKind {
+    /// Anyone may find and join it.
+    Public,
+    /// Members join by invitation.
+    Private,
 }
 
 /// `POST /v1/rooms/{room_id}/members`: add someone (admins and the owner).
@@ -117,6 +146,7 @@ pub struct SetRoleRequest {
 pub struct SendMessage {
     /// The sender's own id for this send (1 to 64 of `A-Z a-z 0-9 - _ . :`); retrying with
     /// the same id returns the first message instead of posting a second one.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$"))]
     pub client_id: String,
     /// The text (may be empty when files are attached).
     #[serde(default)]
@@ -135,10 +165,10 @@ pub struct SendMessage {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct HistoryQuery {
     /// Messages before this sequence, newest first.
-    #[cfg_attr(feature = "openapi", param(value_type = Option<i64>))]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<i64>, minimum = 0))]
     pub before: Option<Seq>,
     /// Messages after this sequence, oldest first. Ignored when `before` is set.
-    #[cfg_attr(feature = "openapi", param(value_type = Option<i64>))]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<i64>, minimum = 0))]
     pub after: Option<Seq>,
     /// Page size (at least 1); the default is 50, the most 100.
     #[serde(default, deserialize_with = "page_size")]
@@ -153,7 +183,7 @@ pub struct HistoryQuery {
 pub struct AfterQuery {
     /// The last sequence the caller has seen (0: from the start).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", param(value_type = i64))]
+    #[cfg_attr(feature = "openapi", param(value_type = i64, minimum = 0))]
     pub after: Seq,
     /// Page size (at least 1); the default and most is 500.
     #[serde(default, deserialize_with = "page_size")]
@@ -197,7 +227,8 @@ pub struct EditMessageRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactRequest {
-    /// The emoji (1 to 32 bytes, no spaces).
+    /// The emoji (1 to 32 bytes, no whitespace or control characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 32))]
     pub emoji: String,
     /// `true`: make it present; `false`: make it absent; both safe to retry. Absent: toggle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,6 +250,7 @@ pub struct ForwardRequest {
     /// The conversation to share it into (one the caller is in).
     pub room_id: RoomId,
     /// Idempotency key of the new message, as for a send.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$"))]
     pub client_id: String,
 }
 

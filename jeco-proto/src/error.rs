@@ -24,6 +24,8 @@ pub enum ErrorKind {
     Forbidden,
     /// The thing does not exist, or the caller may not know it does. `404`.
     NotFound,
+    /// The path exists, but not with this method. `405`.
+    MethodNotAllowed,
     /// The request clashes with existing state (a taken name, say). `409`.
     Conflict,
     /// The request or a part of it is larger than allowed. `413`.
@@ -45,6 +47,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => 401,
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
+            ErrorKind::MethodNotAllowed => 405,
             ErrorKind::Conflict => 409,
             ErrorKind::TooLarge => 413,
             ErrorKind::RateLimited => 429,
@@ -60,6 +63,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not found",
+            ErrorKind::MethodNotAllowed => "method not allowed",
             ErrorKind::Conflict => "conflict",
             ErrorKind::TooLarge => "too large",
             ErrorKind::RateLimited => "rate limited",
@@ -185,6 +189,8 @@ error_codes! {
     InvalidQuery = "invalid_query", Invalid, false, [h];
     /// The upload is not `multipart/form-data` with a part named `file`.
     InvalidMultipart = "invalid_multipart", Invalid, false, [h];
+    /// `GET /v1/ws` was not a WebSocket upgrade request (`Connection: upgrade`, `Upgrade: websocket`, `Sec-WebSocket-Version: 13`, `Sec-WebSocket-Key`).
+    NotAWebsocket = "not_a_websocket", Invalid, false, [h];
     /// A real-time frame is not a valid command: not JSON, an unknown `type`, or a field missing or of the wrong type.
     InvalidFrame = "invalid_frame", Invalid, false, [f];
     /// The WebSocket stream could not be read (a malformed WebSocket frame); the connection is closed.
@@ -289,6 +295,8 @@ error_codes! {
     ThumbnailNotFound = "thumbnail_not_found", NotFound, false, [h];
     /// No such API route.
     UnknownRoute = "unknown_route", NotFound, false, [h];
+    /// The route exists, but not with this HTTP method; the `Allow` header lists the ones it has.
+    MethodNotAllowed = "method_not_allowed", MethodNotAllowed, false, [h];
 
     // Clashes.
     /// The username is taken.

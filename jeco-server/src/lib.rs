@@ -37,7 +37,7 @@ pub mod ws;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -96,12 +96,15 @@ fn api_router(state: &AppState) -> (Router, OpenApi) {
     doc.info.description = Some(
         "REST API of the Jeco Chat reference server. Authenticate with \
          `Authorization: Bearer <access token>`. Errors are `ErrorBody` objects with a \
-         stable `code`. The real-time protocol (`/v1/ws`, `/v1/sse`) is described in \
-         docs/PROTOCOL.md."
+         stable `code`. Integers are written without a fraction or exponent (`1.0` is \
+         refused), and JSON bodies are objects. A `413` answer closes the connection, \
+         as its body was not read. The real-time protocol (`/v1/ws`, \
+         `/v1/sse`) is described in docs/PROTOCOL.md."
             .to_owned(),
     );
     routes::add_security(&mut doc);
     routes::errors::complete(&mut doc);
+    routes::describe_downloads(&mut doc);
     if let Some(base) = &state.config.base_path {
         doc.servers = Some(vec![utoipa::openapi::Server::new(base.clone())]);
     }
@@ -113,7 +116,9 @@ fn api_router(state: &AppState) -> (Router, OpenApi) {
         )
         // Unknown API paths answer with an error body, never with the web client's page.
         .route("/v1/{*rest}", axum::routing::any(unknown_route))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_bytes))
+        .layer(middleware::from_fn(response_headers))
         .with_state(state.clone());
     (router, doc)
 }
@@ -142,6 +147,44 @@ async fn unknown_route() -> error::ApiError {
         jeco_core::error::ErrorCode::UnknownRoute,
         "no such API route; see /v1/openapi.json",
     )
+}
+
+async fn method_not_allowed() -> error::ApiError {
+    error::ApiError::new(
+        jeco_core::error::ErrorCode::MethodNotAllowed,
+        "this route does not take this method; the Allow header lists the ones it takes",
+    )
+}
+
+/// Headers that follow from the request and the answer together:
+///
+/// - `Cache-Control: no-store` on JSON answers to authenticated requests, which are about
+///   one account and must not stay in a shared or on-disk cache (handlers that allow caching,
+///   such as file downloads, set their own).
+/// - `Connection: close` on `413`: the body was refused unread, so the connection cannot carry
+///   another request. Saying so lets the client open a new one instead of finding the old one
+///   dropped under its next request.
+async fn response_headers(request: Request, next: Next) -> Response {
+    let authenticated = request.headers().contains_key(header::AUTHORIZATION);
+    let mut response = next.run(request).await;
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let refused_body = response.status() == StatusCode::PAYLOAD_TOO_LARGE;
+    let headers = response.headers_mut();
+    if authenticated && json && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, no_store());
+    }
+    if refused_body {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// `Cache-Control: no-store`, for answers that carry credentials or one account's data.
+pub(crate) fn no_store() -> HeaderValue {
+    HeaderValue::from_static("no-store")
 }
 
 async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {

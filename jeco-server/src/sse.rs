@@ -39,10 +39,10 @@ pub struct SseQuery {
 }
 
 /// Opens an event stream. Each SSE `data` is one JSON frame of the real-time protocol.
-#[utoipa::path(get, path = "/v1/sse", tag = "realtime",
+#[utoipa::path(get, path = "/v1/sse", operation_id = "open_event_stream", tag = "realtime",
     params(SseQuery),
     responses(
-        (status = 200, description = "text/event-stream of protocol frames; the first is `ready`"),
+        (status = 200, description = "Server-Sent Events, each `data` one protocol frame; the first is `ready`", content_type = "text/event-stream", body = String),
         (status = 401, description = "invalid_ticket (tickets are single-use: get a new one before reconnecting)", body = ErrorBody),
         (status = 429, description = "too_many_connections", body = ErrorBody),
         (status = 503, description = "unavailable (the shared ticket store cannot be reached)", body = ErrorBody)))]
@@ -125,7 +125,7 @@ impl Link for SseLink {
 
 /// Sends one command to an SSE session and answers with its reply frame (`ack`, `error`,
 /// `pong` or `resumed`). Events it causes arrive on the stream.
-#[utoipa::path(post, path = "/v1/sse/{session_id}/commands", tag = "realtime",
+#[utoipa::path(post, path = "/v1/sse/{session_id}/commands", operation_id = "send_sse_command", tag = "realtime",
     params(("session_id" = String, Path, description = "From the stream's `ready` frame")),
     request_body(content = jeco_proto::ws::ClientFrame, description = "A command frame"),
     responses(

@@ -8,18 +8,22 @@
 
 use std::io;
 
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::SinkExt;
 use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
 use jeco_core::session::{Frame, Inbound, Link, Session, closing_frame};
+use jeco_proto::api::ErrorBody;
 use jeco_proto::ws::ClientFrame;
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 use crate::transport;
 
@@ -32,26 +36,30 @@ pub struct WsQuery {
 }
 
 /// Opens a real-time connection.
-#[utoipa::path(get, path = "/v1/ws", tag = "realtime",
+#[utoipa::path(get, path = "/v1/ws", operation_id = "open_websocket", tag = "realtime",
     params(WsQuery),
     responses(
-        (status = 101, description = "Switching to the WebSocket protocol; see docs/PROTOCOL.md")))]
+        (status = 101, description = "Switching to the WebSocket protocol; see docs/PROTOCOL.md"),
+        (status = 400, description = "not_a_websocket", body = ErrorBody)))]
 pub async fn upgrade(
     State(state): State<AppState>,
-    Query(q): Query<WsQuery>,
-    ws: WebSocketUpgrade,
-) -> Response {
+    ApiQuery(q): ApiQuery<WsQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let ws = ws.map_err(|e| ApiError::new(ErrorCode::NotAWebsocket, e.body_text()))?;
     // The protocol's frame limit is checked per message by the driver, answered with an
     // `error` and the connection kept. The WebSocket layer's own cap is four times higher:
     // only frames far beyond any legitimate use end the connection, whose unread rest a
     // client may then see as a reset rather than the `closing` frame.
     let hard_max = state.config.frame_bytes.saturating_mul(4);
     let tasks = state.tasks.clone();
-    ws.read_buffer_size(state.config.ws_read_buffer_bytes)
+    Ok(ws
+        .read_buffer_size(state.config.ws_read_buffer_bytes)
         .write_buffer_size(state.config.ws_write_buffer_bytes)
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .on_upgrade(move |socket| tasks.track_future(serve(state, socket, q.ticket)))
+        .into_response())
 }
 
 async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {

@@ -1,24 +1,44 @@
 //! Registration, login, token refresh, logout and password reset. Each is rate-limited per
-//! client address.
+//! client address, and no answer of theirs may be cached: some carry tokens.
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::header::CACHE_CONTROL;
 use jeco_core::model::{Session, Tokens};
 use jeco_proto::api::{
     ErrorBody, LoginRequest, PasswordResetConfirm, PasswordResetRequest, RefreshRequest,
     RegisterRequest,
 };
 
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::error::ApiResult;
 use crate::extract::{ClientIp, Json};
 use crate::state::AppState;
+
+/// The sign-in routes, every answer `Cache-Control: no-store`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(request_password_reset))
+        .routes(routes!(confirm_password_reset))
+        .layer(SetResponseHeaderLayer::overriding(
+            CACHE_CONTROL,
+            crate::no_store(),
+        ))
+}
 
 async fn limit(state: &AppState, ip: ClientIp) -> ApiResult<()> {
     Ok(state.limits.auth.admit(&ip.0, "sign-in attempts").await?)
 }
 
 /// Creates an account, joins it to `general` and signs it in.
-#[utoipa::path(post, path = "/v1/auth/register", tag = "auth",
+#[utoipa::path(post, path = "/v1/auth/register", operation_id = "register", tag = "auth",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered and signed in", body = Session),
@@ -40,7 +60,7 @@ pub(crate) async fn register(
 }
 
 /// Signs in with a username or email and a password.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
+#[utoipa::path(post, path = "/v1/auth/login", operation_id = "login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = Session),
@@ -63,7 +83,7 @@ pub(crate) async fn login(
 
 /// Trades a refresh token for a new pair. Each refresh token works once; reusing one signs
 /// out that login everywhere.
-#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth",
+#[utoipa::path(post, path = "/v1/auth/refresh", operation_id = "refresh_tokens", tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = Tokens),
@@ -81,7 +101,7 @@ pub(crate) async fn refresh(
 }
 
 /// Signs out the login the refresh token belongs to.
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+#[utoipa::path(post, path = "/v1/auth/logout", operation_id = "logout", tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Signed out")))]
@@ -94,7 +114,7 @@ pub(crate) async fn logout(
 }
 
 /// Mails a reset link if an account has this email; the answer is the same either way.
-#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth",
+#[utoipa::path(post, path = "/v1/auth/password-reset", operation_id = "request_password_reset", tag = "auth",
     request_body = PasswordResetRequest,
     responses(
         (status = 202, description = "If the address has an account, a mail is on its way"),
@@ -115,7 +135,7 @@ pub(crate) async fn request_password_reset(
 }
 
 /// Sets a new password with the token from the reset mail.
-#[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "auth",
+#[utoipa::path(post, path = "/v1/auth/password-reset/confirm", operation_id = "confirm_password_reset", tag = "auth",
     request_body = PasswordResetConfirm,
     responses(
         (status = 204, description = "Password changed; every login signed out"),

@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations",
     responses(
         (status = 200, description = "Alive", body = String)))]
 pub(crate) async fn healthz() -> &'static str {
@@ -19,7 +19,7 @@ pub(crate) async fn healthz() -> &'static str {
 
 /// The store answers and, with several nodes, events from the others arrive: the node can
 /// serve requests.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = String),
         (status = 503, description = "store_unavailable (the database does not answer), not_subscribed (the node does not receive other nodes' events: Redis cannot be reached)", body = jeco_proto::api::ErrorBody)))]
@@ -42,7 +42,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<&'static 
 
 /// Counters in the Prometheus text format: connections, messages sent, send latency, HTTP
 /// responses by class.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses(
         (status = 200, description = "Prometheus text", body = String)))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -10,7 +10,7 @@ use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 
 /// The caller's own account, with its private fields.
-#[utoipa::path(get, path = "/v1/me", tag = "me",
+#[utoipa::path(get, path = "/v1/me", operation_id = "get_me", tag = "me",
     responses(
         (status = 200, description = "The account", body = Account)),
     security(("bearer" = [])))]
@@ -24,7 +24,7 @@ pub(crate) async fn me(
 /// Changes the display name, avatar or bio; absent fields stay as they are, `"avatar": null`
 /// clears the avatar. The avatar must be an image the caller uploaded with
 /// `POST /v1/me/avatar`.
-#[utoipa::path(patch, path = "/v1/me", tag = "me",
+#[utoipa::path(patch, path = "/v1/me", operation_id = "update_me", tag = "me",
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "The updated account", body = Account),
@@ -42,7 +42,7 @@ pub(crate) async fn update_me(
 
 /// Changes the password after checking the current one. Every other login is signed out;
 /// the returned tokens keep this one signed in.
-#[utoipa::path(post, path = "/v1/me/password", tag = "me",
+#[utoipa::path(post, path = "/v1/me/password", operation_id = "change_password", tag = "me",
     request_body = ChangePasswordRequest,
     responses(
         (status = 200, description = "Password changed; new tokens for this login", body = Tokens),

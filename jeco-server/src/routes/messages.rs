@@ -18,7 +18,7 @@ use crate::state::AppState;
 /// A page of a room's messages. Without a cursor: the newest, newest first. With `before`:
 /// older ones, newest first. With `after`: newer ones, oldest first. `next` continues in the
 /// same direction.
-#[utoipa::path(get, path = "/v1/rooms/{room_id}/messages", tag = "messages",
+#[utoipa::path(get, path = "/v1/rooms/{room_id}/messages", operation_id = "list_messages", tag = "messages",
     params(("room_id" = i64, Path, description = "The room"), HistoryQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessagePage),
@@ -37,7 +37,7 @@ pub(crate) async fn history(
 /// Posts a message. It is committed before the answer and before anyone receives it;
 /// sending the same `client_id` to the same room again returns the first message. Sends are
 /// rate-limited per user, together with real-time sends.
-#[utoipa::path(post, path = "/v1/rooms/{room_id}/messages", tag = "messages",
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/messages", operation_id = "send_message", tag = "messages",
     params(("room_id" = i64, Path, description = "The room")),
     request_body = SendMessage,
     responses(
@@ -72,7 +72,7 @@ async fn post_limited(
 
 /// The room's changes after sequence `after`, in order and without gaps: what a client that
 /// last saw `after` has missed.
-#[utoipa::path(get, path = "/v1/rooms/{room_id}/changes", tag = "messages",
+#[utoipa::path(get, path = "/v1/rooms/{room_id}/changes", operation_id = "list_room_changes", tag = "messages",
     params(("room_id" = i64, Path, description = "The room"), AfterQuery),
     responses(
         (status = 200, description = "The changes", body = Changes),
@@ -95,7 +95,7 @@ pub(crate) async fn changes(
 }
 
 /// One message, if the caller is a member of its room.
-#[utoipa::path(get, path = "/v1/messages/{message_id}", tag = "messages",
+#[utoipa::path(get, path = "/v1/messages/{message_id}", operation_id = "get_message", tag = "messages",
     params(("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 200, description = "The message", body = Message),
@@ -110,7 +110,7 @@ pub(crate) async fn get(
 }
 
 /// Replaces the text of one of the caller's messages.
-#[utoipa::path(patch, path = "/v1/messages/{message_id}", tag = "messages",
+#[utoipa::path(patch, path = "/v1/messages/{message_id}", operation_id = "edit_message", tag = "messages",
     params(("message_id" = i64, Path, description = "The message")),
     request_body = EditMessageRequest,
     responses(
@@ -138,7 +138,7 @@ pub(crate) async fn edit(
 
 /// Deletes a message, leaving a tombstone in its place (the author or a room admin).
 /// Deleting a deleted message changes nothing.
-#[utoipa::path(delete, path = "/v1/messages/{message_id}", tag = "messages",
+#[utoipa::path(delete, path = "/v1/messages/{message_id}", operation_id = "delete_message", tag = "messages",
     params(("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 204, description = "Deleted"),
@@ -158,7 +158,7 @@ pub(crate) async fn delete(
 
 /// Adds or removes one emoji on a message (`add`: true or false, safe to retry), or toggles
 /// it when `add` is absent.
-#[utoipa::path(post, path = "/v1/messages/{message_id}/reactions", tag = "messages",
+#[utoipa::path(post, path = "/v1/messages/{message_id}/reactions", operation_id = "react_to_message", tag = "messages",
     params(("message_id" = i64, Path, description = "The message")),
     request_body = ReactRequest,
     responses(
@@ -189,7 +189,7 @@ pub(crate) async fn react(
 /// Shares a message into another conversation the caller is in, as a new message of theirs
 /// that points at the original; its files are shared along with it. Forwards count against
 /// the same per-user rate as sends.
-#[utoipa::path(post, path = "/v1/messages/{message_id}/forward", tag = "messages",
+#[utoipa::path(post, path = "/v1/messages/{message_id}/forward", operation_id = "forward_message", tag = "messages",
     params(("message_id" = i64, Path, description = "The message to forward")),
     request_body = ForwardRequest,
     responses(
@@ -211,7 +211,7 @@ pub(crate) async fn forward(
 }
 
 /// Who, apart from the author, has read a message.
-#[utoipa::path(get, path = "/v1/messages/{message_id}/read-by", tag = "messages",
+#[utoipa::path(get, path = "/v1/messages/{message_id}/read-by", operation_id = "list_message_readers", tag = "messages",
     params(("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 200, description = "The members who have read it", body = Vec<UserRef>),

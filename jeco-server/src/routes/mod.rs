@@ -13,6 +13,7 @@ mod realtime;
 mod rooms;
 mod users;
 
+pub(crate) use files::describe_downloads;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -26,12 +27,7 @@ pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
-        .routes(routes!(auth::register))
-        .routes(routes!(auth::login))
-        .routes(routes!(auth::refresh))
-        .routes(routes!(auth::logout))
-        .routes(routes!(auth::request_password_reset))
-        .routes(routes!(auth::confirm_password_reset))
+        .merge(auth::routes())
         .routes(routes!(realtime::ticket))
         .routes(routes!(crate::ws::upgrade))
         .routes(routes!(crate::sse::stream))

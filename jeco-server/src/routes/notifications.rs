@@ -14,7 +14,7 @@ use crate::state::AppState;
 
 /// Unread message counts of every conversation the caller is in, and their unread
 /// notifications.
-#[utoipa::path(get, path = "/v1/unread", tag = "notifications",
+#[utoipa::path(get, path = "/v1/unread", operation_id = "get_unread_counts", tag = "notifications",
     responses(
         (status = 200, description = "The unread counts", body = UnreadSummary)),
     security(("bearer" = [])))]
@@ -45,7 +45,7 @@ pub(crate) async fn unread(
 
 /// The caller's notifications, newest first; `before` continues from a previous page's
 /// `next`.
-#[utoipa::path(get, path = "/v1/notifications", tag = "notifications",
+#[utoipa::path(get, path = "/v1/notifications", operation_id = "list_notifications", tag = "notifications",
     params(NotificationsQuery),
     responses(
         (status = 200, description = "A page of notifications", body = NotificationPage)),
@@ -65,7 +65,7 @@ pub(crate) async fn list(
 }
 
 /// How many notifications the caller has not marked read.
-#[utoipa::path(get, path = "/v1/notifications/unread-count", tag = "notifications",
+#[utoipa::path(get, path = "/v1/notifications/unread-count", operation_id = "count_unread_notifications", tag = "notifications",
     responses(
         (status = 200, description = "Unread notifications", body = Count)),
     security(("bearer" = [])))]
@@ -78,7 +78,7 @@ pub(crate) async fn unread_count(
 }
 
 /// Marks one of the caller's notifications read.
-#[utoipa::path(post, path = "/v1/notifications/{notification_id}/read", tag = "notifications",
+#[utoipa::path(post, path = "/v1/notifications/{notification_id}/read", operation_id = "mark_notification_read", tag = "notifications",
     params(("notification_id" = i64, Path, description = "The notification")),
     responses(
         (status = 204, description = "Read"),
@@ -94,7 +94,7 @@ pub(crate) async fn mark_read(
 }
 
 /// Marks all of the caller's notifications read.
-#[utoipa::path(post, path = "/v1/notifications/read-all", tag = "notifications",
+#[utoipa::path(post, path = "/v1/notifications/read-all", operation_id = "mark_all_notifications_read", tag = "notifications",
     responses(
         (status = 200, description = "How many were unread", body = Count)),
     security(("bearer" = [])))]
@@ -108,7 +108,7 @@ pub(crate) async fn mark_all_read(
 
 /// The caller's feed after sequence `after`, in order and without gaps: notifications and
 /// their own membership changes.
-#[utoipa::path(get, path = "/v1/feed", tag = "notifications",
+#[utoipa::path(get, path = "/v1/feed", operation_id = "get_feed", tag = "notifications",
     params(AfterQuery),
     responses(
         (status = 200, description = "Feed entries", body = Feed)),

@@ -9,7 +9,7 @@ use crate::state::AppState;
 
 /// A single-use ticket, valid for a few seconds, for `GET /v1/ws?ticket=` or
 /// `GET /v1/sse?ticket=`: the access token itself never goes in a URL.
-#[utoipa::path(post, path = "/v1/tickets", tag = "realtime",
+#[utoipa::path(post, path = "/v1/tickets", operation_id = "create_ticket", tag = "realtime",
     responses(
         (status = 200, description = "A ticket", body = Ticket),
         (status = 503, description = "unavailable (the shared ticket store cannot be reached)", body = ErrorBody)),

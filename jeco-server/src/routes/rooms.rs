@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 /// Every public room and every room the caller is in, with the caller's role (none for
 /// public rooms they have not joined), read watermark and unread count.
-#[utoipa::path(get, path = "/v1/rooms", tag = "rooms",
+#[utoipa::path(get, path = "/v1/rooms", operation_id = "list_rooms", tag = "rooms",
     responses(
         (status = 200, description = "The caller's room list", body = Vec<RoomSummary>)),
     security(("bearer" = [])))]
@@ -28,7 +28,7 @@ pub(crate) async fn list(
 }
 
 /// Creates a public or private group room owned by the caller.
-#[utoipa::path(post, path = "/v1/rooms", tag = "rooms",
+#[utoipa::path(post, path = "/v1/rooms", operation_id = "create_room", tag = "rooms",
     request_body = CreateRoomRequest,
     responses(
         (status = 201, description = "Created; the caller is its owner", body = Room),
@@ -49,7 +49,7 @@ pub(crate) async fn create(
 }
 
 /// One room, if the caller may see it (public, or one they are in).
-#[utoipa::path(get, path = "/v1/rooms/{room_id}", tag = "rooms",
+#[utoipa::path(get, path = "/v1/rooms/{room_id}", operation_id = "get_room", tag = "rooms",
     params(("room_id" = i64, Path, description = "The room")),
     responses(
         (status = 200, description = "The room", body = Room),
@@ -64,7 +64,7 @@ pub(crate) async fn get(
 }
 
 /// Joins a public room; joining a room one is already in changes nothing.
-#[utoipa::path(post, path = "/v1/rooms/{room_id}/join", tag = "rooms",
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/join", operation_id = "join_room", tag = "rooms",
     params(("room_id" = i64, Path, description = "The room")),
     responses(
         (status = 200, description = "Joined; the room as it is now", body = Room),
@@ -80,7 +80,7 @@ pub(crate) async fn join(
 
 /// Leaves a group room. An owner who leaves hands the room to the longest-standing admin,
 /// or else the longest-standing member.
-#[utoipa::path(post, path = "/v1/rooms/{room_id}/leave", tag = "rooms",
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/leave", operation_id = "leave_room", tag = "rooms",
     params(("room_id" = i64, Path, description = "The room")),
     responses(
         (status = 204, description = "Left"),
@@ -97,7 +97,7 @@ pub(crate) async fn leave(
 }
 
 /// The members of a room the caller may see, owner first.
-#[utoipa::path(get, path = "/v1/rooms/{room_id}/members", tag = "rooms",
+#[utoipa::path(get, path = "/v1/rooms/{room_id}/members", operation_id = "list_members", tag = "rooms",
     params(("room_id" = i64, Path, description = "The room")),
     responses(
         (status = 200, description = "The members", body = Vec<Member>),
@@ -113,7 +113,7 @@ pub(crate) async fn members(
 
 /// Adds someone to a group room (admins and the owner). They get an invite notification;
 /// adding a member changes nothing.
-#[utoipa::path(post, path = "/v1/rooms/{room_id}/members", tag = "rooms",
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/members", operation_id = "add_member", tag = "rooms",
     params(("room_id" = i64, Path, description = "The room")),
     request_body = InviteRequest,
     responses(
@@ -133,7 +133,7 @@ pub(crate) async fn invite(
 
 /// Removes a member from a group room. The caller must be an admin or the owner and outrank
 /// them.
-#[utoipa::path(delete, path = "/v1/rooms/{room_id}/members/{user_id}", tag = "rooms",
+#[utoipa::path(delete, path = "/v1/rooms/{room_id}/members/{user_id}", operation_id = "remove_member", tag = "rooms",
     params(
         ("room_id" = i64, Path, description = "The room"),
         ("user_id" = i64, Path, description = "The member to remove")),
@@ -154,7 +154,7 @@ pub(crate) async fn kick(
 
 /// Changes a member's role (the owner only). Making someone owner hands the room over and
 /// makes the caller an admin.
-#[utoipa::path(put, path = "/v1/rooms/{room_id}/members/{user_id}/role", tag = "rooms",
+#[utoipa::path(put, path = "/v1/rooms/{room_id}/members/{user_id}/role", operation_id = "set_member_role", tag = "rooms",
     params(
         ("room_id" = i64, Path, description = "The room"),
         ("user_id" = i64, Path, description = "The member")),
@@ -181,7 +181,7 @@ pub(crate) async fn set_role(
 
 /// The direct room between the caller and another user, created on first use; both get the
 /// same room.
-#[utoipa::path(post, path = "/v1/direct/{user_id}", tag = "rooms",
+#[utoipa::path(post, path = "/v1/direct/{user_id}", operation_id = "open_direct_room", tag = "rooms",
     params(("user_id" = i64, Path, description = "The other person")),
     responses(
         (status = 200, description = "The direct room", body = Room),
@@ -201,7 +201,7 @@ pub(crate) async fn open_direct(
 /// room's last change; the caller's notifications that point into the room up to it are marked
 /// read too. In a public room the caller has not joined, this records how far they have looked
 /// at it (the room list's new activity is measured from there).
-#[utoipa::path(put, path = "/v1/rooms/{room_id}/read", tag = "rooms",
+#[utoipa::path(put, path = "/v1/rooms/{room_id}/read", operation_id = "mark_room_read", tag = "rooms",
     params(("room_id" = i64, Path, description = "The room")),
     request_body = MarkReadRequest,
     responses(
@@ -221,7 +221,7 @@ pub(crate) async fn mark_read(
 }
 
 /// The caller is typing (`active`, lapses by itself unless renewed) or stopped.
-#[utoipa::path(post, path = "/v1/rooms/{room_id}/typing", tag = "rooms",
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/typing", operation_id = "set_typing", tag = "rooms",
     params(("room_id" = i64, Path, description = "The room")),
     request_body = TypingRequest,
     responses(

@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 /// Finds users by the start of their username, or by their exact email address. The caller
 /// is never among the results.
-#[utoipa::path(get, path = "/v1/users/search", tag = "users",
+#[utoipa::path(get, path = "/v1/users/search", operation_id = "search_users", tag = "users",
     params(SearchQuery),
     responses(
         (status = 200, description = "Matching users", body = Vec<UserRef>)),
@@ -30,7 +30,7 @@ pub(crate) async fn search(
 
 /// Whether each of the listed users is online, and when they were last seen. Users the caller
 /// blocks show as offline and never seen.
-#[utoipa::path(get, path = "/v1/users/presence", tag = "users",
+#[utoipa::path(get, path = "/v1/users/presence", operation_id = "get_presence", tag = "users",
     params(PresenceQuery),
     responses(
         (status = 200, description = "The status of each user asked for", body = Vec<PresenceInfo>),
@@ -65,7 +65,7 @@ fn parse_ids(raw: &str) -> ApiResult<Vec<UserId>> {
 }
 
 /// Anyone's public profile.
-#[utoipa::path(get, path = "/v1/users/{user_id}", tag = "users",
+#[utoipa::path(get, path = "/v1/users/{user_id}", operation_id = "get_profile", tag = "users",
     params(("user_id" = i64, Path, description = "The user")),
     responses(
         (status = 200, description = "The profile", body = Profile),
@@ -80,7 +80,7 @@ pub(crate) async fn profile(
 }
 
 /// The caller's contacts, by username.
-#[utoipa::path(get, path = "/v1/contacts", tag = "contacts",
+#[utoipa::path(get, path = "/v1/contacts", operation_id = "list_contacts", tag = "contacts",
     responses(
         (status = 200, description = "The contacts", body = Vec<Contact>)),
     security(("bearer" = [])))]
@@ -92,7 +92,7 @@ pub(crate) async fn contacts(
 }
 
 /// Adds a user to the caller's contacts; adding one twice changes nothing.
-#[utoipa::path(put, path = "/v1/contacts/{user_id}", tag = "contacts",
+#[utoipa::path(put, path = "/v1/contacts/{user_id}", operation_id = "add_contact", tag = "contacts",
     params(("user_id" = i64, Path, description = "The user to add")),
     responses(
         (status = 204, description = "In the contacts"),
@@ -109,7 +109,7 @@ pub(crate) async fn add_contact(
 }
 
 /// Removes a user from the caller's contacts.
-#[utoipa::path(delete, path = "/v1/contacts/{user_id}", tag = "contacts",
+#[utoipa::path(delete, path = "/v1/contacts/{user_id}", operation_id = "remove_contact", tag = "contacts",
     params(("user_id" = i64, Path, description = "The contact to remove")),
     responses(
         (status = 204, description = "Removed"),
@@ -125,7 +125,7 @@ pub(crate) async fn remove_contact(
 }
 
 /// The users the caller blocks.
-#[utoipa::path(get, path = "/v1/blocks", tag = "contacts",
+#[utoipa::path(get, path = "/v1/blocks", operation_id = "list_blocks", tag = "contacts",
     responses(
         (status = 200, description = "Blocked users", body = Vec<UserRef>)),
     security(("bearer" = [])))]
@@ -138,7 +138,7 @@ pub(crate) async fn blocks(
 
 /// Blocks a user: no direct messages or invitations between the two while it lasts, and their
 /// typing and presence no longer reach the caller (whose connections get a `block` event).
-#[utoipa::path(put, path = "/v1/blocks/{user_id}", tag = "contacts",
+#[utoipa::path(put, path = "/v1/blocks/{user_id}", operation_id = "block_user", tag = "contacts",
     params(("user_id" = i64, Path, description = "The user to block")),
     responses(
         (status = 204, description = "Blocked"),
@@ -155,7 +155,7 @@ pub(crate) async fn block(
 }
 
 /// Lifts a block; lifting one that does not exist changes nothing.
-#[utoipa::path(delete, path = "/v1/blocks/{user_id}", tag = "contacts",
+#[utoipa::path(delete, path = "/v1/blocks/{user_id}", operation_id = "unblock_user", tag = "contacts",
     params(("user_id" = i64, Path, description = "The user to unblock")),
     responses(
         (status = 204, description = "Not blocked")),

@@ -1,8 +1,10 @@
 //! Accounts over HTTP: register and login, the protected API, logout, password reset,
 //! profiles, password change, user search, contacts and blocks.
 
+use bytes::Bytes;
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::e2e::harness::{Db, PASSWORD, png};
 
@@ -100,6 +102,21 @@ pub async fn register_login_and_the_protected_api(db: Db) {
     ws.send_json(&json!({"type": "ping", "id": "p"})).await;
     let frames = ws.until_closed().await;
     assert_eq!(frames[0]["code"], "auth_required", "{frames:?}");
+    // A binary first message is refused like any other first message that is not `auth`.
+    let mut ws = s.ws_raw(None, None).await;
+    ws.send_message(WsMessage::Binary(Bytes::from_static(b"{}")))
+        .await;
+    let frames = ws.until_closed().await;
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["code"], "auth_required", "{frames:?}");
+    // WebSocket pings before `auth` do not count as the first message.
+    let mut ws = s.ws_raw(None, None).await;
+    ws.send_message(WsMessage::Ping(Bytes::from_static(b"hi")))
+        .await;
+    ws.send_json(&json!({"type": "auth", "token": alice.token}))
+        .await;
+    let ready = ws.next().await;
+    assert_eq!(ready["type"], "ready", "{ready}");
 }
 
 /// Walkthrough "Logout": the refresh token is revoked and cannot be reused; another login of
@@ -383,4 +400,48 @@ pub async fn profiles_avatars_passwords_and_blocks(db: Db) {
     s.put(&alice, &format!("/v1/blocks/{}", alice.id), Value::Null)
         .await
         .expect_error(400, "invalid_target");
+}
+
+/// Answers that carry tokens or one account's data say `Cache-Control: no-store`; files keep
+/// their own caching, and public answers are not marked.
+pub async fn private_answers_are_never_cached(db: Db) {
+    let s = db.start().await;
+    let alice = s.register("alice").await;
+    let login = s.login("alice", PASSWORD).await.expect(200);
+    assert_eq!(login.header("cache-control"), "no-store");
+    let refreshed = s.refresh(&alice.refresh).await.expect(200);
+    assert_eq!(refreshed.header("cache-control"), "no-store");
+    s.login("alice", "not the password")
+        .await
+        .expect_error(401, "invalid_credentials");
+    for path in ["/v1/me", "/v1/rooms", "/v1/unread"] {
+        let r = s.get(&alice, path).await.expect(200);
+        assert_eq!(r.header("cache-control"), "no-store", "{path}");
+    }
+    let r = s
+        .call(Method::POST, "/v1/tickets", Some(&alice.token), Value::Null)
+        .await
+        .expect(200);
+    assert_eq!(r.header("cache-control"), "no-store");
+    let r = s.get(&alice, "/v1/rooms/999999").await.expect(404);
+    assert_eq!(r.header("cache-control"), "no-store");
+
+    let avatar = s
+        .upload(&alice, "/v1/me/avatar", "me.png", png(4, 4))
+        .await
+        .expect(201)
+        .body;
+    let file = s
+        .get(&alice, &format!("/v1/attachments/{}", avatar["id"]))
+        .await
+        .expect(200);
+    assert_eq!(file.header("cache-control"), "private, max-age=86400");
+
+    for path in ["/v1/openapi.json", "/healthz"] {
+        let r = s
+            .call(Method::GET, path, None, Value::Null)
+            .await
+            .expect(200);
+        assert_eq!(r.header("cache-control"), "", "{path}");
+    }
 }

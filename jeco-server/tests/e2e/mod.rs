@@ -41,6 +41,7 @@ macro_rules! e2e_suite {
             password_reset_by_mail,
             user_search_and_contacts,
             profiles_avatars_passwords_and_blocks,
+            private_answers_are_never_cached,
         );
         cases!($db; rooms:
             group_rooms_deliver_only_to_their_members,
@@ -96,6 +97,8 @@ macro_rules! e2e_suite {
         cases!($db; openapi:
             openapi_lists_exactly_the_served_routes,
             openapi_error_codes_are_the_protocols,
+            openapi_document_is_valid,
+            errors_outside_operations_are_error_bodies,
         );
     };
 }

@@ -1,5 +1,8 @@
 //! The served OpenAPI document and the router agree with the route table of the API: every
-//! route is documented, every documented route is served, and nothing else is either.
+//! route is documented, every documented route is served, and nothing else is either. The
+//! document keeps the rules a validator and a client generator rely on, and every error, of an
+//! operation or not, is an `ErrorBody`. (`scripts/schemathesis.sh` goes further: it checks
+//! the server's answers to generated requests against the document.)
 
 use std::collections::BTreeSet;
 
@@ -222,8 +225,9 @@ pub async fn openapi_error_codes_are_the_protocols(db: Db) {
         wrong.is_empty(),
         "error responses that are not right: {wrong:#?}"
     );
-    // Not tied to an operation: the answer for paths that are none.
-    let unrouted = [ErrorCode::UnknownRoute];
+    // Not tied to an operation: the answers for paths that are none, and for methods a path
+    // does not take.
+    let unrouted = [ErrorCode::UnknownRoute, ErrorCode::MethodNotAllowed];
     let missing: Vec<&str> = ErrorCode::ALL
         .iter()
         .filter(|c| c.channels().http && !named.contains(c) && !unrouted.contains(c))
@@ -233,6 +237,107 @@ pub async fn openapi_error_codes_are_the_protocols(db: Db) {
         missing.is_empty(),
         "codes the server answers over HTTP that no operation lists: {missing:?}"
     );
+}
+
+/// Statuses whose answers have no body.
+const BODILESS: &[&str] = &["101", "202", "204"];
+
+/// The document keeps the rules of OpenAPI that a validator checks and those a client
+/// generator relies on: operationIds are unique, every answer with a body says what the body
+/// is, and every error answer is an `ErrorBody` in JSON.
+pub async fn openapi_document_is_valid(db: Db) {
+    let s = db.start().await;
+    let doc = s
+        .call(Method::GET, "/v1/openapi.json", None, Value::Null)
+        .await
+        .expect(200)
+        .body;
+    let mut ids = BTreeSet::new();
+    let mut wrong = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            let Some(op) = item.get(*method) else {
+                continue;
+            };
+            let where_ = format!("{} {path}", method.to_uppercase());
+            match op["operationId"].as_str() {
+                Some(id) if !ids.insert(id.to_owned()) => {
+                    wrong.push(format!("{where_}: operationId {id} is used twice"));
+                }
+                Some(_) => {}
+                None => wrong.push(format!("{where_}: no operationId")),
+            }
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                let content = response["content"].as_object();
+                if BODILESS.contains(&status.as_str()) {
+                    if content.is_some_and(|c| !c.is_empty()) {
+                        wrong.push(format!("{where_}: {status} declares a body"));
+                    }
+                    continue;
+                }
+                let Some(content) = content.filter(|c| !c.is_empty()) else {
+                    wrong.push(format!("{where_}: {status} does not say what its body is"));
+                    continue;
+                };
+                for (media_type, body) in content {
+                    if !body["schema"].is_object() {
+                        wrong.push(format!("{where_}: {status} {media_type} has no schema"));
+                    }
+                }
+                if status.starts_with('4') || status.starts_with('5') {
+                    let error_body = content.len() == 1
+                        && content.get("application/json").is_some_and(|c| {
+                            c["schema"]["$ref"] == "#/components/schemas/ErrorBody"
+                        });
+                    if !error_body {
+                        wrong.push(format!("{where_}: {status} is not an ErrorBody"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the document breaks its rules: {wrong:#?}"
+    );
+
+    // A download is served with the type detected from its bytes; the document lists them all.
+    let download =
+        &doc["paths"]["/v1/attachments/{attachment_id}"]["get"]["responses"]["200"]["content"];
+    for media_type in [
+        "image/png",
+        "application/pdf",
+        "text/plain",
+        "application/octet-stream",
+    ] {
+        assert!(download[media_type].is_object(), "{media_type}: {download}");
+    }
+}
+
+/// Errors that no operation answers are `ErrorBody`s too: an unknown path, a method a path does
+/// not take (with `Allow`), a `GET /v1/ws` that is no WebSocket upgrade.
+pub async fn errors_outside_operations_are_error_bodies(db: Db) {
+    let s = db.start().await;
+    s.call(Method::GET, "/v1/nothing-here", None, Value::Null)
+        .await
+        .expect_error(404, "unknown_route");
+    let r = s
+        .call(Method::DELETE, "/v1/rooms", None, Value::Null)
+        .await
+        .expect_error(405, "method_not_allowed");
+    let allow: BTreeSet<&str> = r.header("allow").split(',').map(str::trim).collect();
+    assert_eq!(allow, BTreeSet::from(["GET", "HEAD", "POST"]), "{r:?}");
+    s.call(Method::PUT, "/v1/auth/login", None, Value::Null)
+        .await
+        .expect_error(405, "method_not_allowed");
+    let r = s
+        .call(Method::GET, "/v1/ws", None, Value::Null)
+        .await
+        .expect_error(400, "not_a_websocket");
+    assert!(!r.body["message"].as_str().unwrap_or_default().is_empty());
+    s.call(Method::GET, "/v1/ws?ticket=a&ticket=b", None, Value::Null)
+        .await
+        .expect_error(400, "invalid_query");
 }
 
 /// The codes a response description lists: `a (note), b` names `a` and `b`.
