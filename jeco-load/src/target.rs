@@ -365,27 +365,21 @@ async fn start_in_process(args: Vec<String>) -> anyhow::Result<(SocketAddr, Runn
     let cli = jeco_server::config::Cli::try_parse_from(args).context("server arguments")?;
     let settings = jeco_server::config::Settings::from_cli(cli)?;
     let engine = settings.engine().await?;
-    let state = jeco_server::AppState::new(engine.clone(), settings.server_config(&engine));
+    let state = jeco_server::AppState::new(engine.clone(), settings.server_config(&engine)?);
     let app = jeco_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        let stop = async move {
-            let _ = rx.await;
-            shutdown.cancel();
+        let stop = {
+            let shutdown = state.shutdown.clone();
+            async move {
+                let _ = rx.await;
+                shutdown.cancel();
+            }
         };
         // As the jeco-server binary does.
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(listener, service)
-            .with_graceful_shutdown(stop)
-            .await;
-        if let Err(e) = served {
+        if let Err(e) = jeco_server::serve(listener, app, &state, stop).await {
             eprintln!("in-process server: {e}");
         }
     });

@@ -2,7 +2,8 @@
 //!
 //! The reference server: the Jeco Chat engine over REST, WebSocket and Server-Sent Events.
 //! [`router`] turns an [`jeco_core::Engine`] into an `axum::Router` that an application can
-//! serve on its own or nest under a path of its own router.
+//! serve on its own or nest under a path of its own router; [`serve`] serves it with bounds
+//! on connections that `axum::serve` lacks.
 //!
 //! ```text
 //! lib.rs        router(): routes, OpenAPI, middleware (limits, CORS, security headers)
@@ -14,7 +15,8 @@
 //! error.rs      ApiError -> status + ErrorBody, the only place errors become responses
 //! state.rs      AppState, ServerConfig, tickets, connection counts
 //! ratelimit.rs  token buckets per user and per address
-//! metrics.rs    counters for GET /metrics
+//! metrics.rs    what GET /metrics shows (prometheus-client registry)
+//! serve.rs      serve(): the accept loop with a connection cap, header and idle timeouts
 //! config.rs     the binary's flags, environment variables and config file
 //! ```
 //!
@@ -27,6 +29,7 @@ pub mod extract;
 pub mod metrics;
 pub mod ratelimit;
 mod routes;
+mod serve;
 pub mod shared;
 pub mod sse;
 pub mod state;
@@ -42,6 +45,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::OpenApi;
 
+pub use serve::{ConnectionLimits, serve, serve_metrics};
 pub use state::{AppState, ServerConfig};
 
 /// The Jeco API for `state`, with every route under `/v1` plus `/healthz`, `/readyz` and

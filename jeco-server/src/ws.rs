@@ -20,6 +20,7 @@ use jeco_proto::ws::ClientFrame;
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use crate::metrics::Transport;
 use crate::state::AppState;
 use crate::transport;
 
@@ -83,7 +84,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
             return refuse(socket, closing).await;
         }
     };
-    transport::run(&state, session, ready, &mut WsLink(socket), true).await;
+    transport::run(&state, session, ready, &mut WsLink(socket), Transport::Ws).await;
 }
 
 /// Says why the connection cannot be served, and closes it.

@@ -8,6 +8,7 @@ pub mod abuse;
 pub mod accounts;
 pub mod bad_input;
 pub mod clients;
+pub mod connections;
 pub mod denials;
 pub mod endings;
 pub mod files;
@@ -74,6 +75,11 @@ macro_rules! e2e_suite {
         cases!($db; abuse:
             every_command_that_writes_has_a_budget,
             the_sign_in_limit_is_the_documented_one,
+        );
+        cases!($db; connections:
+            a_half_sent_request_head_is_closed_after_the_header_timeout,
+            connections_over_the_cap_are_closed_and_counted,
+            metrics_are_not_public_without_the_token,
         );
         cases!($db; endings:
             a_client_that_stops_reading_is_let_go,
