@@ -17,6 +17,7 @@
 //! ratelimit.rs  token buckets per user and per address
 //! metrics.rs    what GET /metrics shows (prometheus-client registry)
 //! serve.rs      serve(): the accept loop with a connection cap, header and idle timeouts
+//! web.rs        the web client's files (--web-dir): no dot-files, nothing outside it
 //! config.rs     the binary's flags, environment variables and config file
 //! ```
 //!
@@ -34,6 +35,7 @@ pub mod shared;
 pub mod sse;
 pub mod state;
 mod transport;
+mod web;
 pub mod ws;
 
 use axum::Router;
@@ -54,11 +56,7 @@ pub fn router(state: AppState) -> Router {
     let (api, _) = api_router(&state);
     let mut app = api;
     if let Some(dir) = &state.config.web_dir {
-        let index = dir.join("index.html");
-        app = app.fallback_service(
-            tower_http::services::ServeDir::new(dir)
-                .fallback(tower_http::services::ServeFile::new(index)),
-        );
+        app = app.fallback_service(web::files(dir));
     }
     app.layer(cors(&state))
         .layer(SetResponseHeaderLayer::if_not_present(

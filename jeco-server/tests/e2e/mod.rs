@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod realtime;
 pub mod rooms;
 pub mod social;
+pub mod web;
 
 /// Expands to one `#[tokio::test]` per case, inside a module named after the suite module.
 macro_rules! cases {
@@ -80,6 +81,9 @@ macro_rules! e2e_suite {
             a_half_sent_request_head_is_closed_after_the_header_timeout,
             connections_over_the_cap_are_closed_and_counted,
             metrics_are_not_public_without_the_token,
+        );
+        cases!($db; web:
+            the_web_dir_serves_no_dot_files_and_nothing_outside_it,
         );
         cases!($db; endings:
             a_client_that_stops_reading_is_let_go,
