@@ -79,6 +79,7 @@ macro_rules! e2e_suite {
         );
         cases!($db; connections:
             a_half_sent_request_head_is_closed_after_the_header_timeout,
+            a_stalled_request_is_dropped_but_a_quiet_websocket_is_not,
             connections_over_the_cap_are_closed_and_counted,
             metrics_are_not_public_without_the_token,
         );
