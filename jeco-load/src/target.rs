@@ -106,6 +106,11 @@ const LOAD_FLAGS: &[&str] = &[
     "100000000",
 ];
 
+/// The server's cap on open connections, lifted like the limits above; the open-file limit
+/// bounds a run instead. Given to a spawned binary as a variable, which one built before the
+/// cap existed ignores.
+const LOAD_MAX_CONNECTIONS: &str = "100000000";
+
 impl Target {
     /// Starts (or attaches to) the Jeco server.
     pub(crate) async fn jeco(opts: &ServerOptions) -> anyhow::Result<Target> {
@@ -180,6 +185,7 @@ impl Target {
             args.push(url.clone());
         }
         let (addr, pid, running, shares_process) = if opts.in_process {
+            args.extend(["--max-connections".into(), LOAD_MAX_CONNECTIONS.into()]);
             let (addr, running) = start_in_process(args).await?;
             (addr, Some(std::process::id()), running, true)
         } else {
@@ -188,6 +194,7 @@ impl Target {
             let mut cmd = Command::new(&bin);
             cmd.args(&args[1..])
                 .env("RUST_LOG", "warn")
+                .env("JECO_MAX_CONNECTIONS", LOAD_MAX_CONNECTIONS)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::from(log))

@@ -128,7 +128,9 @@ async fn accept<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Arc::new(Semaphore::new(
+        limits.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     let stop = CancellationToken::new();
     let mut open = JoinSet::new();
     let mut shutdown = pin!(shutdown);
