@@ -386,9 +386,7 @@ async fn start_in_process(args: Vec<String>) -> anyhow::Result<(SocketAddr, Runn
             }
         };
         // As the jeco-server binary does.
-        if let Err(e) = jeco_server::serve(listener, app, &state, stop).await {
-            eprintln!("in-process server: {e}");
-        }
+        jeco_server::serve(listener, app, &state, stop).await;
     });
     Ok((addr, Running::InProcess(tx, handle)))
 }

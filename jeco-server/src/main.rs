@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
             let shutdown = state.shutdown.clone();
             let state = state.clone();
             Some(tokio::spawn(async move {
-                jeco_server::serve_metrics(listener, &state, shutdown.cancelled_owned()).await
+                jeco_server::serve_metrics(listener, &state, shutdown.cancelled_owned()).await;
             }))
         }
         None => None,
@@ -70,10 +70,9 @@ async fn main() -> anyhow::Result<()> {
             tracing::warn!("some real-time connections did not close in time");
         }
     })
-    .await
-    .context("serving")?;
+    .await;
     if let Some(metrics) = metrics {
-        metrics.await?.context("serving metrics")?;
+        metrics.await.context("serving metrics")?;
     }
     Ok(())
 }

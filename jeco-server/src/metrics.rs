@@ -170,6 +170,12 @@ impl Metrics {
             "Uploads being received",
             uploads_in_flight.clone(),
         );
+        // Both transports show from the start, at zero, rather than appearing with their
+        // first connection.
+        for transport in [Transport::Ws, Transport::Sse] {
+            realtime.get_or_create_owned(&TransportLabel { transport });
+            delivered.get_or_create_owned(&TransportLabel { transport });
+        }
         Metrics {
             registry,
             realtime,
@@ -331,6 +337,7 @@ mod tests {
             "jeco_connections{transport=\"sse\"} 0",
             "jeco_connections_ended_total{transport=\"sse\",reason=\"slow_consumer\"} 1",
             "jeco_frames_delivered_total{transport=\"ws\"} 3",
+            "jeco_frames_delivered_total{transport=\"sse\"} 0",
             "jeco_http_connections 1",
             "jeco_connections_refused_total 1",
             "jeco_header_timeouts_total 1",

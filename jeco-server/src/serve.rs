@@ -82,13 +82,9 @@ const METRICS_LISTENER: ConnectionLimits = ConnectionLimits {
 /// Serves `app` on `listener` within `state.config.connection_limits`, counting connections
 /// in `state.metrics`, until `shutdown` completes; then lets open requests finish and returns
 /// when every connection has closed. Requests carry the peer's address as
-/// `ConnectInfo<SocketAddr>`.
-pub async fn serve<F>(
-    listener: TcpListener,
-    app: Router,
-    state: &AppState,
-    shutdown: F,
-) -> io::Result<()>
+/// `ConnectInfo<SocketAddr>`. A failed accept (out of file descriptors) is logged and
+/// retried after a pause, never fatal.
+pub async fn serve<F>(listener: TcpListener, app: Router, state: &AppState, shutdown: F)
 where
     F: Future<Output = ()> + Send,
 {
@@ -100,21 +96,17 @@ where
         counted,
         shutdown,
     )
-    .await
+    .await;
 }
 
 /// Serves `GET /metrics` alone on `listener` (an address operators keep private), until
 /// `shutdown` completes. The metrics token, when set, is required here too.
-pub async fn serve_metrics<F>(
-    listener: TcpListener,
-    state: &AppState,
-    shutdown: F,
-) -> io::Result<()>
+pub async fn serve_metrics<F>(listener: TcpListener, state: &AppState, shutdown: F)
 where
     F: Future<Output = ()> + Send,
 {
     let app = crate::routes::metrics_only(state);
-    accept(listener, app, METRICS_LISTENER, None, shutdown).await
+    accept(listener, app, METRICS_LISTENER, None, shutdown).await;
 }
 
 /// The accept loop; `metrics`: where this listener's connections are counted, if anywhere.
@@ -124,8 +116,7 @@ async fn accept<F>(
     limits: ConnectionLimits,
     metrics: Option<Arc<Metrics>>,
     shutdown: F,
-) -> io::Result<()>
-where
+) where
     F: Future<Output = ()> + Send,
 {
     let slots = Arc::new(Semaphore::new(
@@ -161,7 +152,6 @@ where
     drop(listener);
     stop.cancel();
     while open.join_next().await.is_some() {}
-    Ok(())
 }
 
 /// After a failed accept: errors about one connection (it was reset before it was taken)

@@ -62,6 +62,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         // and resume, instead of being cut off mid-frame.
         closing.shutdown.cancel();
     })
-    .await?;
+    .await;
     Ok(())
 }

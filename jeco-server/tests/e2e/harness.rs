@@ -153,9 +153,7 @@ impl Db {
             let public = jeco_server::serve(listener, app, &served, std::future::pending());
             let metrics =
                 jeco_server::serve_metrics(metrics_listener, &served, std::future::pending());
-            let (public, metrics) = tokio::join!(public, metrics);
-            public.expect("server runs");
-            metrics.expect("metrics listener runs");
+            tokio::join!(public, metrics);
         });
         let http = reqwest::Client::builder()
             .no_proxy()
