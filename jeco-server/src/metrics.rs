@@ -27,6 +27,7 @@ const SEND_BUCKETS: [f64; 11] = [
 
 /// A real-time transport.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Transport {
     /// WebSocket, `GET /v1/ws`.
     Ws,
