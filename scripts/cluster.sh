@@ -8,7 +8,8 @@
 # PostgreSQL and Redis must already be running. Settings, from the environment:
 #   JECO_DATABASE_URL      postgres://postgres@127.0.0.1:5432/test
 #   JECO_REDIS_URL         redis://127.0.0.1:6379/0
-#   JECO_CLUSTER_NODES     2: node N listens on 127.0.0.1:(JECO_CLUSTER_PORT + N)
+#   JECO_CLUSTER_NODES     2: node N listens on 127.0.0.1:(JECO_CLUSTER_PORT + N), and serves
+#                          its metrics on 127.0.0.1:(JECO_CLUSTER_PORT + 100 + N)
 #   JECO_CLUSTER_PORT      8080: the load balancer's port
 #   JECO_CLUSTER_DIR       ./jeco-cluster in the repository: data, logs, nginx configuration
 #   JECO_SERVER_BIN        a jeco-server binary to run instead of building one
@@ -161,13 +162,16 @@ $temp_paths
         ''      '';
     }
 
+    # Idle connections to a node are let go before the node's header timeout (10 s) would.
     upstream jeco {
 $servers        keepalive 16;
+        keepalive_timeout 5s;
     }
 
     upstream jeco_sse {
         hash \$remote_addr consistent;
 $servers        keepalive 16;
+        keepalive_timeout 5s;
     }
 
     server {
@@ -230,7 +234,7 @@ start() {
         addr=127.0.0.1:$((lb_port + i))
         log=$dir/node-$i.log
         say "Starting node $i on $addr (log: $log)"
-        "$bin" --listen "$addr" "${shared[@]}" >>"$log" 2>&1 &
+        "$bin" --listen "$addr" --metrics-addr "127.0.0.1:$((lb_port + 100 + i))" "${shared[@]}" >>"$log" 2>&1 &
         pid=$!
         pids+=("$pid")
         names+=("node $i")
@@ -271,7 +275,7 @@ start() {
         say "  load balancer  $lb  (API $lb/v1, WebSocket ${lb/http:/ws:}/v1/ws)"
     fi
     for ((i = 1; i <= nodes; i++)); do
-        say "  node $i         http://127.0.0.1:$((lb_port + i))  (metrics: /metrics)"
+        say "  node $i         http://127.0.0.1:$((lb_port + i))  (metrics: http://127.0.0.1:$((lb_port + 100 + i))/metrics)"
     done
     say "  database       $(redact "$database_url")"
     if [[ -n $redis_url ]]; then

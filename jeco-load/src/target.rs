@@ -106,6 +106,11 @@ const LOAD_FLAGS: &[&str] = &[
     "100000000",
 ];
 
+/// The server's cap on open connections, lifted like the limits above; the open-file limit
+/// bounds a run instead. Given to a spawned binary as a variable, which one built before the
+/// cap existed ignores.
+const LOAD_MAX_CONNECTIONS: &str = "100000000";
+
 impl Target {
     /// Starts (or attaches to) the Jeco server.
     pub(crate) async fn jeco(opts: &ServerOptions) -> anyhow::Result<Target> {
@@ -180,6 +185,7 @@ impl Target {
             args.push(url.clone());
         }
         let (addr, pid, running, shares_process) = if opts.in_process {
+            args.extend(["--max-connections".into(), LOAD_MAX_CONNECTIONS.into()]);
             let (addr, running) = start_in_process(args).await?;
             (addr, Some(std::process::id()), running, true)
         } else {
@@ -188,6 +194,7 @@ impl Target {
             let mut cmd = Command::new(&bin);
             cmd.args(&args[1..])
                 .env("RUST_LOG", "warn")
+                .env("JECO_MAX_CONNECTIONS", LOAD_MAX_CONNECTIONS)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::from(log))
@@ -365,29 +372,21 @@ async fn start_in_process(args: Vec<String>) -> anyhow::Result<(SocketAddr, Runn
     let cli = jeco_server::config::Cli::try_parse_from(args).context("server arguments")?;
     let settings = jeco_server::config::Settings::from_cli(cli)?;
     let engine = settings.engine().await?;
-    let state = jeco_server::AppState::new(engine.clone(), settings.server_config(&engine));
+    let state = jeco_server::AppState::new(engine.clone(), settings.server_config(&engine)?);
     let app = jeco_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        let stop = async move {
-            let _ = rx.await;
-            shutdown.cancel();
+        let stop = {
+            let shutdown = state.shutdown.clone();
+            async move {
+                let _ = rx.await;
+                shutdown.cancel();
+            }
         };
         // As the jeco-server binary does.
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(listener, service)
-            .with_graceful_shutdown(stop)
-            .await;
-        if let Err(e) = served {
-            eprintln!("in-process server: {e}");
-        }
+        jeco_server::serve(listener, app, &state, stop).await;
     });
     Ok((addr, Running::InProcess(tx, handle)))
 }

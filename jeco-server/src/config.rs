@@ -13,6 +13,7 @@ use jeco_core::{Engine, Limits};
 use serde::Deserialize;
 
 use crate::ratelimit::Rate;
+use crate::serve::ConnectionLimits;
 use crate::shared::RedisShared;
 use crate::smtp::{Secret, SmtpMailer, SmtpSettings, SmtpTls};
 use crate::state::ServerConfig;
@@ -146,6 +147,28 @@ pub struct Options {
     /// [default: 10].
     #[arg(long, env = "JECO_WRITE_TIMEOUT_SECS")]
     pub write_timeout_secs: Option<u64>,
+    /// Most connections open at once on the listen address, WebSockets and SSE streams
+    /// included; more are closed as soon as they arrive [default: 10000, or 90% of the
+    /// open-file limit when that is lower].
+    #[arg(long, env = "JECO_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client may take to send a complete request head, counted from when the
+    /// connection opened or its previous answer went out [default: 10].
+    #[arg(long, env = "JECO_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds an HTTP connection may go without a byte read or written before it is
+    /// dropped (a stalled upload, a client that stopped reading); at least 20, since SSE
+    /// streams send a keep-alive every 15 [default: 60].
+    #[arg(long, env = "JECO_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Serve `GET /metrics` on this address of its own (keep it private), besides or
+    /// instead of the listen address [default: none].
+    #[arg(long, env = "JECO_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Bearer token that `GET /metrics` requires. With it the metrics are served on the
+    /// listen address too; without it only on `--metrics-addr` [default: none].
+    #[arg(long, env = "JECO_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 macro_rules! merge {
@@ -191,6 +214,11 @@ impl Options {
             auth_rate_per_minute,
             max_connections_per_user,
             write_timeout_secs,
+            max_connections,
+            header_timeout_secs,
+            idle_timeout_secs,
+            metrics_addr,
+            metrics_token,
         )
     }
 }
@@ -351,11 +379,46 @@ impl Settings {
             .map_err(|e| ConfigError(format!("redis_url: {e}")))
     }
 
+    /// The bounds on connections to the listen address.
+    pub fn connection_limits(&self) -> Result<ConnectionLimits, ConfigError> {
+        let o = &self.options;
+        let defaults = ConnectionLimits::default();
+        let max_connections = match o.max_connections {
+            Some(0) => return Err(ConfigError("max_connections must be at least 1".to_owned())),
+            Some(n) => n,
+            None => default_max_connections(defaults.max_connections),
+        };
+        let header_timeout = match o.header_timeout_secs {
+            Some(0) => {
+                return Err(ConfigError(
+                    "header_timeout_secs must be at least 1".to_owned(),
+                ));
+            }
+            Some(secs) => Duration::from_secs(secs),
+            None => defaults.header_timeout,
+        };
+        let idle_timeout = match o.idle_timeout_secs {
+            Some(secs) if secs < MIN_IDLE_TIMEOUT_SECS => {
+                return Err(ConfigError(format!(
+                    "idle_timeout_secs must be at least {MIN_IDLE_TIMEOUT_SECS}, longer than \
+                     the 15 seconds between SSE keep-alives"
+                )));
+            }
+            Some(secs) => Duration::from_secs(secs),
+            None => defaults.idle_timeout,
+        };
+        Ok(ConnectionLimits {
+            max_connections,
+            header_timeout,
+            idle_timeout,
+        })
+    }
+
     /// The HTTP and real-time settings.
-    pub fn server_config(&self, engine: &Engine) -> ServerConfig {
+    pub fn server_config(&self, engine: &Engine) -> Result<ServerConfig, ConfigError> {
         let defaults = ServerConfig::default();
         let o = &self.options;
-        ServerConfig {
+        Ok(ServerConfig {
             body_bytes: o.max_body_bytes.unwrap_or(defaults.body_bytes),
             send_rate: rate(o.send_rate, o.send_burst, defaults.send_rate),
             change_rate: rate(o.change_rate, o.change_burst, defaults.change_rate),
@@ -377,9 +440,26 @@ impl Settings {
             write_timeout: o
                 .write_timeout_secs
                 .map_or(defaults.write_timeout, |s| Duration::from_secs(s.max(1))),
+            connection_limits: self.connection_limits()?,
+            metrics_token: o.metrics_token.clone().filter(|t| !t.is_empty()),
             ..defaults
-        }
+        })
     }
+}
+
+/// The shortest idle timeout: SSE streams are quiet for up to 15 seconds between keep-alives.
+const MIN_IDLE_TIMEOUT_SECS: u64 = 20;
+
+/// `cap`, or 90% of the process's open-file limit when that is lower: the rest is for the
+/// database, uploads being written and the listeners themselves, so that a full house does
+/// not make the server fail to open a file.
+fn default_max_connections(cap: usize) -> usize {
+    #[cfg(unix)]
+    if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        let usable = usize::try_from(soft / 10 * 9).unwrap_or(usize::MAX);
+        return cap.min(usable).max(1);
+    }
+    cap
 }
 
 /// A rate from its flags, each falling back to `default`'s; a rate of 0 or less would refuse
@@ -480,6 +560,42 @@ mod tests {
                     .unwrap();
             let settings = Settings::from_cli(cli).unwrap();
             assert!(settings.mailer().is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn connection_limits_come_from_flags_and_refuse_nonsense() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["jeco-server"].iter().chain(args)).unwrap();
+            Settings::from_cli(cli).unwrap().connection_limits()
+        };
+        let limits = parse(&[
+            "--max-connections",
+            "500",
+            "--header-timeout-secs",
+            "3",
+            "--idle-timeout-secs",
+            "90",
+        ])
+        .unwrap();
+        assert_eq!(
+            limits,
+            ConnectionLimits {
+                max_connections: 500,
+                header_timeout: Duration::from_secs(3),
+                idle_timeout: Duration::from_secs(90),
+            }
+        );
+        let defaults = parse(&[]).unwrap();
+        assert!((1..=10_000).contains(&defaults.max_connections));
+        assert_eq!(defaults.header_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.idle_timeout, Duration::from_secs(60));
+        for nonsense in [
+            ["--max-connections", "0"],
+            ["--header-timeout-secs", "0"],
+            ["--idle-timeout-secs", "15"],
+        ] {
+            assert!(parse(&nonsense).is_err(), "{nonsense:?} was taken");
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! The reference server: the Jeco Chat engine over REST, WebSocket and Server-Sent Events.
 //! [`router`] turns an [`jeco_core::Engine`] into an `axum::Router` that an application can
-//! serve on its own or nest under a path of its own router.
+//! serve on its own or nest under a path of its own router; [`serve`] serves it with bounds
+//! on connections that `axum::serve` lacks.
 //!
 //! ```text
 //! lib.rs        router(): routes, OpenAPI, middleware (limits, CORS, security headers)
@@ -14,8 +15,10 @@
 //! error.rs      ApiError -> status + ErrorBody, the only place errors become responses
 //! state.rs      AppState, ServerConfig, tickets, connection counts
 //! ratelimit.rs  token buckets per user and per address
-//! metrics.rs    counters for GET /metrics
+//! metrics.rs    what GET /metrics shows (prometheus-client registry)
 //! smtp.rs       password-reset mail over SMTP, sent in the background
+//! serve.rs      serve(): the accept loop with a connection cap, header and idle timeouts
+//! web.rs        the web client's files (--web-dir): no dot-files, nothing outside it
 //! config.rs     the binary's flags, environment variables and config file
 //! ```
 //!
@@ -28,11 +31,13 @@ pub mod extract;
 pub mod metrics;
 pub mod ratelimit;
 mod routes;
+mod serve;
 pub mod shared;
 pub mod smtp;
 pub mod sse;
 pub mod state;
 mod transport;
+mod web;
 pub mod ws;
 
 use axum::Router;
@@ -44,6 +49,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::OpenApi;
 
+pub use serve::{ConnectionLimits, serve, serve_metrics};
 pub use state::{AppState, ServerConfig};
 
 /// The Jeco API for `state`, with every route under `/v1` plus `/healthz`, `/readyz` and
@@ -52,11 +58,7 @@ pub fn router(state: AppState) -> Router {
     let (api, _) = api_router(&state);
     let mut app = api;
     if let Some(dir) = &state.config.web_dir {
-        let index = dir.join("index.html");
-        app = app.fallback_service(
-            tower_http::services::ServeDir::new(dir)
-                .fallback(tower_http::services::ServeFile::new(index)),
-        );
+        app = app.fallback_service(web::files(dir));
     }
     app.layer(cors(&state))
         .layer(SetResponseHeaderLayer::if_not_present(

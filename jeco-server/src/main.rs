@@ -3,10 +3,7 @@
 //! most a few seconds) for each to release its user's presence, and lets in-flight requests
 //! finish.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use clap::Parser;
 use jeco_server::AppState;
 use jeco_server::config::{Cli, Settings};
@@ -30,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let settings = Settings::from_cli(Cli::parse())?;
     let engine = settings.engine().await?;
-    let mut state = AppState::new(engine.clone(), settings.server_config(&engine));
+    let mut state = AppState::new(engine.clone(), settings.server_config(&engine)?);
     if let Some(shared) = settings.shared()? {
         state = state.shared_through(shared);
     }
@@ -39,6 +36,19 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let metrics = match settings.options.metrics_addr {
+        Some(metrics_addr) => {
+            let listener = tokio::net::TcpListener::bind(metrics_addr)
+                .await
+                .with_context(|| format!("listening for metrics on {metrics_addr}"))?;
+            let shutdown = state.shutdown.clone();
+            let state = state.clone();
+            Some(tokio::spawn(async move {
+                jeco_server::serve_metrics(listener, &state, shutdown.cancelled_owned()).await;
+            }))
+        }
+        None => None,
+    };
     let mut store = match &settings.options.database_url {
         Some(_) => "PostgreSQL".to_owned(),
         None => format!("SQLite in {}", settings.data_dir().display()),
@@ -47,27 +57,23 @@ async fn main() -> anyhow::Result<()> {
         store.push_str(", Redis");
     }
     println!("Jeco Chat is listening on http://{addr} ({store})");
+    match (settings.options.metrics_addr, &state.config.metrics_token) {
+        (Some(at), _) => println!("Metrics: http://{at}/metrics"),
+        (None, Some(_)) => println!("Metrics: http://{addr}/metrics, with the metrics token"),
+        (None, None) => println!("Metrics: not served (set --metrics-addr or --metrics-token)"),
+    }
     let closing = state.clone();
-    // Real-time frames are small and often written back to back (an ack, then the event):
-    // without TCP_NODELAY the second waits for the peer's delayed ACK, about 40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    jeco_server::serve(listener, app, &state, async move {
         stop_signal().await;
         tracing::info!("shutting down: closing real-time connections");
         if !closing.close_connections(SHUTDOWN_GRACE).await {
             tracing::warn!("some real-time connections did not close in time");
         }
     })
-    .await
-    .context("serving")?;
+    .await;
+    if let Some(metrics) = metrics {
+        metrics.await.context("serving metrics")?;
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter as Gcra};
+use prometheus_client::metrics::counter::Counter;
 
 use crate::shared::RedisShared;
 
@@ -52,6 +53,8 @@ pub struct RateLimiter<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
     clock: C,
     /// The shared buckets and this limiter's name among them.
     shared: Option<(Arc<RedisShared>, &'static str)>,
+    /// Counts refusals, for the metrics.
+    refused: Counter,
 }
 
 impl<K: Hash + Eq + Clone + Display> RateLimiter<K> {
@@ -78,7 +81,13 @@ impl<K: Hash + Eq + Clone + Display, C: Clock + Clone> RateLimiter<K, C> {
             local: Gcra::dashmap_with_clock(rate.quota(), clock.clone()),
             clock,
             shared: None,
+            refused: Counter::default(),
         }
+    }
+
+    /// The same limiter, counting its refusals in `refused`.
+    pub fn counting_refusals(self, refused: Counter) -> Self {
+        RateLimiter { refused, ..self }
     }
 
     /// The rate enforced.
@@ -90,6 +99,7 @@ impl<K: Hash + Eq + Clone + Display, C: Clock + Clone> RateLimiter<K, C> {
     /// names what is limited, for the message ("messages").
     pub async fn admit(&self, key: &K, what: &str) -> jeco_core::Result<()> {
         self.check(key).await.map_err(|wait| {
+            self.refused.inc();
             jeco_core::Error::rate_limited(format!("too many {what}; try again in a moment"), wait)
         })
     }

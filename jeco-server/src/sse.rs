@@ -23,6 +23,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, AuthUser};
+use crate::metrics::Transport;
 use crate::state::{AppState, SseCommand};
 use crate::transport;
 
@@ -73,7 +74,7 @@ pub async fn stream(
     let tasks = state.tasks.clone();
     let task = tasks.track_future(async move {
         let mut link = SseLink { out, commands };
-        transport::run(&state, session, ready, &mut link, false).await;
+        transport::run(&state, session, ready, &mut link, Transport::Sse).await;
         state.sse.remove(&id);
         drop(guard);
     });

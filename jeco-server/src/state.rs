@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::ratelimit::{Rate, RateLimiter};
+use crate::serve::ConnectionLimits;
 use crate::shared::RedisShared;
 
 /// What the HTTP and real-time layers enforce (the engine enforces its own [`jeco_core::Limits`]).
@@ -66,6 +67,11 @@ pub struct ServerConfig {
     /// The longest a write to a real-time client may take: a client that stops reading is
     /// dropped after this, its connection slot and presence released.
     pub write_timeout: Duration,
+    /// Bounds on the connections [`crate::serve`] accepts.
+    pub connection_limits: ConnectionLimits,
+    /// The bearer token that `GET /metrics` requires. Without one the public router does
+    /// not serve the metrics (a separate listener, [`crate::serve_metrics`], can).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +111,8 @@ impl Default for ServerConfig {
             ticket_ttl: Duration::from_secs(30),
             auth_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            connection_limits: ConnectionLimits::default(),
+            metrics_token: None,
         }
     }
 }
@@ -135,12 +143,13 @@ pub struct AppState {
 impl AppState {
     /// State for `engine` under `config`, for a single node.
     pub fn new(engine: Engine, config: ServerConfig) -> AppState {
+        let metrics = Arc::new(Metrics::new());
         AppState {
             engine,
-            limits: Arc::new(Limiters::new(&config, None)),
+            limits: Arc::new(Limiters::new(&config, &metrics, None)),
             tickets: Arc::new(Tickets::new(config.ticket_ttl, None)),
             connections: Arc::new(Connections::default()),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             sse: Arc::new(SseSessions::default()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -161,7 +170,7 @@ impl AppState {
     /// the deployment.
     pub fn shared_through(mut self, redis: RedisShared) -> AppState {
         let redis = Arc::new(redis);
-        self.limits = Arc::new(Limiters::new(&self.config, Some(&redis)));
+        self.limits = Arc::new(Limiters::new(&self.config, &self.metrics, Some(&redis)));
         self.tickets = Arc::new(Tickets::new(self.config.ticket_ttl, Some(redis)));
         self
     }
@@ -348,24 +357,27 @@ pub struct Limiters {
 }
 
 impl Limiters {
-    /// The limits of `config`, on this node or shared through `redis`.
-    fn new(config: &ServerConfig, redis: Option<&Arc<RedisShared>>) -> Limiters {
+    /// The limits of `config`, on this node or shared through `redis`, each counting its
+    /// refusals in `metrics`.
+    fn new(config: &ServerConfig, metrics: &Metrics, redis: Option<&Arc<RedisShared>>) -> Limiters {
         fn limiter<K: std::hash::Hash + Eq + Clone + std::fmt::Display>(
             rate: Rate,
-            redis: Option<&Arc<RedisShared>>,
             kind: &'static str,
+            metrics: &Metrics,
+            redis: Option<&Arc<RedisShared>>,
         ) -> RateLimiter<K> {
-            match redis {
+            let limiter = match redis {
                 Some(redis) => RateLimiter::shared(rate, Arc::clone(redis), kind),
                 None => RateLimiter::new(rate),
-            }
+            };
+            limiter.counting_refusals(metrics.rate_limit_refusals(kind))
         }
         Limiters {
-            auth: limiter(config.auth_rate, redis, "auth"),
-            send: limiter(config.send_rate, redis, "send"),
-            change: limiter(config.change_rate, redis, "change"),
-            typing: limiter(config.typing_rate, redis, "typing"),
-            resume: limiter(config.resume_rate, redis, "resume"),
+            auth: limiter(config.auth_rate, "auth", metrics, redis),
+            send: limiter(config.send_rate, "send", metrics, redis),
+            change: limiter(config.change_rate, "change", metrics, redis),
+            typing: limiter(config.typing_rate, "typing", metrics, redis),
+            resume: limiter(config.resume_rate, "resume", metrics, redis),
         }
     }
 }

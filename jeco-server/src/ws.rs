@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
+use crate::metrics::Transport;
 use crate::state::AppState;
 use crate::transport;
 
@@ -91,7 +92,7 @@ async fn serve(state: AppState, mut socket: WebSocket, ticket: Option<String>) {
             return refuse(socket, closing).await;
         }
     };
-    transport::run(&state, session, ready, &mut WsLink(socket), true).await;
+    transport::run(&state, session, ready, &mut WsLink(socket), Transport::Ws).await;
 }
 
 /// Says why the connection cannot be served, and closes it.

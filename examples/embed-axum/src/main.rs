@@ -7,11 +7,9 @@
 //! -d '{"username":"alice","email":"alice@example.com","password":"correct horse 9"}'`.
 
 use std::error::Error;
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use jeco_server::{AppState, ServerConfig};
 
 #[tokio::main]
@@ -38,7 +36,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ..ServerConfig::default()
     };
     let state = AppState::new(engine, config);
-    let shutdown = state.shutdown.clone();
 
     let app = Router::new()
         .route(
@@ -47,26 +44,24 @@ async fn main() -> Result<(), Box<dyn Error>> {
         )
         .route("/health", get(|| async { "ok\n" }))
         // Everything Jeco serves (/v1/..., /healthz, /metrics) appears under /chat. Its
-        // middleware (CORS, security headers, body limit) applies to its routes only.
-        .nest("/chat", jeco_server::router(state));
+        // middleware (CORS, security headers, body limit) applies to its routes only. /metrics
+        // answers only with `metrics_token` set; `jeco_server::serve_metrics` serves it on a
+        // listener of its own instead.
+        .nest("/chat", jeco_server::router(state.clone()));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://{}", listener.local_addr()?);
-    // Small real-time frames go out at once instead of waiting on delayed ACKs.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    // Connect info gives Jeco the client address it rate-limits logins and registrations by.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    // Jeco's accept loop rather than `axum::serve`: it caps open connections and times out
+    // clients that send half a request or stall (`config.connection_limits`), gives handlers
+    // the client address that logins and registrations are rate-limited by, and sets
+    // TCP_NODELAY so that small real-time frames go out at once.
+    let closing = state.clone();
+    jeco_server::serve(listener, app, &state, async move {
         let _ = tokio::signal::ctrl_c().await;
         // Tell real-time connections to say `closing` (shutting_down) so clients reconnect
         // and resume, instead of being cut off mid-frame.
-        shutdown.cancel();
+        closing.shutdown.cancel();
     })
-    .await?;
+    .await;
     Ok(())
 }

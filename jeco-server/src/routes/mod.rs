@@ -89,3 +89,10 @@ pub(crate) fn add_security(doc: &mut OpenApi) {
         ),
     );
 }
+
+/// `GET /metrics` alone, for the metrics listener.
+pub(crate) fn metrics_only(state: &AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(health::metrics_listener))
+        .with_state(state.clone())
+}

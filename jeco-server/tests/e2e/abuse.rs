@@ -97,6 +97,18 @@ pub async fn every_command_that_writes_has_a_budget(db: Db) {
         .command(json!({"type": "typing", "room_id": general, "active": true}))
         .await;
     assert_eq!(reply["type"], "ack", "{reply}");
+
+    // Every refusal is counted by kind: a reaction and a read marker, three typings.
+    let metrics = s.state.metrics.render();
+    for line in [
+        "jeco_rate_limited_total{kind=\"change\"} 2",
+        "jeco_rate_limited_total{kind=\"typing\"} 3",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no `{line}` in\n{metrics}"
+        );
+    }
 }
 
 /// Twelve sign-in attempts a minute from one address, as the README says, then a 429 that
@@ -122,6 +134,13 @@ pub async fn the_sign_in_limit_is_the_documented_one(db: Db) {
     let after: u64 = refused.header("retry-after").parse().expect("Retry-After");
     assert!((1..=5).contains(&after), "Retry-After {after}");
     assert!(refused.body["retry_after_ms"].as_u64().is_some());
+    let metrics = s.state.metrics.render();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "jeco_rate_limited_total{kind=\"auth\"} 1"),
+        "{metrics}"
+    );
 }
 
 /// A resume cannot be made to replay more than once what it asks for: a room is named once,

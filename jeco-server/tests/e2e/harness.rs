@@ -86,6 +86,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:port`.
     pub base: String,
+    /// Where it serves `GET /metrics` on a listener of its own.
+    pub metrics_addr: SocketAddr,
     /// Its state (the engine, the limiters, the connection counts).
     pub state: AppState,
     /// The outbox of password-reset mail.
@@ -140,10 +142,18 @@ impl Db {
             .await
             .expect("bind a free port");
         let addr = listener.local_addr().expect("local address");
-        let app =
-            jeco_server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let metrics_addr = metrics_listener.local_addr().expect("local address");
+        let app = jeco_server::router(state.clone());
+        let served = state.clone();
+        // As the binary serves, with its bounds on connections; until the test ends.
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("server runs");
+            let public = jeco_server::serve(listener, app, &served, std::future::pending());
+            let metrics =
+                jeco_server::serve_metrics(metrics_listener, &served, std::future::pending());
+            tokio::join!(public, metrics);
         });
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -152,6 +162,7 @@ impl Db {
         Server {
             addr,
             base: format!("http://{addr}"),
+            metrics_addr,
             state,
             mailer,
             http,

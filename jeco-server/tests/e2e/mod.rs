@@ -8,6 +8,7 @@ pub mod abuse;
 pub mod accounts;
 pub mod bad_input;
 pub mod clients;
+pub mod connections;
 pub mod denials;
 pub mod endings;
 pub mod files;
@@ -17,6 +18,7 @@ pub mod openapi;
 pub mod realtime;
 pub mod rooms;
 pub mod social;
+pub mod web;
 
 /// Expands to one `#[tokio::test]` per case, inside a module named after the suite module.
 macro_rules! cases {
@@ -77,6 +79,15 @@ macro_rules! e2e_suite {
             every_command_that_writes_has_a_budget,
             the_sign_in_limit_is_the_documented_one,
             a_resume_replays_each_room_once,
+        );
+        cases!($db; connections:
+            a_half_sent_request_head_is_closed_after_the_header_timeout,
+            a_stalled_request_is_dropped_but_a_quiet_websocket_is_not,
+            connections_over_the_cap_are_closed_and_counted,
+            metrics_are_not_public_without_the_token,
+        );
+        cases!($db; web:
+            the_web_dir_serves_no_dot_files_and_nothing_outside_it,
         );
         cases!($db; endings:
             a_client_that_stops_reading_is_let_go,

@@ -426,6 +426,13 @@ pub async fn a_slow_consumer_is_dropped_and_resumes(db: Db) {
         sent[..delivered.len()],
         "what arrived is gap-free and in order"
     );
+    // Operators see the drop.
+    s.eventually("the drop is counted", |s| {
+        s.state.metrics.render().lines().any(|l| {
+            l == "jeco_connections_ended_total{transport=\"ws\",reason=\"slow_consumer\"} 1"
+        })
+    })
+    .await;
 
     // Reconnect and resume from the last event seen: the rest, once.
     let seen = delivered.last().copied().unwrap_or(start);
