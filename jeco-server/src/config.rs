@@ -116,6 +116,18 @@ pub struct Options {
     /// [default: 10].
     #[arg(long, env = "JECO_WRITE_TIMEOUT_SECS")]
     pub write_timeout_secs: Option<u64>,
+    /// Seconds an upload may send nothing before it is cut off [default: 30].
+    #[arg(long, env = "JECO_UPLOAD_IDLE_TIMEOUT_SECS")]
+    pub upload_idle_timeout_secs: Option<u64>,
+    /// Seconds an upload may take in all [default: 600].
+    #[arg(long, env = "JECO_UPLOAD_TIMEOUT_SECS")]
+    pub upload_timeout_secs: Option<u64>,
+    /// Uploads one user may have in flight at once [default: 4].
+    #[arg(long, env = "JECO_MAX_UPLOADS_PER_USER")]
+    pub max_uploads_per_user: Option<usize>,
+    /// Uploads in flight at once on this node, of all users [default: 64].
+    #[arg(long, env = "JECO_MAX_UPLOADS")]
+    pub max_uploads: Option<usize>,
 }
 
 macro_rules! merge {
@@ -154,6 +166,10 @@ impl Options {
             auth_rate_per_minute,
             max_connections_per_user,
             write_timeout_secs,
+            upload_idle_timeout_secs,
+            upload_timeout_secs,
+            max_uploads_per_user,
+            max_uploads,
         )
     }
 }
@@ -287,6 +303,18 @@ impl Settings {
             write_timeout: o
                 .write_timeout_secs
                 .map_or(defaults.write_timeout, |s| Duration::from_secs(s.max(1))),
+            upload_idle_timeout: o
+                .upload_idle_timeout_secs
+                .map_or(defaults.upload_idle_timeout, |s| {
+                    Duration::from_secs(s.max(1))
+                }),
+            upload_timeout: o
+                .upload_timeout_secs
+                .map_or(defaults.upload_timeout, |s| Duration::from_secs(s.max(1))),
+            max_uploads_per_user: o
+                .max_uploads_per_user
+                .map_or(defaults.max_uploads_per_user, |n| n.max(1)),
+            max_uploads: o.max_uploads.map_or(defaults.max_uploads, |n| n.max(1)),
             ..defaults
         }
     }

@@ -15,6 +15,7 @@
 //! state.rs      AppState, ServerConfig, tickets, connection counts
 //! ratelimit.rs  token buckets per user and per address
 //! metrics.rs    counters for GET /metrics
+//! upload.rs     uploads: streamed into the blob store, deadlines, a cap in flight
 //! config.rs     the binary's flags, environment variables and config file
 //! ```
 //!
@@ -31,6 +32,7 @@ pub mod shared;
 pub mod sse;
 pub mod state;
 mod transport;
+pub mod upload;
 pub mod ws;
 
 use axum::Router;

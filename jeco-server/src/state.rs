@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::shared::RedisShared;
+use crate::upload::InFlight;
 
 /// What the HTTP and real-time layers enforce (the engine enforces its own [`jeco_core::Limits`]).
 #[derive(Clone, Debug)]
@@ -66,6 +67,14 @@ pub struct ServerConfig {
     /// The longest a write to a real-time client may take: a client that stops reading is
     /// dropped after this, its connection slot and presence released.
     pub write_timeout: Duration,
+    /// The longest an upload's body may send nothing before it is cut off.
+    pub upload_idle_timeout: Duration,
+    /// The longest an upload's body may take in all.
+    pub upload_timeout: Duration,
+    /// Uploads one user may have in flight at once.
+    pub max_uploads_per_user: usize,
+    /// Uploads in flight at once on this node, of all users.
+    pub max_uploads: usize,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +114,10 @@ impl Default for ServerConfig {
             ticket_ttl: Duration::from_secs(30),
             auth_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            upload_idle_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(600),
+            max_uploads_per_user: 4,
+            max_uploads: 64,
         }
     }
 }
@@ -122,6 +135,8 @@ pub struct AppState {
     pub tickets: Arc<Tickets>,
     /// Open real-time connections per user.
     pub connections: Arc<Connections>,
+    /// Uploads in flight.
+    pub uploads: Arc<InFlight>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Open SSE sessions, for their command endpoint.
@@ -140,6 +155,10 @@ impl AppState {
             limits: Arc::new(Limiters::new(&config, None)),
             tickets: Arc::new(Tickets::new(config.ticket_ttl, None)),
             connections: Arc::new(Connections::default()),
+            uploads: Arc::new(InFlight::new(
+                config.max_uploads_per_user,
+                config.max_uploads,
+            )),
             metrics: Arc::new(Metrics::default()),
             sse: Arc::new(SseSessions::default()),
             shutdown: CancellationToken::new(),
