@@ -77,8 +77,8 @@ struct RawBytes(Vec<u8>);
         (status = 400, description = "invalid_multipart, empty_file", body = ErrorBody),
         (status = 403, description = "not_a_member", body = ErrorBody),
         (status = 404, description = "room_not_found", body = ErrorBody),
-        (status = 429, description = "rate_limited: as many uploads in flight as allowed", body = ErrorBody),
-        (status = 503, description = "upload_timeout: the body stalled or took too long", body = ErrorBody)),
+        (status = 429, description = "rate_limited (as many uploads in flight as allowed)", body = ErrorBody),
+        (status = 503, description = "upload_timeout (the body stalled, or took too long in all)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn upload_attachment(
     State(state): State<AppState>,
@@ -96,8 +96,8 @@ pub(crate) async fn upload_attachment(
     responses(
         (status = 201, description = "Stored", body = AttachmentMeta),
         (status = 400, description = "invalid_multipart, empty_file, avatar_must_be_image", body = ErrorBody),
-        (status = 429, description = "rate_limited: as many uploads in flight as allowed", body = ErrorBody),
-        (status = 503, description = "upload_timeout: the body stalled or took too long", body = ErrorBody)),
+        (status = 429, description = "rate_limited (as many uploads in flight as allowed)", body = ErrorBody),
+        (status = 503, description = "upload_timeout (the body stalled, or took too long in all)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn upload_avatar(
     State(state): State<AppState>,
