@@ -5,11 +5,12 @@
 //! has to be held in memory whole; a blob becomes readable only once finished, and one that
 //! is abandoned (an upload refused, timed out or cut off) leaves nothing behind.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::io::AsyncWriteExt;
 
 /// A blob backend failed.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +24,7 @@ pub enum BlobError {
 }
 
 impl BlobError {
-    fn backend(e: std::io::Error) -> BlobError {
+    fn backend(e: impl std::error::Error + Send + Sync + 'static) -> BlobError {
         BlobError::Backend(Box::new(e))
     }
 }
@@ -43,7 +44,7 @@ pub trait BlobStore: Send + Sync + 'static {
 #[async_trait]
 pub trait BlobWriter: Send {
     /// Appends `data`.
-    async fn write(&mut self, data: &[u8]) -> Result<(), BlobError>;
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError>;
     /// Makes the blob readable under its key.
     async fn finish(self: Box<Self>) -> Result<(), BlobError>;
 }
@@ -81,13 +82,20 @@ impl BlobStore for LocalDirBlobStore {
         let part = PartFile {
             path: path.with_extension("part"),
         };
-        let file = tokio::fs::OpenOptions::new()
+        let open = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&part.path)
+            .clone();
+        let part_path = part.path.clone();
+        let file = tokio::task::spawn_blocking(move || open.open(part_path))
             .await
+            .map_err(BlobError::backend)?
             .map_err(BlobError::backend)?;
-        Ok(Box::new(LocalDirWriter { file, part, path }))
+        Ok(Box::new(LocalDirWriter {
+            file: Arc::new(file),
+            part,
+            path,
+        }))
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
@@ -100,9 +108,11 @@ impl BlobStore for LocalDirBlobStore {
     }
 }
 
-/// A blob of [`LocalDirBlobStore`] being written.
+/// A blob of [`LocalDirBlobStore`] being written. Each piece is written by a blocking task
+/// that owns it until it is on disk, so nothing is buffered between pieces: a stalled upload
+/// holds no file data in memory.
 struct LocalDirWriter {
-    file: tokio::fs::File,
+    file: Arc<std::fs::File>,
     part: PartFile,
     /// Where the blob goes when finished.
     path: PathBuf,
@@ -110,13 +120,15 @@ struct LocalDirWriter {
 
 #[async_trait]
 impl BlobWriter for LocalDirWriter {
-    async fn write(&mut self, data: &[u8]) -> Result<(), BlobError> {
-        self.file.write_all(data).await.map_err(BlobError::backend)
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || (&*file).write_all(&data))
+            .await
+            .map_err(BlobError::backend)?
+            .map_err(BlobError::backend)
     }
 
     async fn finish(mut self: Box<Self>) -> Result<(), BlobError> {
-        // tokio writes in the background: flushing waits for the last write to land.
-        self.file.flush().await.map_err(BlobError::backend)?;
         tokio::fs::rename(&self.part.path, &self.path)
             .await
             .map_err(BlobError::backend)?;
@@ -226,8 +238,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalDirBlobStore::new(dir.path()).unwrap();
         let mut writer = store.create("abc_1").await.unwrap();
-        writer.write(b"hello ").await.unwrap();
-        writer.write(b"world").await.unwrap();
+        writer.write(Bytes::from_static(b"hello ")).await.unwrap();
+        writer.write(Bytes::from_static(b"world")).await.unwrap();
         assert!(matches!(store.get("abc_1").await, Err(BlobError::NotFound)));
         writer.finish().await.unwrap();
         assert_eq!(
@@ -236,7 +248,7 @@ mod tests {
         );
 
         let mut abandoned = store.create("abc_2").await.unwrap();
-        abandoned.write(b"half").await.unwrap();
+        abandoned.write(Bytes::from_static(b"half")).await.unwrap();
         drop(abandoned);
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

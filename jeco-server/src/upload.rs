@@ -13,6 +13,7 @@ use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
 use jeco_core::service::Upload;
@@ -37,12 +38,12 @@ pub struct Deadlines {
 #[async_trait]
 pub trait Sink: Send {
     /// Takes the next bytes; an error ends the upload.
-    async fn write(&mut self, data: &[u8]) -> Result<(), jeco_core::Error>;
+    async fn write(&mut self, data: Bytes) -> Result<(), jeco_core::Error>;
 }
 
 #[async_trait]
 impl Sink for Upload {
-    async fn write(&mut self, data: &[u8]) -> Result<(), jeco_core::Error> {
+    async fn write(&mut self, data: Bytes) -> Result<(), jeco_core::Error> {
         Upload::write(self, data).await
     }
 }
@@ -65,7 +66,7 @@ pub async fn receive(
         }
         let filename = field.file_name().unwrap_or("file").to_owned();
         while let Some(chunk) = within(deadlines, end, field.chunk()).await? {
-            sink.write(&chunk).await?;
+            sink.write(chunk).await?;
         }
         return Ok(filename);
     }

@@ -38,7 +38,7 @@ impl Upload {
     ///
     /// Errors: `too_large` as soon as the file grows past the upload limit;
     /// `avatar_must_be_image` as soon as the first bytes of an avatar show it is not an image.
-    pub async fn write(&mut self, data: &[u8]) -> Result<()> {
+    pub async fn write(&mut self, data: Bytes) -> Result<()> {
         let size = self.size.saturating_add(data.len() as u64);
         if size > self.limit {
             return Err(Error::invalid(
@@ -146,7 +146,7 @@ impl<'a> Attachments<'a> {
         data: Bytes,
     ) -> Result<AttachmentMeta> {
         let mut upload = self.start(user, room).await?;
-        upload.write(&data).await?;
+        upload.write(data).await?;
         self.finish(upload, filename).await
     }
 
