@@ -5,15 +5,19 @@
 //! stalled uploads cannot pile up.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::extract::Multipart;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::multipart::MultipartError;
+use axum::extract::{Multipart, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use jeco_core::error::ErrorCode;
 use jeco_core::ids::UserId;
 use jeco_core::service::Upload;
@@ -104,6 +108,41 @@ fn multipart_error(e: MultipartError) -> ApiError {
         too_large()
     } else {
         ApiError::new(ErrorCode::InvalidMultipart, e.body_text())
+    }
+}
+
+/// Makes an upload's body hand over what it received one piece at a time (middleware of the
+/// upload routes). The multipart reader takes in everything already received before it yields
+/// anything, and keeps the whole allocation alive while any of it is left; paced, it holds one
+/// piece at a time, however fast the client sends.
+pub(crate) async fn pace(request: Request) -> Request {
+    request.map(|body| {
+        Body::from_stream(Paced {
+            body: body.into_data_stream(),
+            rest: false,
+        })
+    })
+}
+
+/// A body stream that is not ready again right after each piece.
+struct Paced {
+    body: BodyDataStream,
+    /// A piece was just handed over: answer not-ready once (and ask to be polled again).
+    rest: bool,
+}
+
+impl Stream for Paced {
+    type Item = Result<Bytes, axum::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.rest {
+            self.rest = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let next = self.body.poll_next_unpin(cx);
+        self.rest = matches!(next, Poll::Ready(Some(_)));
+        next
     }
 }
 

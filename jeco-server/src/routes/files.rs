@@ -49,6 +49,7 @@ pub(crate) fn upload_routes(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload_attachment))
         .routes(routes!(upload_avatar))
+        .layer(axum::middleware::map_request(crate::upload::pace))
         .layer(DefaultBodyLimit::max(limit))
 }
 
