@@ -266,7 +266,8 @@ pub async fn uploads_in_flight_are_capped_per_user(db: Db) {
 }
 
 /// A streamed file that grows past the upload limit is refused with 413 `too_large` as soon
-/// as it does, whatever the request claimed, and nothing of it stays.
+/// as it does, and an avatar that is no image as soon as its first bytes show it; nothing of
+/// either stays.
 pub async fn an_oversized_streamed_upload_leaves_nothing(db: Db) {
     let limit = 100_000;
     let mut setup = Setup::default();
@@ -291,6 +292,20 @@ pub async fn an_oversized_streamed_upload_leaves_nothing(db: Db) {
     let r = upload.refused_and_closed().await;
     assert_eq!(r.status, 413, "{}", r.body);
     assert_eq!(r.body["code"], "too_large");
+    assert!(
+        s.blob_files().is_empty(),
+        "left behind: {:?}",
+        s.blob_files()
+    );
+
+    // An avatar is refused once its first bytes show it is no image, long before its end.
+    let mut avatar = RawUpload::open(&s, &alice, "/v1/me/avatar", None).await;
+    avatar.admitted().await;
+    avatar.send(&chunk(part_head().as_bytes())).await;
+    avatar.send(&chunk(&[b'a'; 9000])).await;
+    let r = avatar.refused_and_closed().await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["code"], "avatar_must_be_image");
     assert!(
         s.blob_files().is_empty(),
         "left behind: {:?}",
