@@ -260,7 +260,65 @@ impl Drop for UploadSlot {
 
 #[cfg(test)]
 mod tests {
+    use axum::extract::FromRequest;
+
     use super::*;
+
+    /// Takes everything.
+    struct Discard;
+
+    #[async_trait]
+    impl Sink for Discard {
+        async fn write(&mut self, _: Bytes) -> Result<(), jeco_core::Error> {
+            Ok(())
+        }
+    }
+
+    /// An upload whose body is the head of a `file` part, then a byte every `every`.
+    async fn trickling(every: Duration) -> Multipart {
+        let head =
+            Bytes::from_static(b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n");
+        let body = futures::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(
+            futures::stream::unfold((), move |()| async move {
+                tokio::time::sleep(every).await;
+                Some((Ok(Bytes::from_static(b"x")), ()))
+            }),
+        );
+        let request = Request::post("/")
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=b")
+            .body(Body::from_stream(body))
+            .expect("a request");
+        Multipart::from_request(request, &())
+            .await
+            .expect("multipart")
+    }
+
+    const DEADLINES: Deadlines = Deadlines {
+        idle: Duration::from_secs(30),
+        total: Duration::from_secs(600),
+    };
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stalls_is_cut_off() {
+        let mut multipart = trickling(Duration::from_secs(31)).await;
+        let e = receive(&mut multipart, &mut Discard, DEADLINES)
+            .await
+            .expect_err("stalled");
+        assert_eq!(e.code(), ErrorCode::UploadTimeout);
+        assert!(e.to_string().contains("sent nothing for 30 s"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_trickles_is_cut_off_at_the_total() {
+        let mut multipart = trickling(Duration::from_secs(29)).await;
+        let started = Instant::now();
+        let e = receive(&mut multipart, &mut Discard, DEADLINES)
+            .await
+            .expect_err("too slow in all");
+        assert_eq!(e.code(), ErrorCode::UploadTimeout);
+        assert!(e.to_string().contains("longer than 600 s"), "{e}");
+        assert_eq!(started.elapsed(), DEADLINES.total, "on the paused clock");
+    }
 
     #[test]
     fn slots_are_capped_per_user_and_in_all_and_come_back() {
