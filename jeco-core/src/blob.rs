@@ -1,7 +1,13 @@
 //! File contents: the [`BlobStore`] trait, a local-directory implementation, and detection of
 //! a file's type from its first bytes (a client's claimed type is never trusted).
+//!
+//! Blobs are written piece by piece as they arrive ([`BlobStore::create`]), so an upload never
+//! has to be held in memory whole; a blob becomes readable only once finished, and one that
+//! is abandoned (an upload refused, timed out or cut off) leaves nothing behind.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -17,16 +23,34 @@ pub enum BlobError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl BlobError {
+    fn backend(e: impl std::error::Error + Send + Sync + 'static) -> BlobError {
+        BlobError::Backend(Box::new(e))
+    }
+}
+
 /// Stores file contents under opaque keys chosen by the engine.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
-    /// Stores `data` under `key`, replacing nothing: keys are fresh random strings.
-    async fn put(&self, key: &str, data: Bytes) -> Result<(), BlobError>;
+    /// Starts a blob under `key`, replacing nothing: keys are fresh random strings. It can be
+    /// read only after [`BlobWriter::finish`]; a writer dropped before that discards what it
+    /// wrote.
+    async fn create(&self, key: &str) -> Result<Box<dyn BlobWriter>, BlobError>;
     /// Reads the blob under `key`.
     async fn get(&self, key: &str) -> Result<Bytes, BlobError>;
 }
 
-/// Keeps each blob as a file in one directory.
+/// A blob being written. Dropping it unfinished removes everything written so far.
+#[async_trait]
+pub trait BlobWriter: Send {
+    /// Appends `data`.
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError>;
+    /// Makes the blob readable under its key.
+    async fn finish(self: Box<Self>) -> Result<(), BlobError>;
+}
+
+/// Keeps each blob as a file in one directory. A blob is written to `<key>.part` and
+/// renamed to `<key>` when finished, so readers never see half a file.
 #[derive(Debug, Clone)]
 pub struct LocalDirBlobStore {
     dir: PathBuf,
@@ -52,14 +76,26 @@ impl LocalDirBlobStore {
 
 #[async_trait]
 impl BlobStore for LocalDirBlobStore {
-    async fn put(&self, key: &str, data: Bytes) -> Result<(), BlobError> {
+    async fn create(&self, key: &str) -> Result<Box<dyn BlobWriter>, BlobError> {
         let path = self.path(key)?;
-        let tmp = path.with_extension("part");
-        let write = async {
-            tokio::fs::write(&tmp, &data).await?;
-            tokio::fs::rename(&tmp, &path).await
+        // The guard exists before the file does, so a cancelled create removes it too.
+        let part = PartFile {
+            path: path.with_extension("part"),
         };
-        write.await.map_err(|e| BlobError::Backend(Box::new(e)))
+        let open = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .clone();
+        let part_path = part.path.clone();
+        let file = tokio::task::spawn_blocking(move || open.open(part_path))
+            .await
+            .map_err(BlobError::backend)?
+            .map_err(BlobError::backend)?;
+        Ok(Box::new(LocalDirWriter {
+            file: Arc::new(file),
+            part,
+            path,
+        }))
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
@@ -67,67 +103,89 @@ impl BlobStore for LocalDirBlobStore {
         match tokio::fs::read(&path).await {
             Ok(data) => Ok(Bytes::from(data)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BlobError::NotFound),
-            Err(e) => Err(BlobError::Backend(Box::new(e))),
+            Err(e) => Err(BlobError::backend(e)),
         }
     }
 }
 
-/// Every type [`sniff_content_type`] can answer: what a download may be served as.
-pub const CONTENT_TYPES: &[&str] = &[
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "application/pdf",
-    "application/zip",
-    "application/gzip",
-    "audio/ogg",
-    "audio/mpeg",
-    "audio/wav",
-    "video/webm",
-    "video/mp4",
-    "text/plain; charset=utf-8",
-    "application/octet-stream",
-];
-
-/// The MIME type of `data`, from its magic numbers. Text is reported only for valid UTF-8
-/// without control characters; anything unrecognised is `application/octet-stream`.
-pub fn sniff_content_type(data: &[u8]) -> &'static str {
-    const SIGNATURES: &[(&[u8], &str)] = &[
-        (b"\x89PNG\r\n\x1a\n", "image/png"),
-        (b"\xff\xd8\xff", "image/jpeg"),
-        (b"GIF87a", "image/gif"),
-        (b"GIF89a", "image/gif"),
-        (b"%PDF-", "application/pdf"),
-        (b"PK\x03\x04", "application/zip"),
-        (b"\x1f\x8b", "application/gzip"),
-        (b"OggS", "audio/ogg"),
-        (b"ID3", "audio/mpeg"),
-        (b"\x1aE\xdf\xa3", "video/webm"),
-    ];
-    if let Some((_, t)) = SIGNATURES.iter().find(|(sig, _)| data.starts_with(sig)) {
-        return t;
-    }
-    if data.len() >= 12 && &data[0..4] == b"RIFF" {
-        match &data[8..12] {
-            b"WEBP" => return "image/webp",
-            b"WAVE" => return "audio/wav",
-            _ => {}
-        }
-    }
-    if data.len() >= 12 && &data[4..8] == b"ftyp" {
-        return "video/mp4";
-    }
-    if !data.is_empty() && is_plain_text(data) {
-        return "text/plain; charset=utf-8";
-    }
-    "application/octet-stream"
+/// A blob of [`LocalDirBlobStore`] being written. Each piece is written by a blocking task
+/// that owns it until it is on disk, so nothing is buffered between pieces: a stalled upload
+/// holds no file data in memory.
+struct LocalDirWriter {
+    file: Arc<std::fs::File>,
+    part: PartFile,
+    /// Where the blob goes when finished.
+    path: PathBuf,
 }
 
-fn is_plain_text(data: &[u8]) -> bool {
-    // Only the first 8 KiB decide, so a huge upload is not scanned in full; a multi-byte
-    // character cut at the boundary is allowed.
-    let head = &data[..data.len().min(8192)];
+#[async_trait]
+impl BlobWriter for LocalDirWriter {
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || (&*file).write_all(&data))
+            .await
+            .map_err(BlobError::backend)?
+            .map_err(BlobError::backend)
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<(), BlobError> {
+        tokio::fs::rename(&self.part.path, &self.path)
+            .await
+            .map_err(BlobError::backend)?;
+        self.part.path = PathBuf::new();
+        Ok(())
+    }
+}
+
+/// A partly written file, removed when dropped unless it was renamed into place.
+struct PartFile {
+    /// Empty once the file was renamed.
+    path: PathBuf,
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        // Synchronous on purpose: a drop cannot wait, and the file must be gone before the
+        // answer to the failed upload is sent. Unlinking is one quick call.
+        if !self.path.as_os_str().is_empty()
+            && let Err(e) = std::fs::remove_file(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(error = %e, path = %self.path.display(), "could not remove an unfinished blob");
+        }
+    }
+}
+
+/// How many first bytes of a file decide its type.
+pub const SNIFF_BYTES: usize = 8192;
+
+const PLAIN_TEXT: &str = "text/plain; charset=utf-8";
+const BINARY: &str = "application/octet-stream";
+
+/// The MIME type of a file from its first bytes (up to [`SNIFF_BYTES`] are looked at), by
+/// their magic numbers. Markup (HTML, XML, scripts) is never reported as such, so it is never
+/// served as a page: like other text it is `text/plain` when it is valid UTF-8 without control
+/// characters. Anything unrecognised is `application/octet-stream`.
+pub fn sniff_content_type(head: &[u8]) -> &'static str {
+    let head = &head[..head.len().min(SNIFF_BYTES)];
+    match infer::get(head) {
+        Some(kind) if !matches!(kind.matcher_type(), infer::MatcherType::Text) => kind.mime_type(),
+        _ if !head.is_empty() && is_plain_text(head) => PLAIN_TEXT,
+        _ => BINARY,
+    }
+}
+
+/// Whether files of `content_type` are images every browser shows (PNG, JPEG, GIF, WebP):
+/// the types accepted as avatars and served inline. Other images are downloads.
+pub fn is_web_image(content_type: &str) -> bool {
+    matches!(
+        content_type,
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    )
+}
+
+fn is_plain_text(head: &[u8]) -> bool {
+    // A multi-byte character cut at the end of the head is allowed.
     let text = match std::str::from_utf8(head) {
         Ok(t) => t,
         Err(e) if e.error_len().is_none() => {
@@ -149,52 +207,64 @@ mod tests {
         assert_eq!(sniff_content_type(b"\xff\xd8\xff\xe0JFIF"), "image/jpeg");
         assert_eq!(sniff_content_type(b"RIFF\0\0\0\0WEBPVP8 "), "image/webp");
         assert_eq!(sniff_content_type(b"%PDF-1.7\n"), "application/pdf");
-        assert_eq!(
-            sniff_content_type("héllo\nworld".as_bytes()),
-            "text/plain; charset=utf-8"
-        );
-        assert_eq!(
-            sniff_content_type(b"<html>\x00\x01"),
-            "application/octet-stream"
-        );
-        assert_eq!(
-            sniff_content_type(b"\xfe\xfe\xfe"),
-            "application/octet-stream"
-        );
-        assert_eq!(sniff_content_type(b""), "application/octet-stream");
+        assert_eq!(sniff_content_type("héllo\nworld".as_bytes()), PLAIN_TEXT);
+        assert_eq!(sniff_content_type(b"<html>\x00\x01"), BINARY);
+        assert_eq!(sniff_content_type(b"\xfe\xfe\xfe"), BINARY);
+        assert_eq!(sniff_content_type(b""), BINARY);
     }
 
     #[test]
-    fn every_sniffed_type_is_listed() {
-        let samples: &[&[u8]] = &[
-            b"\x89PNG\r\n\x1a\n",
-            b"\xff\xd8\xff",
-            b"GIF87a",
-            b"GIF89a",
-            b"RIFF\0\0\0\0WEBPVP8 ",
-            b"%PDF-",
-            b"PK\x03\x04",
-            b"\x1f\x8b",
-            b"OggS",
-            b"ID3",
-            b"RIFF\0\0\0\0WAVEfmt ",
-            b"\x1aE\xdf\xa3",
-            b"\0\0\0\x20ftypisom",
-            b"text",
-            b"\xfe",
-        ];
-        let sniffed: std::collections::BTreeSet<&str> =
-            samples.iter().map(|s| sniff_content_type(s)).collect();
-        let listed: std::collections::BTreeSet<&str> = CONTENT_TYPES.iter().copied().collect();
-        assert_eq!(sniffed, listed);
+    fn markup_is_never_reported_as_markup() {
+        for page in [
+            &b"<!DOCTYPE html><html><script>alert(1)</script></html>"[..],
+            b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+            b"#!/bin/sh\nrm -rf /\n",
+        ] {
+            assert_eq!(sniff_content_type(page), PLAIN_TEXT);
+        }
+    }
+
+    #[test]
+    fn only_web_images_are_shown() {
+        assert!(is_web_image(sniff_content_type(b"GIF89a....")));
+        let bmp = sniff_content_type(b"BM\x36\x00\x0c\x00\x00\x00\x00\x00\x36\x00\x00\x00");
+        assert_eq!(bmp, "image/bmp");
+        assert!(!is_web_image(bmp));
+        assert!(!is_web_image(PLAIN_TEXT));
+    }
+
+    #[tokio::test]
+    async fn a_blob_is_readable_once_finished_and_gone_if_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalDirBlobStore::new(dir.path()).unwrap();
+        let mut writer = store.create("abc_1").await.unwrap();
+        writer.write(Bytes::from_static(b"hello ")).await.unwrap();
+        writer.write(Bytes::from_static(b"world")).await.unwrap();
+        assert!(matches!(store.get("abc_1").await, Err(BlobError::NotFound)));
+        writer.finish().await.unwrap();
+        assert_eq!(
+            store.get("abc_1").await.unwrap(),
+            Bytes::from_static(b"hello world")
+        );
+
+        let mut abandoned = store.create("abc_2").await.unwrap();
+        abandoned.write(Bytes::from_static(b"half")).await.unwrap();
+        drop(abandoned);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["abc_1"]);
     }
 
     #[tokio::test]
     async fn local_dir_refuses_keys_outside_its_directory() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalDirBlobStore::new(dir.path()).unwrap();
-        store.put("abc_1", Bytes::from_static(b"x")).await.unwrap();
-        assert_eq!(store.get("abc_1").await.unwrap(), Bytes::from_static(b"x"));
+        assert!(matches!(
+            store.create("../escape").await,
+            Err(BlobError::NotFound)
+        ));
         assert!(matches!(
             store.get("../etc/passwd").await,
             Err(BlobError::NotFound)

@@ -325,6 +325,8 @@ error_codes! {
     ShuttingDown = "shutting_down", Unavailable, true, [c];
     /// The client answered no ping for three heartbeat intervals.
     HeartbeatTimeout = "heartbeat_timeout", Unavailable, true, [c];
+    /// The upload sent nothing for too long, or took longer than allowed in all; nothing was stored. Retry, over a steadier connection.
+    UploadTimeout = "upload_timeout", Unavailable, true, [h];
 
     // Our fault.
     /// A server-side failure; the details are in the server's log. Retrying later may work.

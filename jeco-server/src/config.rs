@@ -169,6 +169,18 @@ pub struct Options {
     /// listen address too; without it only on `--metrics-addr` [default: none].
     #[arg(long, env = "JECO_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Seconds an upload may send nothing before it is cut off [default: 30].
+    #[arg(long, env = "JECO_UPLOAD_IDLE_TIMEOUT_SECS")]
+    pub upload_idle_timeout_secs: Option<u64>,
+    /// Seconds an upload may take in all [default: 600].
+    #[arg(long, env = "JECO_UPLOAD_TIMEOUT_SECS")]
+    pub upload_timeout_secs: Option<u64>,
+    /// Uploads one user may have in flight at once [default: 4].
+    #[arg(long, env = "JECO_MAX_UPLOADS_PER_USER")]
+    pub max_uploads_per_user: Option<usize>,
+    /// Uploads in flight at once on this node, of all users [default: 64].
+    #[arg(long, env = "JECO_MAX_UPLOADS")]
+    pub max_uploads: Option<usize>,
 }
 
 macro_rules! merge {
@@ -219,6 +231,10 @@ impl Options {
             idle_timeout_secs,
             metrics_addr,
             metrics_token,
+            upload_idle_timeout_secs,
+            upload_timeout_secs,
+            max_uploads_per_user,
+            max_uploads,
         )
     }
 }
@@ -442,6 +458,18 @@ impl Settings {
                 .map_or(defaults.write_timeout, |s| Duration::from_secs(s.max(1))),
             connection_limits: self.connection_limits()?,
             metrics_token: o.metrics_token.clone().filter(|t| !t.is_empty()),
+            upload_idle_timeout: o
+                .upload_idle_timeout_secs
+                .map_or(defaults.upload_idle_timeout, |s| {
+                    Duration::from_secs(s.max(1))
+                }),
+            upload_timeout: o
+                .upload_timeout_secs
+                .map_or(defaults.upload_timeout, |s| Duration::from_secs(s.max(1))),
+            max_uploads_per_user: o
+                .max_uploads_per_user
+                .map_or(defaults.max_uploads_per_user, |n| n.max(1)),
+            max_uploads: o.max_uploads.map_or(defaults.max_uploads, |n| n.max(1)),
             ..defaults
         })
     }

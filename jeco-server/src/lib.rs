@@ -17,6 +17,7 @@
 //! ratelimit.rs  token buckets per user and per address
 //! metrics.rs    what GET /metrics shows (prometheus-client registry)
 //! smtp.rs       password-reset mail over SMTP, sent in the background
+//! upload.rs     uploads: streamed into the blob store, deadlines, a cap in flight
 //! serve.rs      serve(): the accept loop with a connection cap, header and idle timeouts
 //! web.rs        the web client's files (--web-dir): no dot-files, nothing outside it
 //! config.rs     the binary's flags, environment variables and config file
@@ -37,6 +38,7 @@ pub mod smtp;
 pub mod sse;
 pub mod state;
 mod transport;
+pub mod upload;
 mod web;
 pub mod ws;
 
@@ -106,7 +108,6 @@ fn api_router(state: &AppState) -> (Router, OpenApi) {
     );
     routes::add_security(&mut doc);
     routes::errors::complete(&mut doc);
-    routes::describe_downloads(&mut doc);
     if let Some(base) = &state.config.base_path {
         doc.servers = Some(vec![utoipa::openapi::Server::new(base.clone())]);
     }

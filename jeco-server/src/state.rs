@@ -21,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::serve::ConnectionLimits;
 use crate::shared::RedisShared;
+use crate::upload::InFlight;
 
 /// What the HTTP and real-time layers enforce (the engine enforces its own [`jeco_core::Limits`]).
 #[derive(Clone, Debug)]
@@ -72,6 +73,14 @@ pub struct ServerConfig {
     /// The bearer token that `GET /metrics` requires. Without one the public router does
     /// not serve the metrics (a separate listener, [`crate::serve_metrics`], can).
     pub metrics_token: Option<String>,
+    /// The longest an upload's body may send nothing before it is cut off.
+    pub upload_idle_timeout: Duration,
+    /// The longest an upload's body may take in all.
+    pub upload_timeout: Duration,
+    /// Uploads one user may have in flight at once.
+    pub max_uploads_per_user: usize,
+    /// Uploads in flight at once on this node, of all users.
+    pub max_uploads: usize,
 }
 
 impl Default for ServerConfig {
@@ -113,6 +122,10 @@ impl Default for ServerConfig {
             write_timeout: Duration::from_secs(10),
             connection_limits: ConnectionLimits::default(),
             metrics_token: None,
+            upload_idle_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(600),
+            max_uploads_per_user: 4,
+            max_uploads: 64,
         }
     }
 }
@@ -130,6 +143,8 @@ pub struct AppState {
     pub tickets: Arc<Tickets>,
     /// Open real-time connections per user.
     pub connections: Arc<Connections>,
+    /// Uploads in flight.
+    pub uploads: Arc<InFlight>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Open SSE sessions, for their command endpoint.
@@ -149,6 +164,11 @@ impl AppState {
             limits: Arc::new(Limiters::new(&config, &metrics, None)),
             tickets: Arc::new(Tickets::new(config.ticket_ttl, None)),
             connections: Arc::new(Connections::default()),
+            uploads: Arc::new(InFlight::new(
+                config.max_uploads_per_user,
+                config.max_uploads,
+                Arc::clone(&metrics),
+            )),
             metrics,
             sse: Arc::new(SseSessions::default()),
             shutdown: CancellationToken::new(),

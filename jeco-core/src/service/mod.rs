@@ -13,7 +13,7 @@ mod presence;
 mod rooms;
 
 pub use accounts::Accounts;
-pub use attachments::Attachments;
+pub use attachments::{Attachments, Upload};
 pub use contacts::Contacts;
 pub use messages::{Changes, HistoryQuery, Messages, SendMessage};
 pub use notifications::{Feed, Notifications};

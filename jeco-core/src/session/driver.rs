@@ -326,19 +326,9 @@ async fn command(
     config: &DriverConfig,
     gate: Option<&dyn Gate>,
 ) -> Option<Frame> {
-    if json.len() > config.frame_bytes {
-        let e = Error::new(
-            ErrorCode::FrameTooLarge,
-            format!(
-                "frames are limited to {} bytes; nothing was done",
-                config.frame_bytes
-            ),
-        );
-        return Some(error_frame(None, &e));
-    }
-    let command = match serde_json::from_slice::<ClientFrame>(json) {
+    let command = match parse_command(json, config.frame_bytes) {
         Ok(command) => command,
-        Err(e) => return Some(invalid_frame(json, &e)),
+        Err(refusal) => return Some(refusal),
     };
     if let Some(gate) = gate
         && let Err(e) = gate.admit(session.user(), &command).await
@@ -352,6 +342,20 @@ async fn command(
         gate.ran(kind, ok, started.elapsed());
     }
     reply
+}
+
+/// Reads a client's frame as a command, or the `error` frame that answers it: larger than
+/// `frame_bytes` (`frame_too_large`), or not a valid command (`invalid_frame`, with the
+/// frame's `id` when it can be read).
+pub fn parse_command(json: &[u8], frame_bytes: usize) -> Result<ClientFrame, Frame> {
+    if json.len() > frame_bytes {
+        let e = Error::new(
+            ErrorCode::FrameTooLarge,
+            format!("frames are limited to {frame_bytes} bytes; nothing was done"),
+        );
+        return Err(error_frame(None, &e));
+    }
+    serde_json::from_slice::<ClientFrame>(json).map_err(|e| invalid_frame(json, &e))
 }
 
 /// The `error` for a frame that is not a valid command, carrying its `id` when that can

@@ -37,7 +37,7 @@ use bytes::Bytes;
 use jeco_proto::PROTOCOL_VERSION;
 use jeco_proto::ws::{ClientFrame, RoomPosition, ServerFrame};
 
-pub use driver::{DriverConfig, Ended, Gate, Inbound, Link, drive};
+pub use driver::{DriverConfig, Ended, Gate, Inbound, Link, drive, parse_command};
 pub use frame::{Frame, closing_frame, error_frame, frame};
 
 use crate::Engine;

@@ -1,29 +1,30 @@
 //! Files: uploads (room attachments and avatars, multipart), downloads and image thumbnails.
 //!
 //! Uploads get a body limit of their own ([`upload_routes`]), a little above the engine's
-//! upload limit to leave room for the multipart framing; the size of the file itself is
-//! enforced while it is read, so an oversized upload is refused without being buffered.
+//! upload limit to leave room for the multipart framing. The file is streamed into the blob
+//! store as it arrives (`crate::upload`): its size is enforced while it is read, a stalled body
+//! is cut off, and each user has a few uploads in flight at most.
 
 use std::io::Cursor;
 
-use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
+use jeco_core::blob::is_web_image;
 use jeco_core::error::ErrorCode;
 use jeco_core::ids::{AttachmentId, RoomId, UserId};
 use jeco_core::model::AttachmentMeta;
 use jeco_proto::api::ErrorBody;
 use tokio::sync::Semaphore;
-use utoipa::openapi::{ContentBuilder, OpenApi, RefOr};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiResult, too_large};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, AuthUser, Json};
 use crate::state::AppState;
+use crate::upload::{Deadlines, Refused, receive};
 
 /// Room for the multipart framing (boundaries, part headers) on top of the file itself.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
@@ -48,6 +49,7 @@ pub(crate) fn upload_routes(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload_attachment))
         .routes(routes!(upload_avatar))
+        .layer(axum::middleware::map_request(crate::upload::pace))
         .layer(DefaultBodyLimit::max(limit))
 }
 
@@ -75,14 +77,16 @@ struct RawBytes(Vec<u8>);
         (status = 201, description = "Stored", body = AttachmentMeta),
         (status = 400, description = "invalid_multipart, empty_file", body = ErrorBody),
         (status = 403, description = "not_a_member", body = ErrorBody),
-        (status = 404, description = "room_not_found", body = ErrorBody)),
+        (status = 404, description = "room_not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited (as many uploads in flight as allowed)", body = ErrorBody),
+        (status = 503, description = "upload_timeout (the body stalled, or took too long in all)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn upload_attachment(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiPath(room): ApiPath<RoomId>,
     multipart: Result<Multipart, MultipartRejection>,
-) -> ApiResult<(StatusCode, Json<AttachmentMeta>)> {
+) -> Result<(StatusCode, Json<AttachmentMeta>), Refused> {
     store(&state, user, Some(room), multipart).await
 }
 
@@ -92,52 +96,26 @@ pub(crate) async fn upload_attachment(
     request_body(content = inline(FileUpload), content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = AttachmentMeta),
-        (status = 400, description = "invalid_multipart, empty_file, avatar_must_be_image", body = ErrorBody)),
+        (status = 400, description = "invalid_multipart, empty_file, avatar_must_be_image", body = ErrorBody),
+        (status = 429, description = "rate_limited (as many uploads in flight as allowed)", body = ErrorBody),
+        (status = 503, description = "upload_timeout (the body stalled, or took too long in all)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn upload_avatar(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     multipart: Result<Multipart, MultipartRejection>,
-) -> ApiResult<(StatusCode, Json<AttachmentMeta>)> {
+) -> Result<(StatusCode, Json<AttachmentMeta>), Refused> {
     store(&state, user, None, multipart).await
-}
-
-/// The download route, whose content types [`describe_downloads`] fills in.
-const DOWNLOAD: &str = "/v1/attachments/{attachment_id}";
-
-/// Makes the `200` of a download list every content type the engine detects, instead of the
-/// one placeholder its annotation can name.
-pub(crate) fn describe_downloads(doc: &mut OpenApi) {
-    let Some(RefOr::T(ok)) = doc
-        .paths
-        .paths
-        .get_mut(DOWNLOAD)
-        .and_then(|item| item.get.as_mut())
-        .and_then(|op| op.responses.responses.get_mut("200"))
-    else {
-        return;
-    };
-    let Some(schema) = ok.content.values().next().and_then(|c| c.schema.clone()) else {
-        return;
-    };
-    ok.content = jeco_core::blob::CONTENT_TYPES
-        .iter()
-        .map(|t| {
-            let essence = t.split(';').next().unwrap_or(t).trim().to_owned();
-            (
-                essence,
-                ContentBuilder::new().schema(Some(schema.clone())).build(),
-            )
-        })
-        .collect();
 }
 
 /// A file's bytes, for members of the room it was uploaded to (avatars: anyone signed in).
 #[utoipa::path(get, path = "/v1/attachments/{attachment_id}", operation_id = "download_attachment", tag = "files",
     params(("attachment_id" = i64, Path, description = "The file")),
     responses(
-        (status = 200, description = "The bytes, with the detected Content-Type (one of those \
-            listed); images inline, anything else as a download", content_type = "application/octet-stream", body = inline(RawBytes)),
+        (status = 200, description = "The bytes, with the Content-Type detected from them when \
+            the file was uploaded (`image/png`, `application/pdf`, `text/plain; charset=utf-8`, \
+            ..., `application/octet-stream` when unknown); PNG, JPEG, GIF and WebP images inline, \
+            anything else as a download", content_type = "*/*", body = inline(RawBytes)),
         (status = 404, description = "attachment_not_found (also when the caller may not see it)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn download(
@@ -149,7 +127,7 @@ pub(crate) async fn download(
     let content_type = HeaderValue::from_str(&meta.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     // Images show in the page; anything else is saved. Both carry the file's name.
-    let kind = if meta.content_type.starts_with("image/") {
+    let kind = if is_web_image(&meta.content_type) {
         "inline"
     } else {
         "attachment"
@@ -210,56 +188,26 @@ pub(crate) async fn thumbnail(
         .into_response())
 }
 
-/// Reads the upload and stores it for `room` (`None`: an avatar); 201 with its metadata.
+/// Streams the upload into the blob store for `room` (`None`: an avatar); 201 with its
+/// metadata. Whatever ends it early discards what was written.
 async fn store(
     state: &AppState,
     user: UserId,
     room: Option<RoomId>,
     multipart: Result<Multipart, MultipartRejection>,
-) -> ApiResult<(StatusCode, Json<AttachmentMeta>)> {
-    let (filename, data) = read_file(multipart, state.config.upload_bytes).await?;
-    let meta = state
-        .engine
-        .attachments()
-        .upload(user, room, &filename, data)
-        .await?;
-    Ok((StatusCode::CREATED, Json(meta)))
-}
-
-/// Reads the part named `file`: its filename (default `file`) and bytes, refusing it as
-/// soon as it grows past `limit` bytes.
-async fn read_file(
-    multipart: Result<Multipart, MultipartRejection>,
-    limit: u64,
-) -> ApiResult<(String, Bytes)> {
+) -> Result<(StatusCode, Json<AttachmentMeta>), Refused> {
+    let _slot = state.uploads.admit(user)?;
     let mut multipart =
         multipart.map_err(|e| ApiError::new(ErrorCode::InvalidMultipart, e.body_text()))?;
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let filename = field.file_name().unwrap_or("file").to_owned();
-        let mut data = BytesMut::new();
-        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-            if (data.len() + chunk.len()) as u64 > limit {
-                return Err(too_large());
-            }
-            data.extend_from_slice(&chunk);
-        }
-        return Ok((filename, data.freeze()));
-    }
-    Err(ApiError::new(
-        ErrorCode::InvalidMultipart,
-        "send the file as a multipart/form-data part named `file`",
-    ))
-}
-
-fn multipart_error(e: MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large()
-    } else {
-        ApiError::new(ErrorCode::InvalidMultipart, e.body_text())
-    }
+    let attachments = state.engine.attachments();
+    let mut upload = attachments.start(user, room).await?;
+    let deadlines = Deadlines {
+        idle: state.config.upload_idle_timeout,
+        total: state.config.upload_timeout,
+    };
+    let filename = receive(&mut multipart, &mut upload, deadlines).await?;
+    let meta = attachments.finish(upload, &filename).await?;
+    Ok((StatusCode::CREATED, Json(meta)))
 }
 
 /// `kind` (`inline` or `attachment`) with the filename twice: a plain-ASCII fallback for old

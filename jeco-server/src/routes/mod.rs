@@ -13,7 +13,6 @@ mod realtime;
 mod rooms;
 mod users;
 
-pub(crate) use files::describe_downloads;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;

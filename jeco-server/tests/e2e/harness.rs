@@ -478,6 +478,25 @@ impl Server {
         }
     }
 
+    /// The names of the files in the blob store's directory: finished blobs, and `.part`
+    /// files of uploads under way.
+    pub fn blob_files(&self) -> Vec<String> {
+        let dir = match &self._backend {
+            Backend::Sqlite(dir) | Backend::Postgres(_, dir) => dir.path().join("blobs"),
+        };
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("the blob directory")
+            .map(|e| {
+                e.expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Creates a group room owned by `owner` and has `members` join it (public) or adds them
     /// (private). Returns its id.
     pub async fn room(&self, owner: &User, name: &str, kind: &str, members: &[&User]) -> RoomId {

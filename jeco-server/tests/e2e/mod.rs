@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod realtime;
 pub mod rooms;
 pub mod social;
+pub mod uploads;
 pub mod web;
 
 /// Expands to one `#[tokio::test]` per case, inside a module named after the suite module.
@@ -67,6 +68,11 @@ macro_rules! e2e_suite {
         cases!($db; files:
             files_and_images_are_shared_with_members_only,
             uploads_over_the_limit_are_refused,
+        );
+        cases!($db; uploads:
+            a_stalled_upload_is_cut_off_and_leaves_nothing,
+            uploads_in_flight_are_capped_per_user,
+            an_oversized_streamed_upload_leaves_nothing,
         );
         cases!($db; realtime:
             reconnect_and_resume_replays_exactly_what_was_missed,

@@ -301,17 +301,10 @@ pub async fn openapi_document_is_valid(db: Db) {
         "the document breaks its rules: {wrong:#?}"
     );
 
-    // A download is served with the type detected from its bytes; the document lists them all.
+    // A download is served with the type detected from its bytes, whatever it is.
     let download =
         &doc["paths"]["/v1/attachments/{attachment_id}"]["get"]["responses"]["200"]["content"];
-    for media_type in [
-        "image/png",
-        "application/pdf",
-        "text/plain",
-        "application/octet-stream",
-    ] {
-        assert!(download[media_type].is_object(), "{media_type}: {download}");
-    }
+    assert!(download["*/*"].is_object(), "{download}");
 }
 
 /// Errors that no operation answers are `ErrorBody`s too: an unknown path, a method a path does
