@@ -18,6 +18,7 @@ use crate::event::{Event, Published, Topic};
 use crate::ids::{RoomId, Seq, Timestamp, UserId};
 use crate::limits::Limits;
 use crate::mailer::Mailer;
+use crate::observe::Observers;
 use crate::presence::Presence;
 use crate::pubsub::{Inbox, PubSub};
 use crate::store::Stores;
@@ -44,6 +45,8 @@ pub(crate) struct Core {
     pub(crate) reset_link: String,
     pub(crate) general: RoomId,
     pub(crate) activity: ActivityThrottle,
+    /// Where the stores and Redis connections report what they measure.
+    pub(crate) observers: Observers,
 }
 
 impl Core {

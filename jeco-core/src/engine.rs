@@ -13,6 +13,7 @@ use crate::ids::{RoomId, Timestamp, UserId};
 use crate::limits::Limits;
 use crate::mailer::{LogMailer, Mailer};
 use crate::model::RoomKind;
+use crate::observe::{Observer, Observers};
 use crate::presence::{InMemoryPresence, Presence};
 use crate::pubsub::{InProcessPubSub, Inbox, PubSub, Subscription};
 use crate::service::{
@@ -94,6 +95,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Reports what the engine measures of its own work (group commits of its SQLite or
+    /// PostgreSQL store, commands of its Redis backends) to `observer` from now on. `false`,
+    /// and nothing changes, if an observer was set already. Stores passed in with
+    /// [`EngineBuilder::stores`] report nothing.
+    pub fn observe(&self, observer: Arc<dyn Observer>) -> bool {
+        self.core.observers.set(observer)
+    }
+
     /// Whether events from other nodes reach this one (always, with one node).
     pub fn pubsub_ready(&self) -> bool {
         self.core.pubsub.is_ready()
@@ -165,6 +174,7 @@ pub struct EngineBuilder {
     limits: Limits,
     reset_link: String,
     queue_len: usize,
+    observers: Observers,
     #[cfg(feature = "redis")]
     redis: Option<RedisChoice>,
 }
@@ -191,6 +201,7 @@ impl Default for EngineBuilder {
             limits: Limits::default(),
             reset_link: "http://127.0.0.1:8080/reset-password".to_owned(),
             queue_len: 1024,
+            observers: Observers::default(),
             #[cfg(feature = "redis")]
             redis: None,
         }
@@ -326,9 +337,10 @@ impl EngineBuilder {
             StoreChoice::Custom(stores) => stores,
             #[cfg(feature = "postgres")]
             StoreChoice::Postgres { url, pool } => Stores::from_backend(Arc::new(
-                crate::store::sql::PgStore::connect(&url, pool).await?,
+                crate::store::sql::PgStore::connect_observed(&url, pool, self.observers.clone())
+                    .await?,
             )),
-            StoreChoice::Default => default_store(&self.data_dir).await?,
+            StoreChoice::Default => default_store(&self.data_dir, &self.observers).await?,
         };
         let blobs = match self.blobs {
             Some(b) => b,
@@ -362,14 +374,19 @@ impl EngineBuilder {
         #[cfg(feature = "redis")]
         let (pubsub, presence) = match self.redis {
             Some(redis) => {
-                let node_pubsub: Arc<dyn PubSub> =
-                    crate::pubsub_redis::RedisPubSub::new(&redis.url, &redis.prefix, inbox.clone())
-                        .map_err(Error::internal)?;
+                let node_pubsub: Arc<dyn PubSub> = crate::pubsub_redis::RedisPubSub::new_observed(
+                    &redis.url,
+                    &redis.prefix,
+                    inbox.clone(),
+                    self.observers.clone(),
+                )
+                .map_err(Error::internal)?;
                 let node_presence: Arc<dyn Presence> = Arc::new(
-                    crate::presence_redis::RedisPresence::new(
+                    crate::presence_redis::RedisPresence::new_observed(
                         &redis.url,
                         &redis.prefix,
                         redis.node_timeout,
+                        self.observers.clone(),
                     )
                     .await
                     .map_err(Error::internal)?,
@@ -394,6 +411,7 @@ impl EngineBuilder {
             reset_link: self.reset_link,
             general,
             activity: ActivityThrottle::default(),
+            observers: self.observers,
         };
         let core = Arc::new(core);
         if let Some(every) = core.presence.maintain_every() {
@@ -427,14 +445,16 @@ async fn maintain_presence(core: std::sync::Weak<Core>, every: Duration) {
 }
 
 #[cfg(feature = "sqlite")]
-async fn default_store(dir: &std::path::Path) -> Result<Stores> {
+async fn default_store(dir: &std::path::Path, observers: &Observers) -> Result<Stores> {
     std::fs::create_dir_all(dir).map_err(Error::internal)?;
-    let store = crate::store::sql::SqliteStore::open(dir.join("jeco.db")).await?;
+    let store =
+        crate::store::sql::SqliteStore::open_observed(dir.join("jeco.db"), observers.clone())
+            .await?;
     Ok(Stores::from_backend(Arc::new(store)))
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn default_store(_dir: &std::path::Path) -> Result<Stores> {
+async fn default_store(_dir: &std::path::Path, _observers: &Observers) -> Result<Stores> {
     Err(Error::Internal(
         "built without the sqlite feature: choose PostgreSQL or pass stores".into(),
     ))

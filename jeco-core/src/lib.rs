@@ -19,6 +19,8 @@
 //!        └─ mailer.rs                 Mailer trait, log (redacting) and memory mailers,
 //!                                     the background queue for slow ones
 //! event.rs                            Published: an event serialized once (types: jeco-proto)
+//! observe.rs                          Observer: commit group sizes and times, Redis command
+//!                                     times, for the application's metrics
 //! auth/                               argon2id passwords, JWT access tokens, opaque tokens
 //! validate.rs                         input rules (usernames, text, names, mentions)
 //! error.rs                            Error with stable codes
@@ -41,6 +43,7 @@ pub mod error;
 pub mod event;
 mod limits;
 pub mod mailer;
+pub mod observe;
 pub mod presence;
 #[cfg(feature = "redis")]
 pub mod presence_redis;

@@ -35,6 +35,7 @@ use redis::Script;
 
 use crate::ids::{RoomId, Timestamp, UserId};
 use crate::model::PresenceInfo;
+use crate::observe::Observers;
 use crate::presence::{Presence, PresenceChange, PresenceError};
 use crate::redis_connection::RedisConnection;
 
@@ -256,8 +257,20 @@ impl RedisPresence {
         prefix: &str,
         node_timeout: Duration,
     ) -> Result<RedisPresence, PresenceError> {
+        RedisPresence::new_observed(url, prefix, node_timeout, Observers::default()).await
+    }
+
+    /// [`RedisPresence::new`], the time of each Redis command reported to `observers`.
+    pub async fn new_observed(
+        url: &str,
+        prefix: &str,
+        node_timeout: Duration,
+        observers: Observers,
+    ) -> Result<RedisPresence, PresenceError> {
         let client = redis::Client::open(url).map_err(failed)?;
-        let conn = RedisConnection::new(client).map_err(failed)?;
+        let conn = RedisConnection::new(client)
+            .map_err(failed)?
+            .observed_by(observers);
         let presence = RedisPresence {
             conn,
             prefix: prefix.to_owned(),

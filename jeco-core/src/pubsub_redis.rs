@@ -43,6 +43,7 @@ use tokio::time::Instant;
 use crate::event::Published;
 use crate::event::Topic;
 use crate::ids::Seq;
+use crate::observe::Observers;
 use crate::pubsub::{Inbox, PubSub, PubSubError};
 
 /// First delay before reconnecting the receiving connection; doubled on each failure.
@@ -77,6 +78,8 @@ struct Sender {
     client: redis::Client,
     prefix: String,
     publisher: Mutex<Publisher>,
+    /// Where the time of each publish goes.
+    observers: Observers,
     /// Per topic, the newest sequenced event that could not be published.
     lost: std::sync::Mutex<HashMap<Topic, Published>>,
 }
@@ -110,6 +113,16 @@ impl RedisPubSub {
     /// an error here (see [`RedisPubSub::subscribed`]). Fails if the URL is invalid or there
     /// is no runtime.
     pub fn new(url: &str, prefix: &str, inbox: Inbox) -> Result<Arc<RedisPubSub>, PubSubError> {
+        RedisPubSub::new_observed(url, prefix, inbox, Observers::default())
+    }
+
+    /// [`RedisPubSub::new`], the time of each publish reported to `observers`.
+    pub fn new_observed(
+        url: &str,
+        prefix: &str,
+        inbox: Inbox,
+        observers: Observers,
+    ) -> Result<Arc<RedisPubSub>, PubSubError> {
         let client = redis::Client::open(url).map_err(|e| PubSubError(Box::new(e)))?;
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|e| PubSubError(Box::new(e)))?;
@@ -119,6 +132,7 @@ impl RedisPubSub {
             client,
             prefix: prefix.to_owned(),
             publisher: Mutex::new(Publisher::default()),
+            observers,
             lost: std::sync::Mutex::new(HashMap::new()),
         });
         let republisher = runtime.spawn(republish(Arc::clone(&sender)));
@@ -218,12 +232,16 @@ impl Sender {
         loop {
             attempt += 1;
             let (generation, mut conn) = self.connection().await?;
-            match redis::cmd("PUBLISH")
+            let started = std::time::Instant::now();
+            let published = redis::cmd("PUBLISH")
                 .arg(&channel)
                 .arg(&payload)
                 .query_async::<i64>(&mut conn)
-                .await
-            {
+                .await;
+            if let Some(observer) = self.observers.get() {
+                observer.redis_command(started.elapsed());
+            }
+            match published {
                 Ok(_receivers) => return Ok(()),
                 Err(e) => {
                     self.discard(generation).await;
@@ -488,6 +506,7 @@ mod tests {
             client: redis::Client::open("redis://127.0.0.1:1/").expect("a valid URL"),
             prefix: "p:".to_owned(),
             publisher: Mutex::new(Publisher::default()),
+            observers: Observers::default(),
             lost: std::sync::Mutex::new(HashMap::new()),
         };
         let event = |topic, seq: Option<i64>| Published {

@@ -15,17 +15,20 @@
 //! ticket redeemed twice reads as already used (the client asks for another). A command that
 //! timed out is not retried: Redis is alive and may still carry it out.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
+use crate::observe::Observers;
+
 /// A Redis connection that reconnects by itself and retries a command once when the
-/// connection it was sent on had been dropped (see the module docs). Clones share one
-/// connection.
+/// connection it was sent on had been dropped (see the module docs). How long each command
+/// took (its retry included) goes to its [`Observers`]. Clones share one connection.
 #[derive(Clone)]
 pub struct RedisConnection {
     manager: ConnectionManager,
+    observers: Observers,
 }
 
 impl std::fmt::Debug for RedisConnection {
@@ -47,7 +50,25 @@ impl RedisConnection {
             .set_response_timeout(Some(Duration::from_secs(1)));
         Ok(RedisConnection {
             manager: ConnectionManager::new_lazy_with_config(client, config)?,
+            observers: Observers::default(),
         })
+    }
+
+    /// The same connection, reporting how long its commands take to `observers`.
+    pub fn observed_by(mut self, observers: Observers) -> RedisConnection {
+        self.observers = observers;
+        self
+    }
+
+    /// Where this connection reports how long its commands take.
+    pub fn observers(&self) -> &Observers {
+        &self.observers
+    }
+
+    fn took(&self, started: Instant) {
+        if let Some(observer) = self.observers.get() {
+            observer.redis_command(started.elapsed());
+        }
     }
 }
 
@@ -66,10 +87,12 @@ fn dropped<T>(result: &RedisResult<T>) -> bool {
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
-            let result = self.manager.req_packed_command(cmd).await;
+            let started = Instant::now();
+            let mut result = self.manager.req_packed_command(cmd).await;
             if dropped(&result) {
-                return self.manager.req_packed_command(cmd).await;
+                result = self.manager.req_packed_command(cmd).await;
             }
+            self.took(started);
             result
         })
     }
@@ -81,16 +104,18 @@ impl ConnectionLike for RedisConnection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            let result = self
+            let started = Instant::now();
+            let mut result = self
                 .manager
                 .req_packed_commands(pipeline, offset, count)
                 .await;
             if dropped(&result) {
-                return self
+                result = self
                     .manager
                     .req_packed_commands(pipeline, offset, count)
                     .await;
             }
+            self.took(started);
             result
         })
     }
@@ -125,5 +150,38 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(value, None, "answered by the new, empty server");
+    }
+
+    #[derive(Default)]
+    struct Commands(std::sync::atomic::AtomicUsize);
+
+    impl crate::observe::Observer for Commands {
+        fn redis_command(&self, _took: Duration) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test]
+    async fn every_command_is_timed_for_the_observer() {
+        let server = RedisServer::start().await;
+        let observers = Observers::default();
+        let mut conn = RedisConnection::new(redis::Client::open(server.url()).unwrap())
+            .unwrap()
+            .observed_by(observers.clone());
+        let commands = std::sync::Arc::new(Commands::default());
+        assert!(observers.set(commands.clone()));
+        redis::cmd("SET")
+            .arg("k")
+            .arg("v")
+            .query_async::<()>(&mut conn)
+            .await
+            .unwrap();
+        redis::pipe()
+            .get("k")
+            .get("k")
+            .query_async::<(String, String)>(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(commands.0.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 }

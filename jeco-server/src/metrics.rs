@@ -1,14 +1,17 @@
 //! What `GET /metrics` shows operators, in the OpenMetrics text format (which Prometheus
 //! scrapes): open connections, what happened to them, deliveries, sends and their latency,
-//! refusals by rate limit, and uploads in flight.
+//! the engine's group commits (how many sends each, how long) and Redis commands, refusals
+//! by rate limit, and uploads in flight.
 //!
 //! Each metric is a handle into a `prometheus-client` registry; updating one is an atomic
 //! add (labelled families with a fixed set of labels are resolved once, up front), so the
 //! hot paths pay nothing more than the hand-written counters did.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use jeco_core::observe::Observer;
 use jeco_core::session::Ended;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -24,6 +27,14 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 const SEND_BUCKETS: [f64; 11] = [
     0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
+
+/// Upper bounds of the commit and Redis latency histograms, in seconds.
+const STORE_BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.0,
+];
+
+/// Upper bounds of the commit group-size histogram, in sends.
+const BATCH_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
 /// A real-time transport.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -80,8 +91,22 @@ pub struct Metrics {
     messages_sent: Counter,
     send_errors: Counter,
     send_seconds: Histogram,
+    commit_sends: Histogram,
+    commit_seconds: Histogram,
+    redis_seconds: Histogram,
     rate_limited: Family<KindLabel, Counter>,
     uploads_in_flight: Gauge,
+}
+
+impl Observer for Metrics {
+    fn committed(&self, sends: usize, took: Duration) {
+        self.commit_sends.observe(sends as f64);
+        self.commit_seconds.observe(took.as_secs_f64());
+    }
+
+    fn redis_command(&self, took: Duration) {
+        self.redis_seconds.observe(took.as_secs_f64());
+    }
 }
 
 impl Default for Metrics {
@@ -158,6 +183,25 @@ impl Metrics {
             "Time from receiving a send (REST or real-time) to its commit and ack",
             send_seconds.clone(),
         );
+        let commit_sends = Histogram::new(BATCH_BUCKETS);
+        registry.register(
+            "commit_group_sends",
+            "Sends committed together in one transaction (the store's group commit)",
+            commit_sends.clone(),
+        );
+        let commit_seconds = Histogram::new(STORE_BUCKETS);
+        registry.register(
+            "store_commit_seconds",
+            "Time of one group commit of sends, from its first statement to its commit",
+            commit_seconds.clone(),
+        );
+        let redis_seconds = Histogram::new(STORE_BUCKETS);
+        registry.register(
+            "redis_command_seconds",
+            "Time of one Redis command or pipeline (presence, typing, publishing, shared \
+             rate limits and tickets), a retry after a dropped connection included",
+            redis_seconds.clone(),
+        );
         let rate_limited = Family::<KindLabel, Counter>::default();
         registry.register(
             "rate_limited",
@@ -190,6 +234,9 @@ impl Metrics {
             messages_sent,
             send_errors,
             send_seconds,
+            commit_sends,
+            commit_seconds,
+            redis_seconds,
             rate_limited,
             uploads_in_flight,
         }
@@ -209,6 +256,12 @@ impl Metrics {
         }
         self.messages_sent.inc();
         self.send_seconds.observe(took.as_secs_f64());
+    }
+
+    /// How many sends each group commit carried, and how long commits and Redis commands
+    /// take, as the engine reports them (see [`jeco_core::Engine::observe`]).
+    pub fn observer(self: &Arc<Self>) -> Arc<dyn Observer> {
+        Arc::clone(self) as Arc<dyn Observer>
     }
 
     /// The counter of refusals by the rate limit `kind`.

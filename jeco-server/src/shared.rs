@@ -18,7 +18,9 @@
 //! one node knows would be refused by the others.
 
 use std::fmt::Display;
+use std::sync::Arc;
 
+use jeco_core::observe::Observer;
 use jeco_core::redis_connection::RedisConnection;
 use redis::Script;
 use sha2::{Digest, Sha256};
@@ -75,6 +77,12 @@ impl RedisShared {
             prefix: prefix.to_owned(),
             take_token: Script::new(TAKE_TOKEN),
         })
+    }
+
+    /// Reports how long each command takes to `observer` from now on (the first one set
+    /// stays).
+    pub fn observe(&self, observer: Arc<dyn Observer>) -> bool {
+        self.conn.observers().set(observer)
     }
 
     /// Takes a token from the shared bucket `kind`/`key`, which regains `per_second` tokens a

@@ -156,9 +156,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `engine` under `config`, for a single node.
+    /// State for `engine` under `config`, for a single node. The engine reports its group
+    /// commits and Redis commands to this state's metrics, unless it reports to another
+    /// observer already.
     pub fn new(engine: Engine, config: ServerConfig) -> AppState {
         let metrics = Arc::new(Metrics::new());
+        engine.observe(metrics.observer());
         AppState {
             engine,
             limits: Arc::new(Limiters::new(&config, &metrics, None)),
@@ -189,6 +192,7 @@ impl AppState {
     /// The same state with rate limits and tickets shared through `redis` by every node of
     /// the deployment.
     pub fn shared_through(mut self, redis: RedisShared) -> AppState {
+        redis.observe(self.metrics.observer());
         let redis = Arc::new(redis);
         self.limits = Arc::new(Limiters::new(&self.config, &self.metrics, Some(&redis)));
         self.tickets = Arc::new(Tickets::new(self.config.ticket_ttl, Some(redis)));

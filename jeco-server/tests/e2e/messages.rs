@@ -208,3 +208,35 @@ pub async fn send_validation_posts_nothing(db: Db) {
     let room = RoomId(ok["room_id"].as_i64().expect("room"));
     assert_eq!(room, general);
 }
+
+/// Each group commit of sends shows in the metrics: how many sends it carried and how long
+/// the commit took, as the engine reports them.
+pub async fn group_commits_show_in_the_metrics(db: Db) {
+    let s = db.start().await;
+    let alice = s.register("alice").await;
+    let general = s.general();
+    for i in 0..3 {
+        s.post(
+            &alice,
+            &format!("/v1/rooms/{general}/messages"),
+            json!({"client_id": format!("m{i}"), "body": "counted"}),
+        )
+        .await
+        .expect(201);
+    }
+    let metrics = s.state.metrics.render();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+    };
+    assert_eq!(value("jeco_commit_group_sends_sum"), 3.0, "{metrics}");
+    let groups = value("jeco_commit_group_sends_count");
+    assert!((1.0..=3.0).contains(&groups), "{metrics}");
+    assert_eq!(
+        value("jeco_store_commit_seconds_count"),
+        groups,
+        "{metrics}"
+    );
+}

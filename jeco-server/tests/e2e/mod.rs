@@ -64,6 +64,7 @@ macro_rules! e2e_suite {
         cases!($db; messages:
             edit_delete_forward_and_changes,
             send_validation_posts_nothing,
+            group_commits_show_in_the_metrics,
         );
         cases!($db; files:
             files_and_images_are_shared_with_members_only,

@@ -260,22 +260,34 @@ macro_rules! impl_sql_store {
             }
 
             /// Starts the `shards` tasks that commit sends to `pool` in groups (see
-            /// [`super::super::Appender`]).
-            pub(super) fn appender(pool: Pool<$db>, shards: usize) -> super::super::Appender {
+            /// [`super::super::Appender`]), each group reported to `observers`.
+            pub(super) fn appender(
+                pool: Pool<$db>,
+                shards: usize,
+                observers: crate::observe::Observers,
+            ) -> super::super::Appender {
                 let (appender, jobs) = super::super::Appender::new(shards);
                 for jobs in jobs {
-                    tokio::spawn(run_appender(pool.clone(), jobs));
+                    tokio::spawn(run_appender(pool.clone(), jobs, observers.clone()));
                 }
                 appender
             }
 
             /// Takes every send that is waiting, commits them in one transaction, answers each,
             /// and starts over; ends when the store is dropped.
-            async fn run_appender(pool: Pool<$db>, mut jobs: super::super::Jobs) {
+            async fn run_appender(
+                pool: Pool<$db>,
+                mut jobs: super::super::Jobs,
+                observers: crate::observe::Observers,
+            ) {
                 let turnstile = std::sync::Arc::new(Turnstile::default());
                 while let Some(batch) = super::super::next_batch(&mut jobs).await {
                     let (messages, replies): (Vec<NewMessage>, Vec<_>) = batch.into_iter().unzip();
+                    let (sends, started) = (messages.len(), std::time::Instant::now());
                     let results = append_batch(&pool, messages).await;
+                    if let Some(observer) = observers.get() {
+                        observer.committed(sends, started.elapsed());
+                    }
                     for (reply, mut result) in replies.into_iter().zip(results) {
                         // Turns in commit order: their callers publish in sequence order.
                         if let Ok(Outcome::New(_, _, turn)) = &mut result {

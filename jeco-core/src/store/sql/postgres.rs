@@ -4,6 +4,7 @@
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::observe::Observers;
 use crate::store::StoreError;
 
 /// Tasks committing sends in groups, each on its own connection (see `Appender`).
@@ -19,6 +20,15 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url` (`postgres://user@host/db`) and applies pending migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, StoreError> {
+        PgStore::connect_observed(url, max_connections, Observers::default()).await
+    }
+
+    /// [`PgStore::connect`], its group commits reported to `observers`.
+    pub async fn connect_observed(
+        url: &str,
+        max_connections: u32,
+        observers: Observers,
+    ) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .connect(url)
@@ -29,7 +39,7 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
         Ok(PgStore {
-            appender: store_impl::appender(pool.clone(), APPENDERS),
+            appender: store_impl::appender(pool.clone(), APPENDERS, observers),
             pool,
         })
     }

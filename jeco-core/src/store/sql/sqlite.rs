@@ -11,6 +11,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::observe::Observers;
 use crate::store::StoreError;
 
 /// The SQLite backend.
@@ -24,6 +25,14 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies pending migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_observed(path, Observers::default()).await
+    }
+
+    /// [`SqliteStore::open`], its group commits reported to `observers`.
+    pub async fn open_observed(
+        path: impl AsRef<Path>,
+        observers: Observers,
+    ) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(super::backend)?
             .filename(path.as_ref())
@@ -49,7 +58,7 @@ impl SqliteStore {
             .await
             .map_err(super::backend)?;
         Ok(SqliteStore {
-            appender: store_impl::appender(writer.clone(), 1),
+            appender: store_impl::appender(writer.clone(), 1, observers),
             writer,
             reader,
         })
