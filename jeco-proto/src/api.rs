@@ -183,7 +183,10 @@ pub struct HistoryQuery {
 pub struct AfterQuery {
     /// The last sequence the caller has seen (0: from the start).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", param(value_type = i64, minimum = 0))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = i64, minimum = 0, required = false)
+    )]
     pub after: Seq,
     /// Page size (at least 1); the default and most is 500.
     #[serde(default, deserialize_with = "page_size")]
@@ -312,6 +315,7 @@ pub struct NotificationsQuery {
     pub before: Option<NotificationId>,
     /// Only unread ones.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required = false))]
     pub unread_only: bool,
     /// Page size (at least 1); the default is 50, the most 100.
     #[serde(default, deserialize_with = "page_size")]

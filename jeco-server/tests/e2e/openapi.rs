@@ -301,6 +301,19 @@ pub async fn openapi_document_is_valid(db: Db) {
         "the document breaks its rules: {wrong:#?}"
     );
 
+    // Query parameters the server has a default for are not required.
+    for (path, name) in [
+        ("/v1/feed", "after"),
+        ("/v1/rooms/{room_id}/changes", "after"),
+        ("/v1/notifications", "unread_only"),
+    ] {
+        let param = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+            .unwrap_or_else(|| panic!("{path} takes {name}"));
+        assert_ne!(param["required"], true, "{path} {name}: {param}");
+    }
+
     // A download is served with the type detected from its bytes, whatever it is.
     let download =
         &doc["paths"]["/v1/attachments/{attachment_id}"]["get"]["responses"]["200"]["content"];
