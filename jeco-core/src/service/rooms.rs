@@ -13,7 +13,7 @@ use crate::event::{Event, LeaveReason};
 use crate::ids::{MessageId, RoomId, Seq, Timestamp, UserId};
 use crate::model::{Member, NotificationKind, Role, Room, RoomKind, RoomSummary, UserRef};
 use crate::service::{Notifications, member_of, visible_room};
-use crate::store::{MembershipSeqs, NewRoom, StoreError};
+use crate::store::{MembershipSeqs, NewRoom, Opening, StoreError};
 use crate::validate;
 
 /// Group rooms, direct rooms, members and read markers.
@@ -85,11 +85,28 @@ impl<'a> Rooms<'a> {
 
     /// [`Rooms::positions`] and the user's feed sequence, read together where the store can.
     pub async fn positions_and_feed(&self, user: UserId) -> Result<(Vec<(RoomId, Seq)>, Seq)> {
-        if let Some(both) = self.core.stores.rooms.positions_of(user).await? {
-            return Ok(both);
+        let opening = self.opening(user).await?;
+        Ok((opening.rooms, opening.feed))
+    }
+
+    /// What a real-time connection of `user` opens with: positions, feed position and the
+    /// users they block, in one read where the store can.
+    pub(crate) async fn opening(&self, user: UserId) -> Result<Opening> {
+        let stores = &self.core.stores;
+        if let Some(opening) = stores.rooms.opening_of(user).await? {
+            return Ok(opening);
         }
-        let rooms = self.core.stores.rooms.last_seqs_of(user).await?;
-        Ok((rooms, self.core.stores.feed.feed_seq(user).await?))
+        Ok(Opening {
+            rooms: stores.rooms.last_seqs_of(user).await?,
+            feed: stores.feed.feed_seq(user).await?,
+            blocked: stores
+                .contacts
+                .blocked_users(user)
+                .await?
+                .into_iter()
+                .map(|u| u.id)
+                .collect(),
+        })
     }
 
     /// One room, if `user` may see it.

@@ -130,15 +130,9 @@ impl Session {
         for room in &followed {
             sub.follow(Topic::Room(*room));
         }
-        let (positions, feed_seq) = engine.rooms().positions_and_feed(user).await?;
-        let hidden = core
-            .stores
-            .contacts
-            .blocked_users(user)
-            .await?
-            .into_iter()
-            .map(|u| u.id)
-            .collect();
+        let opening = engine.rooms().opening(user).await?;
+        let (positions, feed_seq) = (opening.rooms, opening.feed);
+        let hidden = opening.blocked.into_iter().collect();
         let mut session = Session {
             engine: engine.clone(),
             user,

@@ -247,10 +247,10 @@ pub trait RoomStore: Send + Sync {
     async fn room_ids_of(&self, user: UserId) -> StoreResult<Vec<RoomId>>;
     /// The rooms `user` is a member of, each with its last sequence.
     async fn last_seqs_of(&self, user: UserId) -> StoreResult<Vec<(RoomId, Seq)>>;
-    /// [`RoomStore::last_seqs_of`] and the user's feed sequence in one read, for stores
-    /// that hold both (every real-time connection opening reads them). `None`, the default:
-    /// the caller reads them separately.
-    async fn positions_of(&self, _user: UserId) -> StoreResult<Option<(Vec<(RoomId, Seq)>, Seq)>> {
+    /// What a real-time connection opens with, in one read, for stores that hold it all
+    /// (every connection reads it): [`RoomStore::last_seqs_of`], the user's feed sequence and
+    /// the users they block. `None`, the default: the caller reads them separately.
+    async fn opening_of(&self, _user: UserId) -> StoreResult<Option<Opening>> {
         Ok(None)
     }
     /// Members of `room` among `usernames`.
@@ -683,4 +683,15 @@ mod tests {
         turnstile.issue().wait().await;
         PublishTurn::now().wait().await;
     }
+}
+
+/// What a real-time connection opens with (see [`RoomStore::opening_of`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Opening {
+    /// The rooms the user is a member of, each with its last sequence.
+    pub rooms: Vec<(RoomId, Seq)>,
+    /// The user's feed sequence.
+    pub feed: Seq,
+    /// The users this user blocks.
+    pub blocked: Vec<UserId>,
 }

@@ -11,7 +11,7 @@ use jeco_core::event::{Event, LeaveReason};
 use jeco_core::ids::{MessageId, RoomId, Seq, Timestamp, UserId};
 use jeco_core::model::{Member, Role, Room, RoomSummary};
 use jeco_core::session::Session;
-use jeco_core::store::{MembershipSeqs, NewRoom, RoomStore, StoreResult, Stores};
+use jeco_core::store::{MembershipSeqs, NewRoom, Opening, RoomStore, StoreResult, Stores};
 use jeco_proto::ws::Incoming;
 use tokio::sync::Notify;
 
@@ -329,10 +329,10 @@ impl RoomStore for PausingRooms {
     async fn last_seqs_of(&self, user: UserId) -> StoreResult<Vec<(RoomId, Seq)>> {
         self.inner.last_seqs_of(user).await
     }
-    async fn positions_of(&self, user: UserId) -> StoreResult<Option<(Vec<(RoomId, Seq)>, Seq)>> {
+    async fn opening_of(&self, user: UserId) -> StoreResult<Option<Opening>> {
         self.reached.notify_one();
         self.release.notified().await;
-        self.inner.positions_of(user).await
+        self.inner.opening_of(user).await
     }
     async fn members_named(&self, room: RoomId, usernames: &[String]) -> StoreResult<Vec<UserId>> {
         self.inner.members_named(room, usernames).await

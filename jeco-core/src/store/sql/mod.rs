@@ -1240,12 +1240,14 @@ macro_rules! impl_sql_store {
                     Ok(rows.into_iter().map(|(r, s)| (RoomId(r), Seq(s))).collect())
                 }
 
-                async fn positions_of(&self, user: UserId) -> StoreResult<Option<(Vec<(RoomId, Seq)>, Seq)>> {
-                    // The feed position rides along as a row with room id -1 (no room has it).
+                async fn opening_of(&self, user: UserId) -> StoreResult<Option<crate::store::Opening>> {
+                    // The feed position rides along as a row with room id -1, each blocked user
+                    // as a row with room id -2 (no room has either).
                     let rows: Vec<(i64, i64)> = sqlx::query_as(
                         "SELECT r.id, r.last_seq FROM room_members rm JOIN rooms r ON r.id = rm.room_id \
                          WHERE rm.user_id = $1 \
-                         UNION ALL SELECT -1, feed_seq FROM users WHERE id = $1",
+                         UNION ALL SELECT -1, feed_seq FROM users WHERE id = $1 \
+                         UNION ALL SELECT -2, blocked_id FROM blocks WHERE blocker_id = $1",
                     )
                     .bind(user.get())
                     .fetch_all(self.reader())
@@ -1253,15 +1255,16 @@ macro_rules! impl_sql_store {
                     .map_err(backend)?;
                     let mut feed = None;
                     let mut rooms = Vec::with_capacity(rows.len());
-                    for (room, seq) in rows {
-                        if room == -1 {
-                            feed = Some(Seq(seq));
-                        } else {
-                            rooms.push((RoomId(room), Seq(seq)));
+                    let mut blocked = Vec::new();
+                    for (room, value) in rows {
+                        match room {
+                            -1 => feed = Some(Seq(value)),
+                            -2 => blocked.push(UserId(value)),
+                            _ => rooms.push((RoomId(room), Seq(value))),
                         }
                     }
                     let feed = feed.ok_or(StoreError::NotFound("user"))?;
-                    Ok(Some((rooms, feed)))
+                    Ok(Some(crate::store::Opening { rooms, feed, blocked }))
                 }
 
                 async fn members_named(&self, room: RoomId, usernames: &[String]) -> StoreResult<Vec<UserId>> {
