@@ -13,9 +13,9 @@ use jeco_core::{Engine, Limits};
 use serde::Deserialize;
 
 use crate::ratelimit::Rate;
-use crate::serve::ConnectionLimits;
 use crate::shared::RedisShared;
 use crate::smtp::{Secret, SmtpMailer, SmtpSettings, SmtpTls};
+use crate::state::ConnectionLimits;
 use crate::state::ServerConfig;
 
 /// A configuration problem, reported before the server starts.

@@ -51,8 +51,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::OpenApi;
 
-pub use serve::{ConnectionLimits, serve, serve_metrics};
-pub use state::{AppState, ServerConfig};
+pub use serve::{serve, serve_metrics};
+pub use state::{AppState, ConnectionLimits, ServerConfig};
 
 /// The Jeco API for `state`, with every route under `/v1` plus `/healthz`, `/readyz` and
 /// `/metrics`, and the web client's files at `/` when configured.

@@ -48,29 +48,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::metrics::Metrics;
-use crate::state::AppState;
-
-/// The bounds on the connections of one listener.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConnectionLimits {
-    /// Most connections open at once; more are closed as soon as they are accepted.
-    pub max_connections: usize,
-    /// Longest a client may take to send a complete request head, counted from when the
-    /// connection opened or its previous answer went out.
-    pub header_timeout: Duration,
-    /// Longest an HTTP connection may go without a byte read or written.
-    pub idle_timeout: Duration,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        ConnectionLimits {
-            max_connections: 10_000,
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-        }
-    }
-}
+use crate::state::{AppState, ConnectionLimits};
 
 /// The limits of the metrics listener: a scraper or two, never the public.
 const METRICS_LISTENER: ConnectionLimits = ConnectionLimits {

@@ -19,7 +19,6 @@ use tokio_util::task::TaskTracker;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::ratelimit::{Rate, RateLimiter};
-use crate::serve::ConnectionLimits;
 use crate::shared::RedisShared;
 use crate::upload::InFlight;
 
@@ -81,6 +80,28 @@ pub struct ServerConfig {
     pub max_uploads_per_user: usize,
     /// Uploads in flight at once on this node, of all users.
     pub max_uploads: usize,
+}
+
+/// The bounds on the connections of one listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Most connections open at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Longest a client may take to send a complete request head, counted from when the
+    /// connection opened or its previous answer went out.
+    pub header_timeout: Duration,
+    /// Longest an HTTP connection may go without a byte read or written.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 impl Default for ServerConfig {
