@@ -24,6 +24,11 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
+/// How long an idle HTTP connection is kept for reuse: less than the 10 seconds after which the
+/// reference server closes a kept-alive connection that asks nothing (its header timeout), so a
+/// request never goes out on a connection the server is closing.
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
 /// Told whenever the client's tokens change (login, refresh, logout, revocation), so that an
 /// application can persist them and [`Client::restore`] them on its next start.
 pub trait TokenListener: Send + Sync {
@@ -104,10 +109,12 @@ impl Client {
         }
         let http = reqwest::Client::builder()
             .timeout(options.request_timeout)
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| Error::Transport(e.to_string()))?;
         let stream_http = reqwest::Client::builder()
             .connect_timeout(options.request_timeout)
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| Error::Transport(e.to_string()))?;
         Ok(Client {
