@@ -28,7 +28,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -179,6 +179,9 @@ async fn connection(
             .serve_connection(TokioIo::new(io), service)
             .with_upgrades()
     );
+    // Whatever ends the HTTP side (an upgrade included) ends the watch: an upgraded WebSocket
+    // keeps this socket, and its frames should not pay for a clock nobody reads.
+    let _unwatch = Unwatch(Arc::clone(&activity));
     let mut stopping = false;
     loop {
         tokio::select! {
@@ -235,9 +238,11 @@ impl Drop for Slot {
     }
 }
 
-/// What last happened on a connection, and when.
+/// What last happened on a connection, and when; recorded only while the HTTP side serves it.
 struct Activity {
     opened: Instant,
+    /// Whether reads and writes are recorded.
+    watched: AtomicBool,
     /// Milliseconds from `opened` to the last byte read or written.
     last_ms: AtomicU64,
     /// [`NOTHING`], [`READ`] or [`WROTE`]: the last direction bytes moved in.
@@ -252,12 +257,16 @@ impl Activity {
     fn new() -> Activity {
         Activity {
             opened: Instant::now(),
+            watched: AtomicBool::new(true),
             last_ms: AtomicU64::new(0),
             last_was: AtomicU8::new(NOTHING),
         }
     }
 
     fn moved(&self, direction: u8) {
+        if !self.watched.load(Ordering::Relaxed) {
+            return;
+        }
         let ms = self.opened.elapsed().as_millis() as u64;
         self.last_ms.store(ms, Ordering::Relaxed);
         self.last_was.store(direction, Ordering::Relaxed);
@@ -280,6 +289,15 @@ impl Activity {
             }
             tokio::time::sleep_until(deadline).await;
         }
+    }
+}
+
+/// Stops recording a connection's activity when dropped.
+struct Unwatch(Arc<Activity>);
+
+impl Drop for Unwatch {
+    fn drop(&mut self) {
+        self.0.watched.store(false, Ordering::Relaxed);
     }
 }
 
