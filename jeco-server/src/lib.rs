@@ -14,6 +14,7 @@
 //! extract.rs    JSON/path/query extractors with error bodies; AuthUser; ClientIp
 //! error.rs      ApiError -> status + ErrorBody, the only place errors become responses
 //! state.rs      AppState, ServerConfig, tickets, connection counts
+//! counts.rs     how many connections or uploads each user holds
 //! ratelimit.rs  token buckets per user and per address
 //! metrics.rs    what GET /metrics shows (prometheus-client registry)
 //! smtp.rs       password-reset mail over SMTP, sent in the background
@@ -27,6 +28,7 @@
 //! [`jeco_core::session::Session`]. Every rule about who may do what stays in the engine.
 
 pub mod config;
+mod counts;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::counts::PerUser;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::ratelimit::{Rate, RateLimiter};
@@ -301,7 +302,7 @@ impl Tickets {
 /// Counts open real-time connections per user.
 #[derive(Default)]
 pub struct Connections {
-    open: Mutex<HashMap<UserId, usize>>,
+    open: Mutex<PerUser>,
 }
 
 impl Connections {
@@ -309,11 +310,10 @@ impl Connections {
     /// unregisters it when dropped.
     pub fn acquire(self: &Arc<Self>, user: UserId, max: usize) -> Option<ConnectionGuard> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let n = open.entry(user).or_insert(0);
-        if *n >= max {
+        if open.of(user) >= max {
             return None;
         }
-        *n += 1;
+        open.add(user);
         Some(ConnectionGuard {
             connections: Arc::clone(self),
             user,
@@ -322,11 +322,7 @@ impl Connections {
 
     /// All open connections.
     pub fn total(&self) -> usize {
-        self.open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .sum()
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).total()
     }
 }
 
@@ -338,17 +334,11 @@ pub struct ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        let mut open = self
-            .connections
+        self.connections
             .open
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = open.get_mut(&self.user) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.user);
-            }
-        }
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(self.user);
     }
 }
 

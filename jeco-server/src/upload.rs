@@ -4,7 +4,6 @@
 //! ([`Deadlines`]); uploads in flight are capped per user and in all ([`InFlight`]), so
 //! stalled uploads cannot pile up.
 
-use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -23,6 +22,7 @@ use jeco_core::ids::UserId;
 use jeco_core::service::Upload;
 use tokio::time::Instant;
 
+use crate::counts::PerUser;
 use crate::error::{ApiError, ApiResult, too_large};
 use crate::metrics::Metrics;
 
@@ -178,7 +178,7 @@ impl IntoResponse for Refused {
 pub struct InFlight {
     per_user: usize,
     total: usize,
-    open: Mutex<Open>,
+    open: Mutex<PerUser>,
     metrics: Arc<Metrics>,
 }
 
@@ -192,12 +192,6 @@ impl std::fmt::Debug for InFlight {
     }
 }
 
-#[derive(Debug, Default)]
-struct Open {
-    total: usize,
-    by_user: HashMap<UserId, usize>,
-}
-
 impl InFlight {
     /// At most `per_user` uploads of one user and `total` of everyone at once, counted in
     /// `metrics`.
@@ -205,7 +199,7 @@ impl InFlight {
         InFlight {
             per_user,
             total,
-            open: Mutex::new(Open::default()),
+            open: Mutex::new(PerUser::default()),
             metrics,
         }
     }
@@ -216,13 +210,12 @@ impl InFlight {
     /// uploads in flight as allowed.
     pub fn admit(self: &Arc<Self>, user: UserId) -> Result<UploadSlot, ApiError> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let mine = open.by_user.get(&user).copied().unwrap_or(0);
-        let refusal = if mine >= self.per_user {
+        let refusal = if open.of(user) >= self.per_user {
             Some(format!(
                 "at most {} uploads of one user at once: wait for one to finish",
                 self.per_user
             ))
-        } else if open.total >= self.total {
+        } else if open.total() >= self.total {
             Some("the server takes no more uploads right now".to_owned())
         } else {
             None
@@ -233,8 +226,7 @@ impl InFlight {
                 RETRY_IN_FLIGHT,
             )));
         }
-        open.total += 1;
-        *open.by_user.entry(user).or_insert(0) += 1;
+        open.add(user);
         self.metrics.upload_started();
         Ok(UploadSlot {
             in_flight: Arc::clone(self),
@@ -244,7 +236,7 @@ impl InFlight {
 
     /// Uploads in flight.
     pub fn total(&self) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).total
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).total()
     }
 }
 
@@ -257,19 +249,12 @@ pub struct UploadSlot {
 
 impl Drop for UploadSlot {
     fn drop(&mut self) {
-        let mut open = self
-            .in_flight
+        self.in_flight
             .open
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        open.total -= 1;
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(self.user);
         self.in_flight.metrics.upload_finished();
-        if let Some(n) = open.by_user.get_mut(&self.user) {
-            *n -= 1;
-            if *n == 0 {
-                open.by_user.remove(&self.user);
-            }
-        }
     }
 }
 
