@@ -1,0 +1,3 @@
+export function AppNavbar() {
+  return null;
+}

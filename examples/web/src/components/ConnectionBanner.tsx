@@ -1,0 +1,3 @@
+export function ConnectionBanner() {
+  return null;
+}

@@ -1,0 +1,3 @@
+export function BrowseRoomsPage() {
+  return <h1>BrowseRoomsPage</h1>;
+}
