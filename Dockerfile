@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# The jeco-server image: built in a Rust image, run in debian:bookworm-slim as an unprivileged
-# user (uid 10001). Listens on 0.0.0.0:8080 and keeps its data directory in /data: mount a
+# The jeco-server image: the web client built in a Node image, the server in a Rust image, both
+# run from debian:bookworm-slim as an unprivileged user (uid 10001), the client served at `/`. Listens on 0.0.0.0:8080 and keeps its data directory in /data: mount a
 # volume there (uploads, the token signing key, and the SQLite database when no PostgreSQL URL
 # is set). deploy/compose.yaml runs two of these behind nginx; the README's "Deploying"
 # section describes the settings.
@@ -13,6 +13,13 @@
 # is the newest stable release, and the workspace builds on 1.88 or later.
 
 ARG RUST_VERSION=1
+
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY examples/web/package.json examples/web/package-lock.json ./
+RUN PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+COPY examples/web/ ./
+RUN npm run bundle
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS build
 WORKDIR /src
@@ -36,10 +43,12 @@ RUN apt-get update \
         --shell /usr/sbin/nologin jeco \
     && install -d -o 10001 -g 10001 -m 0750 /data
 COPY --from=build /out/jeco-server /usr/local/bin/jeco-server
+COPY --from=web /web/dist /usr/local/share/jeco/web
 COPY --chmod=0755 deploy/healthcheck.sh /usr/local/bin/jeco-healthcheck
 
 ENV JECO_LISTEN=0.0.0.0:8080 \
-    JECO_DATA_DIR=/data
+    JECO_DATA_DIR=/data \
+    JECO_WEB_DIR=/usr/local/share/jeco/web
 USER 10001:10001
 WORKDIR /data
 EXPOSE 8080
