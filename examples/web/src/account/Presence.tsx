@@ -1,0 +1,26 @@
+import type { S } from "../api/client";
+import { fullTime, presenceText } from "./format";
+import { useNow } from "./useNow";
+import "./account.css";
+
+/** A green (online) or grey (offline) dot with "Online" or "Last seen 5 min ago". */
+export function Presence({ presence }: { presence: S["PresenceInfo"] | undefined }) {
+  const now = useNow();
+  const online = presence?.online === true;
+  const lastSeen = !online ? presence?.last_seen : undefined;
+  return (
+    <span className="d-inline-flex align-items-center gap-1 small text-body-secondary">
+      <span className={online ? "presence-dot online" : "presence-dot"} aria-hidden="true" />
+      {lastSeen != null ? (
+        <span>
+          Last seen{" "}
+          <time dateTime={new Date(lastSeen).toISOString()} title={fullTime(lastSeen)}>
+            {presenceText(presence, now).replace(/^Last seen /, "")}
+          </time>
+        </span>
+      ) : (
+        <span>{online ? "Online" : "Offline"}</span>
+      )}
+    </span>
+  );
+}
