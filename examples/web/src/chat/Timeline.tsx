@@ -1,0 +1,178 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import Button from "react-bootstrap/Button";
+import Spinner from "react-bootstrap/Spinner";
+import { Virtuoso, type ListProps, type ListRange, type VirtuosoHandle } from "react-virtuoso";
+import { chat, useTimeline, type Timeline as TimelineData, type TimelineItem } from "../realtime";
+import { dayKey } from "./format";
+import { MessageItem, type MessageContext } from "./MessageItem";
+
+/** What the page provides; the timeline adds what needs the loaded messages. */
+export type Context = Omit<MessageContext, "onJump" | "findLoaded">;
+
+interface Props {
+  roomId: number;
+  label: string;
+  ctx: Context;
+  readMarkers: Map<number, number>;
+}
+
+/** The conversation: virtualised, loading history as one scrolls up, marking what is seen read. */
+export function Timeline({ roomId, label, ctx, readMarkers }: Props) {
+  const timeline = useTimeline(roomId);
+  if (timeline.items.length === 0) {
+    return (
+      <div className="chat-timeline d-flex align-items-center justify-content-center text-body-secondary">
+        {timeline.hasOlder || timeline.loadingOlder ? (
+          <Spinner animation="border" role="status"><span className="visually-hidden">Loading messages…</span></Spinner>
+        ) : (
+          <p className="m-0">No messages yet. Say hello!</p>
+        )}
+      </div>
+    );
+  }
+  return <TimelineList key={roomId} roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} timeline={timeline} />;
+}
+
+/** Who has read up to each of my messages: each reader at the latest of mine they reached. */
+function readersByMessage(items: TimelineItem[], myId: number, markers: Map<number, number>, names: Map<number, string>) {
+  const mine = items.filter((i) => i.status === "sent" && i.message.sender.id === myId && !i.message.deleted);
+  const result = new Map<number, string[]>();
+  for (const [userId, seq] of markers) {
+    if (userId === myId) continue;
+    let latest: TimelineItem | undefined;
+    for (const item of mine) if (item.message.seq <= seq) latest = item;
+    if (!latest) continue;
+    const list = result.get(latest.message.id) ?? [];
+    list.push(names.get(userId) ?? `user ${userId}`);
+    result.set(latest.message.id, list);
+  }
+  return result;
+}
+
+function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { timeline: TimelineData }) {
+  const { items, firstItemIndex, hasOlder, loadingOlder, lastReadSeq } = timeline;
+  const virtuoso = useRef<VirtuosoHandle>(null);
+  const [atBottom, setAtBottom] = useState(true);
+  const [range, setRange] = useState<ListRange | null>(null);
+  const [flash, setFlash] = useState<number | null>(null);
+  const myId = ctx.me.id;
+
+  // Fixed when the room opens: the first message from someone else past my read watermark.
+  const [unreadId] = useState(
+    () => items.find((i) => i.status === "sent" && i.message.seq > lastReadSeq && i.message.sender.id !== myId)?.message.id ?? null,
+  );
+  const [initialIndex] = useState(() => {
+    const at = items.findIndex((i) => i.message.id === unreadId);
+    return at >= 0 ? { index: at, align: "start" as const } : { index: items.length - 1, align: "end" as const };
+  });
+
+  const readers = useMemo(() => readersByMessage(items, myId, readMarkers, ctx.names), [items, myId, readMarkers, ctx.names]);
+
+  const onJump = useCallback(
+    (messageId: number) => {
+      const index = items.findIndex((i) => i.message.id === messageId);
+      if (index < 0) return;
+      virtuoso.current?.scrollToIndex({ index, align: "center" });
+      setFlash(messageId);
+    },
+    [items],
+  );
+  const findLoaded = useCallback(
+    (messageId: number) => items.find((i) => i.message.id === messageId)?.message,
+    [items],
+  );
+  const fullCtx = useMemo<MessageContext>(() => ({ ...ctx, onJump, findLoaded }), [ctx, onJump, findLoaded]);
+
+  // Mark read what is on screen while the tab is visible.
+  useEffect(() => {
+    function mark() {
+      if (document.visibilityState !== "visible" || !range) return;
+      let seq = 0;
+      for (let i = range.startIndex; i <= range.endIndex; i++) {
+        const item = items[i - firstItemIndex];
+        if (item?.status === "sent") seq = Math.max(seq, item.message.seq);
+      }
+      if (seq > 0) chat.markRead(roomId, seq);
+    }
+    mark();
+    document.addEventListener("visibilitychange", mark);
+    return () => document.removeEventListener("visibilitychange", mark);
+  }, [range, items, firstItemIndex, roomId]);
+
+  const last = items[items.length - 1];
+  const lastIsMinePending = last?.status === "pending" && last.message.sender.id === myId;
+
+  return (
+    <div className="chat-timeline">
+      <Virtuoso
+        ref={virtuoso}
+        className="h-100"
+        data={items}
+        firstItemIndex={firstItemIndex}
+        initialTopMostItemIndex={initialIndex}
+        computeItemKey={(_, item) => item.key}
+        startReached={() => {
+          if (hasOlder && !loadingOlder) void timeline.loadOlder();
+        }}
+        followOutput={(bottom) => (bottom || lastIsMinePending ? "auto" : false)}
+        atBottomStateChange={setAtBottom}
+        atBottomThreshold={48}
+        rangeChanged={setRange}
+        components={components}
+        context={{ label, hasOlder, loadingOlder }}
+        itemContent={(index, item) => {
+          const i = index - firstItemIndex;
+          const prev = items[i - 1];
+          const day = prev ? dayKey(prev.message.created_at) !== dayKey(item.message.created_at) : !hasOlder;
+          return (
+            <MessageItem
+              item={item}
+              ctx={fullCtx}
+              day={day}
+              unread={item.message.id === unreadId && unreadId !== null}
+              readBy={readers.get(item.message.id) ?? noReaders}
+              flash={flash === item.message.id}
+            />
+          );
+        }}
+      />
+      {!atBottom && (
+        <Button
+          className="chat-jump shadow"
+          size="sm"
+          onClick={() => virtuoso.current?.scrollToIndex({ index: "LAST", align: "end" })}
+        >
+          Jump to latest ↓
+        </Button>
+      )}
+    </div>
+  );
+}
+
+const noReaders: string[] = [];
+
+interface ListContext {
+  label: string;
+  hasOlder: boolean;
+  loadingOlder: boolean;
+}
+
+function List({ context, ...props }: ListProps & { context?: ListContext }) {
+  return <div {...props} role="list" aria-label={context?.label} />;
+}
+
+function Header({ context }: { context?: ListContext }) {
+  return (
+    <div className="text-center small text-body-secondary py-2">
+      {context?.loadingOlder ? (
+        <Spinner animation="border" size="sm" role="status"><span className="visually-hidden">Loading older messages…</span></Spinner>
+      ) : context?.hasOlder ? (
+        "\u00a0"
+      ) : (
+        "This is the beginning of the conversation."
+      )}
+    </div>
+  );
+}
+
+const components = { List, Header };
