@@ -1,3 +1,50 @@
+import { useEffect, useState } from "react";
+import Alert from "react-bootstrap/Alert";
+import Button from "react-bootstrap/Button";
+import Spinner from "react-bootstrap/Spinner";
+import { retryNow, useConnection } from "../realtime";
+
+/** Seconds left until `at`, ticking. */
+function useCountdown(at: number | undefined): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (at === undefined) return;
+    const timer = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(timer);
+  }, [at]);
+  return at === undefined ? 0 : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** The connection's state when it is not simply online; a quiet hint when on the SSE fallback. */
 export function ConnectionBanner() {
-  return null;
+  const connection = useConnection();
+  const seconds = useCountdown(connection.state === "offline" ? connection.retryAt : undefined);
+
+  if (connection.state === "online") {
+    if (connection.transport !== "sse") return null;
+    return (
+      <div role="status" className="small text-body-secondary text-center border-bottom py-1 px-2">
+        Live updates over SSE
+      </div>
+    );
+  }
+  if (connection.state === "offline") {
+    return (
+      <Alert variant="warning" role="status" className="rounded-0 mb-0 py-2 d-flex flex-wrap align-items-center gap-2">
+        <span className="me-auto">
+          Offline — messages will be sent when the connection is back.
+          {seconds > 0 && <> Retrying in {seconds} s.</>}
+        </span>
+        <Button size="sm" variant="outline-secondary" onClick={retryNow}>
+          Retry now
+        </Button>
+      </Alert>
+    );
+  }
+  return (
+    <Alert variant="info" role="status" className="rounded-0 mb-0 py-2 d-flex align-items-center gap-2">
+      <Spinner animation="border" size="sm" aria-hidden="true" />
+      <span>{connection.state === "reconnecting" ? "Reconnecting…" : "Connecting…"}</span>
+    </Alert>
+  );
 }
