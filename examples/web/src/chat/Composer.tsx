@@ -4,6 +4,7 @@ import CloseButton from "react-bootstrap/CloseButton";
 import { errorText, type S } from "../api/client";
 import { chat } from "../realtime";
 import { userName } from "./format";
+import { PaperclipIcon } from "./Icons";
 import { MentionList } from "./MentionList";
 import { UploadList } from "./UploadList";
 import type { Upload } from "./useUploads";
@@ -179,7 +180,7 @@ export function Composer(props: Props) {
         {mode?.kind !== "edit" && (
           <>
             <Button variant="outline-secondary" onClick={() => fileInput.current?.click()} aria-label="Attach files" title="Attach files">
-              📎
+              <PaperclipIcon />
             </Button>
             <input
               ref={fileInput}

@@ -1,4 +1,5 @@
 import Dropdown from "react-bootstrap/Dropdown";
+import { EmojiPicker } from "./Reactions";
 
 interface Props {
   canEdit: boolean;
@@ -9,24 +10,28 @@ interface Props {
   onDelete: () => void;
   onForward: () => void;
   onCopy: () => void;
+  onReact: (emoji: string) => void;
 }
 
 /** The menu of what one can do with a message; a Bootstrap dropdown, so arrow keys work. */
-export function MessageActions({ canEdit, canDelete, hasText, onReply, onEdit, onDelete, onForward, onCopy }: Props) {
+export function MessageActions({ canEdit, canDelete, hasText, onReply, onEdit, onDelete, onForward, onCopy, onReact }: Props) {
   return (
-    <Dropdown align="end" className="chat-message-actions">
-      <Dropdown.Toggle variant="light" size="sm" className="border py-0" aria-label="Message actions" title="Message actions">
-        ⋯
-      </Dropdown.Toggle>
-      <Dropdown.Menu>
-        <Dropdown.Item as="button" onClick={onReply}>Reply</Dropdown.Item>
-        {canEdit && <Dropdown.Item as="button" onClick={onEdit}>Edit</Dropdown.Item>}
-        <Dropdown.Item as="button" onClick={onForward}>Forward</Dropdown.Item>
-        {hasText && <Dropdown.Item as="button" onClick={onCopy}>Copy text</Dropdown.Item>}
-        {canDelete && (
-          <Dropdown.Item as="button" className="text-danger" onClick={onDelete}>Delete</Dropdown.Item>
-        )}
-      </Dropdown.Menu>
-    </Dropdown>
+    <div className="chat-message-actions d-flex gap-1">
+      <EmojiPicker onPick={onReact} />
+      <Dropdown align="end">
+        <Dropdown.Toggle variant="light" size="sm" className="border py-0" aria-label="Message actions" title="Message actions">
+          <span aria-hidden="true">⋯</span>
+        </Dropdown.Toggle>
+        <Dropdown.Menu>
+          <Dropdown.Item as="button" onClick={onReply}>Reply</Dropdown.Item>
+          {canEdit && <Dropdown.Item as="button" onClick={onEdit}>Edit</Dropdown.Item>}
+          <Dropdown.Item as="button" onClick={onForward}>Forward</Dropdown.Item>
+          {hasText && <Dropdown.Item as="button" onClick={onCopy}>Copy text</Dropdown.Item>}
+          {canDelete && (
+            <Dropdown.Item as="button" className="text-danger" onClick={onDelete}>Delete</Dropdown.Item>
+          )}
+        </Dropdown.Menu>
+      </Dropdown>
+    </div>
   );
 }

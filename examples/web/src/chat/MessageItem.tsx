@@ -8,7 +8,7 @@ import { Attachments } from "./Attachments";
 import { clockTime, dayLabel, fullTime, userName } from "./format";
 import { MessageActions } from "./MessageActions";
 import { MessageBody } from "./MessageBody";
-import { Reactions } from "./Reactions";
+import { Reactions, toggleReaction } from "./Reactions";
 import { ReplyQuote } from "./ReplyQuote";
 
 /** What a message row needs from the room around it. */
@@ -125,6 +125,7 @@ export const MessageItem = memo(function MessageItem({ item, ctx, day, unread, r
             onDelete={() => ctx.onDelete(m)}
             onForward={() => ctx.onForward(m)}
             onCopy={() => void navigator.clipboard.writeText(m.body).catch(() => ctx.onError("Copying needs clipboard access."))}
+            onReact={(emoji) => toggleReaction(m.id, emoji, ctx.onError)}
           />
         )}
       </div>

@@ -2,6 +2,7 @@ import { useState } from "react";
 import Dropdown from "react-bootstrap/Dropdown";
 import { errorText, type S } from "../api/client";
 import { chat } from "../realtime";
+import { SmileIcon } from "./Icons";
 
 /** The emoji offered by the picker. */
 export const EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀", "🔥", "✅", "👎", "🚀"];
@@ -13,11 +14,15 @@ interface Props {
   onError: (text: string) => void;
 }
 
-/** Reaction chips (counts, who, mine pressed) and a small emoji picker. */
+/** Adds my reaction, or takes it back. */
+export function toggleReaction(messageId: number, emoji: string, onError: (text: string) => void) {
+  chat.react(messageId, emoji).catch((e: unknown) => onError(errorText(e)));
+}
+
+/** Reaction chips: the count, who (as a tooltip and in the name), mine pressed. */
 export function Reactions({ message, myId, names, onError }: Props) {
-  function toggle(emoji: string) {
-    chat.react(message.id, emoji).catch((e: unknown) => onError(errorText(e)));
-  }
+  if (message.reactions.length === 0) return null;
+  const toggle = (emoji: string) => toggleReaction(message.id, emoji, onError);
   return (
     <div className="d-flex flex-wrap align-items-center gap-1 mt-1">
       {message.reactions.map((r) => {
@@ -37,7 +42,6 @@ export function Reactions({ message, myId, names, onError }: Props) {
           </button>
         );
       })}
-      {!message.deleted && message.id > 0 && <EmojiPicker onPick={toggle} />}
     </div>
   );
 }
@@ -47,14 +51,8 @@ export function EmojiPicker({ onPick }: { onPick: (emoji: string) => void }) {
   const [open, setOpen] = useState(false);
   return (
     <Dropdown show={open} onToggle={(next) => setOpen(next)}>
-      <Dropdown.Toggle
-        variant="link"
-        size="sm"
-        className="py-0 px-1 text-body-secondary text-decoration-none"
-        aria-label="Add reaction"
-        title="Add reaction"
-      >
-        ☺+
+      <Dropdown.Toggle variant="light" size="sm" className="border py-0 chat-no-caret" aria-label="Add reaction" title="Add reaction">
+        <SmileIcon />
       </Dropdown.Toggle>
       <Dropdown.Menu>
         <div className="chat-emoji-grid" role="group" aria-label="Emoji">

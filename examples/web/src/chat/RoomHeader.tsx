@@ -6,6 +6,7 @@ import { Link, useNavigate } from "react-router-dom";
 import { api, errorText, unwrap, type S } from "../api/client";
 import { usePresence } from "../realtime";
 import { presenceText, roomTitle } from "./format";
+import { PeopleIcon } from "./Icons";
 import { PresenceDot } from "./PresenceDot";
 
 /** The conversation's name and topic (or the peer and their presence), members, leave. */
@@ -32,7 +33,7 @@ export function RoomHeader({ summary, onMembers }: { summary: S["RoomSummary"]; 
       {!direct && (
         <>
           <Button size="sm" variant="outline-secondary" onClick={onMembers} aria-label={`Members (${room.member_count})`}>
-            👥 {room.member_count}
+            <PeopleIcon /> {room.member_count}
           </Button>
           <Button size="sm" variant="outline-danger" onClick={() => setLeaving(true)}>Leave</Button>
           {leaving && <LeaveModal summary={summary} onHide={() => setLeaving(false)} />}

@@ -22,7 +22,7 @@ export function Timeline({ roomId, label, ctx, readMarkers }: Props) {
   if (timeline.items.length === 0) {
     return (
       <div className="chat-timeline d-flex align-items-center justify-content-center text-body-secondary">
-        {timeline.hasOlder || timeline.loadingOlder ? (
+        {!timeline.loaded ? (
           <Spinner animation="border" role="status"><span className="visually-hidden">Loading messages…</span></Spinner>
         ) : (
           <p className="m-0">No messages yet. Say hello!</p>
@@ -163,7 +163,7 @@ function List({ context, ...props }: ListProps & { context?: ListContext }) {
 
 function Header({ context }: { context?: ListContext }) {
   return (
-    <div className="text-center small text-body-secondary py-2">
+    <div className="chat-history-edge small text-body-secondary">
       {context?.loadingOlder ? (
         <Spinner animation="border" size="sm" role="status"><span className="visually-hidden">Loading older messages…</span></Spinner>
       ) : context?.hasOlder ? (

@@ -70,13 +70,14 @@ function Conversation({ entry, presence }: { entry: RoomEntry; presence?: S["Pre
         }
       >
         {direct ? (
-          <PresenceDot presence={presence} />
+          <PresenceDot presence={presence} labelled={false} />
         ) : (
           <span aria-hidden="true" className="text-body-secondary">{room.kind === "private" ? "🔒" : "#"}</span>
         )}
         <span className={`text-truncate flex-grow-1${unread > 0 ? " fw-semibold" : ""}`}>
           {roomTitle(entry.summary)}
           {room.kind === "private" && <span className="visually-hidden"> (private)</span>}
+          {direct && <span className="visually-hidden">, {presence?.online ? "online" : "offline"}</span>}
         </span>
         {unread > 0 && (
           <Badge pill bg="primary" role="img" aria-label={`${unread} unread`}>

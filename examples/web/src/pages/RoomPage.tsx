@@ -23,7 +23,7 @@ export function RoomPage() {
   const roomId = Number(param);
   const entry = useRoom(roomId);
   if (!Number.isSafeInteger(roomId) || roomId <= 0) return <Missing />;
-  if (!entry) return <RoomPreview key={roomId} roomId={roomId} />;
+  if (!entry?.summary.role) return <RoomPreview key={roomId} roomId={roomId} />;
   return <Conversation key={roomId} summary={entry.summary} />;
 }
 
