@@ -12,8 +12,8 @@ export function AuthCard({ title, children, footer }: { title: string; children:
           <Card.Body className="p-4">
             <h1 className="h4 mb-3 text-center">{title}</h1>
             {children}
+            {footer && <p className="text-center border-top pt-3 mt-3 mb-0">{footer}</p>}
           </Card.Body>
-          {footer && <Card.Footer className="text-center small py-3">{footer}</Card.Footer>}
         </Card>
       </div>
     </main>

@@ -29,6 +29,7 @@ export function TextField({ label, value, onChange, hint, error, className, ...i
         value={value}
         onChange={(e) => onChange(e.target.value)}
         isInvalid={Boolean(error)}
+        aria-invalid={error ? true : undefined}
         aria-describedby={error || hint ? noteId : undefined}
       />
       {error ? (

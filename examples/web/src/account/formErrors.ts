@@ -9,11 +9,15 @@ export interface FormErrors {
 
 export const NO_ERRORS: FormErrors = { fields: {} };
 
-/** Sorts an error into a field of `shown` (renamed through `aliases`) or the whole form. */
+/**
+ * Sorts an error into a field of `shown` or the whole form. `aliases` renames the server's
+ * field names to the form's, and names the field of codes that come without one
+ * (`username_taken` → `username`).
+ */
 export function formErrors(error: unknown, shown: string[], aliases: Record<string, string> = {}): FormErrors {
-  if (error instanceof ApiError && error.field) {
-    const field = aliases[error.field] ?? error.field;
-    if (shown.includes(field)) return { fields: { [field]: sentence(error.message) } };
+  if (error instanceof ApiError) {
+    const field = error.field ? (aliases[error.field] ?? error.field) : aliases[error.code];
+    if (field && shown.includes(field)) return { fields: { [field]: sentence(error.message) } };
   }
   return { fields: {}, form: sentence(errorText(error)) };
 }

@@ -13,7 +13,7 @@ export function AppNavbar() {
   const me = useMe();
   const name = displayName(me);
   return (
-    <Navbar expand="md" className="bg-body-tertiary border-bottom" collapseOnSelect>
+    <Navbar expand="md" className="bg-body-tertiary border-bottom" collapseOnSelect aria-label="Main navigation">
       <Container fluid>
         <Navbar.Brand as={Link} to="/">Jeco Chat</Navbar.Brand>
         <div className="d-flex align-items-center gap-2 order-md-last">
@@ -23,7 +23,7 @@ export function AppNavbar() {
           <Navbar.Toggle aria-controls="app-navbar-nav" aria-label="Menu" />
         </div>
         <Navbar.Collapse id="app-navbar-nav">
-          <Nav className="me-auto" aria-label="Sections" as="nav">
+          <Nav className="me-auto">
             <Nav.Link as={NavLink} to="/rooms" eventKey="rooms">Rooms</Nav.Link>
             <Nav.Link as={NavLink} to="/people" eventKey="people">People</Nav.Link>
             <Nav.Link as={NavLink} to="/contacts" eventKey="contacts">Contacts</Nav.Link>

@@ -34,7 +34,7 @@ export function RegisterPage() {
     try {
       await register(username.trim(), email.trim(), password);
     } catch (e) {
-      setErrors(formErrors(e, ["username", "email", "password"]));
+      setErrors(formErrors(e, ["username", "email", "password"], { username_taken: "username", email_taken: "email" }));
       setBusy(false);
     }
   }

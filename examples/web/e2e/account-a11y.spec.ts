@@ -1,0 +1,42 @@
+// axe-core on the account, people and notifications screens: no serious or critical finding.
+import { expect, expectAccessible, test } from "./fixtures";
+
+test("signed-out screens are accessible", async ({ page, server }) => {
+  for (const path of ["/login", "/register", "/forgot-password"]) {
+    await page.goto(`${server.url}${path}`);
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    await expectAccessible(page);
+  }
+});
+
+test("signed-in screens are accessible", async ({ newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const page = await signIn(alice);
+  const bar = page.getByRole("navigation", { name: "Main navigation" });
+  const visit = async (open: () => Promise<void>, heading: string) => {
+    await open();
+    await expect(page.getByRole("heading", { name: heading, level: 1 })).toBeVisible();
+    await expectAccessible(page);
+  };
+  await visit(() => bar.getByRole("link", { name: "People" }).click(), "People");
+  await visit(() => bar.getByRole("link", { name: "Contacts" }).click(), "Contacts");
+  await visit(() => bar.getByRole("link", { name: "Notifications" }).click(), "Notifications");
+  await visit(async () => {
+    await bar.getByRole("button", { name: alice.username }).click();
+    await bar.getByRole("link", { name: "Profile" }).click();
+  }, "Your profile");
+  await visit(() => page.getByRole("link", { name: "See your public profile" }).click(), alice.username);
+});
+
+test("the navigation bar works on a phone", async ({ newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const page = await signIn(alice);
+  await page.setViewportSize({ width: 375, height: 740 });
+  const bar = page.getByRole("navigation", { name: "Main navigation" });
+  await expect(bar.getByRole("link", { name: "People" })).toBeHidden();
+  await bar.getByRole("button", { name: "Menu" }).click();
+  await bar.getByRole("link", { name: "People" }).click();
+  await expect(page.getByRole("heading", { name: "People", level: 1 })).toBeVisible();
+  await expect(bar.getByRole("link", { name: "Notifications" })).toBeVisible();
+  await expectAccessible(page);
+});

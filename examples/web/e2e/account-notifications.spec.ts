@@ -1,0 +1,60 @@
+// Notifications through the browser: the live bell, the list, marking read, click-through.
+import { expect, shot, test } from "./fixtures";
+import { callAs, navbar } from "./account-helpers";
+
+test("a direct message raises the bell live; marking it read lowers it (Test Flow: notifications)", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const b = await signIn(bob);
+  await expect(navbar(b).getByRole("link", { name: "Notifications", exact: true })).toBeVisible();
+
+  // Alice writes to Bob (set up over REST: what is tested is Bob's side).
+  const room = await callAs<{ id: number }>(server, alice, "POST", `/v1/direct/${bob.id}`);
+  const send = (body: string) =>
+    callAs<{ id: number }>(server, alice, "POST", `/v1/rooms/${room.id}/messages`, { body, client_id: `c${Date.now()}${body.length}` });
+  await send("first: are you there?");
+  await expect(navbar(b).getByRole("link", { name: "Notifications, 1 unread" })).toBeVisible();
+  await send("second: hello again");
+  await expect(navbar(b).getByRole("link", { name: "Notifications, 2 unread" })).toBeVisible();
+
+  await navbar(b).getByRole("link", { name: "Notifications, 2 unread" }).click();
+  const list = b.getByRole("list", { name: "Notifications" });
+  await expect(list.getByRole("listitem")).toHaveCount(2);
+  await expect(list.getByRole("link", { name: new RegExp(`Unread: ${alice.username} sent you a message`) })).toHaveCount(2);
+  await shot(b, "notifications");
+
+  await list.getByRole("button", { name: /^Mark read/ }).first().click();
+  await expect(navbar(b).getByRole("link", { name: "Notifications, 1 unread" })).toBeVisible();
+  await expect(list.getByRole("button", { name: /^Mark read/ })).toHaveCount(1);
+
+  // A new one arrives at the top of the open list.
+  await send("third: live");
+  await expect(list.getByRole("listitem")).toHaveCount(3);
+  await expect(navbar(b).getByRole("link", { name: "Notifications, 2 unread" })).toBeVisible();
+
+  await b.getByRole("button", { name: "Mark all read" }).click();
+  await expect(navbar(b).getByRole("link", { name: "Notifications", exact: true })).toBeVisible();
+  await expect(list.getByRole("button", { name: /^Mark read/ })).toHaveCount(0);
+});
+
+test("a mention opens the room at the message", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const room = await callAs<{ id: number }>(server, alice, "POST", "/v1/rooms", { name: `r${Date.now().toString(36)}`, kind: "public", topic: "" });
+  await callAs(server, bob, "POST", `/v1/rooms/${room.id}/join`);
+  const b = await signIn(bob);
+  await navbar(b).getByRole("link", { name: "Notifications", exact: true }).click();
+  await expect(b.getByText("Nothing yet.")).toBeVisible();
+
+  const message = await callAs<{ id: number }>(server, alice, "POST", `/v1/rooms/${room.id}/messages`, {
+    body: `hey @${bob.username}, look`,
+    client_id: `m${Date.now()}`,
+  });
+  const item = b.getByRole("link", { name: new RegExp(`${alice.username} mentioned you in #r`) });
+  await expect(item).toBeVisible();
+  await expect(navbar(b).getByRole("link", { name: "Notifications, 1 unread" })).toBeVisible();
+  await item.click();
+  await expect(b).toHaveURL(new RegExp(`/rooms/${room.id}\\?message=${message.id}$`));
+  await expect(b.getByText(`hey @${bob.username}, look`)).toBeVisible();
+  await expect(navbar(b).getByRole("link", { name: "Notifications", exact: true })).toBeVisible();
+});
