@@ -2,7 +2,7 @@
 // contexts of their own: the walkthrough's test flows (chat, rooms, history, the room list,
 // typing, reactions, files, read receipts) and the rest of a conversation (edit, delete,
 // reply, forward, history on scroll).
-import { accessTokenFor, expect, shot, test, type JecoServer, type Page, type User } from "./fixtures";
+import { accessTokenFor, expect, expectAccessible, shot, test, type JecoServer, type Page, type User } from "./fixtures";
 
 /** A REST call as `user`, for setting the scene. */
 async function rest<T>(server: JecoServer, user: User, method: string, path: string, body?: unknown): Promise<T> {
@@ -229,10 +229,23 @@ test("reactions: live, toggled off by a second click, several people and emoji",
   await shot(a, "chat-reactions");
 });
 
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGM4YWODFTEMLQkAZZlQAVIPr1MAAAAASUVORK5CYII=",
-  "base64",
-);
+/** A PNG drawn by the browser: a gradient, big enough for a real thumbnail. */
+async function drawPng(page: Page): Promise<Buffer> {
+  const url = await page.evaluate(() => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 320;
+    canvas.height = 200;
+    const g = canvas.getContext("2d");
+    if (!g) return "";
+    const gradient = g.createLinearGradient(0, 0, 320, 200);
+    gradient.addColorStop(0, "#d63384");
+    gradient.addColorStop(1, "#0d6efd");
+    g.fillStyle = gradient;
+    g.fillRect(0, 0, 320, 200);
+    return canvas.toDataURL("image/png");
+  });
+  return Buffer.from(url.slice(url.indexOf(",") + 1), "base64");
+}
 
 test("file sharing: an image shows inline as a thumbnail, a document as a download link", async ({ server, newUser, signIn }) => {
   const alice = await newUser("alice");
@@ -244,7 +257,7 @@ test("file sharing: an image shows inline as a thumbnail, a document as a downlo
   await openRoom(b, "family");
 
   const files = a.getByLabel("Files to attach");
-  await files.setInputFiles({ name: "red.png", mimeType: "image/png", buffer: PNG });
+  await files.setInputFiles({ name: "red.png", mimeType: "image/png", buffer: await drawPng(a) });
   await expect(a.getByRole("list", { name: "Attached files" })).toContainText("red.png");
   await expect(a.getByRole("button", { name: "Send" })).toBeEnabled();
   await a.getByRole("textbox", { name: "Message" }).fill("A picture");
@@ -289,6 +302,7 @@ test("read receipts: Alice sees that Bob read her message once he opens the room
   await expect(mine).not.toContainText("Read by");
 
   await openRoom(b, "family");
+  await expect(b.getByText("New messages")).toBeVisible();
   await expect(mine).toContainText(`Read by ${bob.username}`);
   await expect(b.getByRole("navigation", { name: "Conversations" }).getByRole("img", { name: /unread/ })).toHaveCount(0);
 });
@@ -339,6 +353,75 @@ test("edit and delete of one's own message are seen live; replies and forwards",
   await expect(message(b, "family", "This message was deleted.")).toBeVisible();
   await expect(timeline(b, "family").getByText("Meet at 8")).toHaveCount(0);
   await shot(b, "chat-edit-delete");
+});
+
+test("members: an owner adds, promotes and removes; @mentions complete and highlight", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const carol = await newUser("carol");
+  await createRoom(server, alice, "team", [bob]);
+  const a = await signIn(alice);
+  const b = await signIn(bob);
+  await openRoom(a, "team");
+  await openRoom(b, "team");
+
+  await a.getByRole("button", { name: "Members (2)" }).click();
+  const dialog = a.getByRole("dialog", { name: "Members of team" });
+  await dialog.getByRole("searchbox", { name: "Add someone" }).fill(carol.username.slice(0, 8));
+  await dialog.getByRole("button", { name: `Add ${carol.username}` }).click();
+  const members = dialog.getByRole("list", { name: "Members" });
+  await expect(members.getByRole("listitem").filter({ hasText: carol.username })).toBeVisible();
+  await members.getByRole("combobox", { name: `Role of ${carol.username}` }).selectOption("admin");
+  await expect(members.getByRole("combobox", { name: `Role of ${carol.username}` })).toHaveValue("admin");
+  await shot(a, "chat-members");
+  await members.getByRole("button", { name: `Remove ${carol.username}` }).click();
+  await expect(members.getByRole("listitem").filter({ hasText: carol.username })).toHaveCount(0);
+  await dialog.getByRole("button", { name: "Close" }).click();
+
+  // Bob is a plain member: he sees the list but no controls.
+  await b.getByRole("button", { name: /^Members/ }).click();
+  const bobsView = b.getByRole("dialog", { name: "Members of team" });
+  await expect(bobsView.getByRole("listitem").filter({ hasText: alice.username })).toContainText("owner");
+  await expect(bobsView.getByRole("searchbox", { name: "Add someone" })).toHaveCount(0);
+  await expect(bobsView.getByRole("button", { name: /^Remove/ })).toHaveCount(0);
+  await bobsView.getByRole("button", { name: "Close" }).click();
+
+  const composer = a.getByRole("textbox", { name: "Message" });
+  await composer.pressSequentially(`Hey @${bob.username.slice(0, 4)}`);
+  const suggestions = a.getByRole("listbox", { name: "Mention a member" });
+  await expect(suggestions.getByRole("option", { name: new RegExp(bob.username) })).toHaveAttribute("aria-selected", "true");
+  await composer.press("Enter");
+  await expect(composer).toHaveValue(`Hey @${bob.username} `);
+  await composer.pressSequentially("look at this");
+  await composer.press("Enter");
+  const mention = message(b, "team", `Hey @${bob.username} look at this`);
+  await expect(mention.getByText(`@${bob.username}`)).toHaveClass(/chat-mention me/);
+  await expectAccessible(b);
+  await shot(b, "chat-mention");
+});
+
+test("phone width: the list is the home screen and a room has a way back", async ({ newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const a = await signIn(alice);
+  await a.setViewportSize({ width: 375, height: 740 });
+  const conversations = a.getByRole("navigation", { name: "Conversations" });
+  await expect(conversations).toBeVisible();
+  await expect(a.getByText("Pick a conversation or browse rooms.")).toBeHidden();
+  await shot(a, "chat-phone-list");
+  await openRoom(a, "general");
+  await expect(conversations).toBeHidden();
+  await say(a, "Hello from a phone");
+  await expect(message(a, "general", "Hello from a phone")).toBeVisible();
+  await expectAccessible(a);
+  await shot(a, "chat-phone-room");
+  await a.getByRole("link", { name: "Back to conversations" }).click();
+  await expect(conversations).toBeVisible();
+
+  await a.setViewportSize({ width: 1280, height: 720 });
+  await expect(a.getByText("Pick a conversation or browse rooms.")).toBeVisible();
+  await a.getByRole("link", { name: "Browse rooms" }).first().click();
+  await expect(a.getByRole("heading", { name: "Browse rooms" })).toBeVisible();
+  await expectAccessible(a);
 });
 
 test.describe("a long history", () => {

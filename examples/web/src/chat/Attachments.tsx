@@ -3,6 +3,7 @@ import Modal from "react-bootstrap/Modal";
 import Spinner from "react-bootstrap/Spinner";
 import type { S } from "../api/client";
 import { fileSize } from "./format";
+import { FileIcon } from "./Icons";
 import { fetchAttachment, useBlobUrl } from "./useBlobUrl";
 
 /** A message's files: images inline as thumbnails, other files as download links. */
@@ -85,7 +86,7 @@ function FileAttachment({ file }: { file: S["AttachmentMeta"] }) {
 
   return (
     <span className="d-inline-flex align-items-center gap-2 border rounded px-2 py-1">
-      <span aria-hidden="true">📄</span>
+      <FileIcon />
       <a
         href={`/v1/attachments/${file.id}`}
         download={file.filename}

@@ -19,17 +19,15 @@ interface Props {
 /** The conversation: virtualised, loading history as one scrolls up, marking what is seen read. */
 export function Timeline({ roomId, label, ctx, readMarkers }: Props) {
   const timeline = useTimeline(roomId);
-  if (timeline.items.length === 0) {
+  if (!timeline.loaded) {
     return (
-      <div className="chat-timeline d-flex align-items-center justify-content-center text-body-secondary">
-        {!timeline.loaded ? (
-          <Spinner animation="border" role="status"><span className="visually-hidden">Loading messages…</span></Spinner>
-        ) : (
-          <p className="m-0">No messages yet. Say hello!</p>
-        )}
+      <div className="chat-timeline d-flex align-items-center justify-content-center">
+        <Spinner animation="border" role="status"><span className="visually-hidden">Loading messages…</span></Spinner>
       </div>
     );
   }
+  // Mounted once the latest page is in: the unread separator and the first position are
+  // decided from what was there when the room opened, not from what arrives later.
   return <TimelineList key={roomId} roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} timeline={timeline} />;
 }
 
@@ -63,7 +61,7 @@ function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { t
   );
   const [initialIndex] = useState(() => {
     const at = items.findIndex((i) => i.message.id === unreadId);
-    return at >= 0 ? { index: at, align: "start" as const } : { index: items.length - 1, align: "end" as const };
+    return at >= 0 ? { index: at, align: "start" as const } : { index: Math.max(items.length - 1, 0), align: "end" as const };
   });
 
   const readers = useMemo(() => readersByMessage(items, myId, readMarkers, ctx.names), [items, myId, readMarkers, ctx.names]);
@@ -157,6 +155,10 @@ interface ListContext {
   loadingOlder: boolean;
 }
 
+function EmptyPlaceholder() {
+  return <p className="text-center text-body-secondary my-5">No messages yet. Say hello!</p>;
+}
+
 function List({ context, ...props }: ListProps & { context?: ListContext }) {
   return <div {...props} role="list" aria-label={context?.label} />;
 }
@@ -175,4 +177,4 @@ function Header({ context }: { context?: ListContext }) {
   );
 }
 
-const components = { List, Header };
+const components = { List, Header, EmptyPlaceholder };

@@ -26,7 +26,7 @@ export function Sidebar() {
   const presence = usePresence(peerIds);
 
   return (
-    <nav className={`chat-sidebar border-end bg-body-tertiary${isHome ? " is-home" : ""}`} aria-label="Conversations">
+    <nav className={`chat-sidebar border-end bg-body${isHome ? " is-home" : ""}`} aria-label="Conversations">
       <div className="d-flex gap-2 p-2 border-bottom">
         <Button size="sm" onClick={() => setCreating(true)}>New room</Button>
         <Link to="/rooms" className="btn btn-sm btn-outline-secondary">Browse rooms</Link>
