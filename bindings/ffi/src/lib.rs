@@ -563,7 +563,8 @@ impl Client {
 }
 
 /// A real-time connection that reconnects and resumes by itself, with an outbox of sends
-/// kept until the server stores them. Destroying it (or [`Connection::close`]) stops it.
+/// kept until the server stores them. Destroying it (or [`Connection::disconnect`]) stops
+/// it.
 #[derive(Debug, uniffi::Object)]
 pub struct Connection {
     inner: jeco_client::Connection,
@@ -645,8 +646,9 @@ impl Connection {
         Ok(self.inner.delete(message).await?)
     }
 
-    /// Closes the connection for good; `Stopped` follows.
-    pub fn close(&self) {
+    /// Closes the connection for good; `Stopped` follows. (Not `close`: Kotlin's
+    /// `AutoCloseable.close` destroys the object, which also closes the connection.)
+    pub fn disconnect(&self) {
         self.inner.close();
     }
 }
