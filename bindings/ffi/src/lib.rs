@@ -652,3 +652,78 @@ impl Connection {
         self.inner.close();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use jeco_proto::ids::Timestamp;
+
+    use super::*;
+
+    /// Tokens kept in memory, as the app would keep them in the keychain.
+    struct Memory(Mutex<Option<Tokens>>);
+
+    impl TokenStore for Memory {
+        fn load(&self) -> Option<Tokens> {
+            self.0.lock().unwrap().clone()
+        }
+
+        fn save(&self, tokens: Option<Tokens>) {
+            *self.0.lock().unwrap() = tokens;
+        }
+    }
+
+    #[test]
+    fn a_client_continues_the_session_its_store_kept() {
+        let tokens = Tokens {
+            access_token: "access".into(),
+            access_expires_at: Timestamp(i64::MAX),
+            refresh_token: "refresh".into(),
+            refresh_expires_at: Timestamp(i64::MAX),
+        };
+        let store = Arc::new(Memory(Mutex::new(Some(tokens.clone()))));
+        let client = Client::new("http://127.0.0.1:9".into(), Some(store)).unwrap();
+        assert_eq!(RUNTIME.block_on(client.tokens()), Some(tokens));
+
+        let empty = Client::new("http://127.0.0.1:9".into(), None).unwrap();
+        assert_eq!(RUNTIME.block_on(empty.tokens()), None);
+        assert_eq!(
+            RUNTIME.block_on(empty.me()).unwrap_err(),
+            JecoError::NotSignedIn
+        );
+    }
+
+    #[test]
+    fn an_unusable_url_is_refused() {
+        let refused = Client::new("ftp://example.com".into(), None).unwrap_err();
+        assert!(
+            matches!(refused, JecoError::InvalidUrl { .. }),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_send_reports_its_code() {
+        let event = ConnectionEvent::of(ClientEvent::SendFailed {
+            client_id: "c1".into(),
+            room_id: RoomId(1),
+            error: jeco_client::Error::Api {
+                status: 0,
+                code: jeco_proto::error::ErrorCode::EmptyMessage,
+                message: "empty".into(),
+                field: None,
+                room_id: None,
+                retry_after_ms: None,
+            },
+        });
+        let Some(ConnectionEvent::SendFailed { error, .. }) = event else {
+            panic!("{event:?}");
+        };
+        assert!(matches!(
+            error,
+            JecoError::Api {
+                code: jeco_proto::error::ErrorCode::EmptyMessage,
+                ..
+            }
+        ));
+    }
+}

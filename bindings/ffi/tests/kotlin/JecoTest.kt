@@ -206,7 +206,7 @@ class Suite(private val server: Server) {
     fun reconnectsAfterAServerRestartWithNothingLost() = runBlocking {
         val (alice, _) = user()
         val (bob, _) = user()
-        val (carol, _) = user()
+        val (_, carol) = user()
         val room = general(alice)
         val options = ConnectOptions(backoffBaseMs = 50uL, backoffMaxMs = 500uL)
         val aliceConn = alice.connect(options)
@@ -228,8 +228,10 @@ class Suite(private val server: Server) {
         expect(pending.map { it.message.clientId } == listOf(queued)) { "the outbox shows the queued send: $pending" }
 
         server.start()
-        // Posted over REST as soon as the server is back, likely before bob has resumed.
-        carol.sendMessage(room, SendMessage("", "posted after the restart", null, emptyList()))
+        // Posted over REST as soon as the server is back, likely before bob has resumed, by a
+        // client made now (no connection pooled from before the restart) from carol's tokens.
+        Client(server.url, MemoryTokenStore(carol.tokens))
+            .sendMessage(room, SendMessage("", "posted after the restart", null, emptyList()))
         val sent = aliceEvents.await("the queued send's ack") {
             (it as? ConnectionEvent.Sent)?.takeIf { s -> s.clientId == queued }
         }
