@@ -163,7 +163,8 @@ class Suite(private val server: Server) {
         val (bob, _) = user()
         val room = general(alice)
         val aliceConn = alice.connect(ConnectOptions())
-        val bobConn = bob.connect(ConnectOptions())
+        // Bob on the SSE transport, alice on WebSocket.
+        val bobConn = bob.connect(ConnectOptions(transport = TransportKind.SSE))
         val aliceEvents = Events()
         val bobEvents = Events()
         val aliceHandle = aliceConn.addListener(aliceEvents)
@@ -201,6 +202,28 @@ class Suite(private val server: Server) {
         bobConn.disconnect()
         aliceConn.close()
         bobConn.close()
+    }
+
+    fun filesGoUpAndComeBack() = runBlocking {
+        val (alice, _) = user()
+        val room = general(alice)
+        val data = "a file from Kotlin\n".repeat(5000).toByteArray()
+        val progress = mutableListOf<Pair<ULong, ULong>>()
+        val listener = object : UploadListener {
+            override fun progress(sent: ULong, total: ULong) {
+                synchronized(progress) { progress.add(sent to total) }
+            }
+        }
+        val meta = alice.uploadAttachment(room, Upload.Bytes("notes.txt", data), listener)
+        expect(meta.size == data.size.toLong() && meta.filename == "notes.txt") { "got $meta" }
+        val last = synchronized(progress) { progress.lastOrNull() }
+        expect(last == data.size.toULong() to data.size.toULong()) { "progress ends at the total: $last" }
+        val message = alice.sendMessage(room, SendMessage("", "with a file", null, listOf(meta.id)))
+        expect(message.attachments.map { it.id } == listOf(meta.id)) { "the message carries the file" }
+        val download = alice.download(meta.id)
+        expect(download.data.contentEquals(data)) { "the same bytes come back" }
+        val missing = expectThrows<JecoException.Api> { runBlocking { alice.download(987_654_321L) } }
+        expect(missing.code == ErrorCode.ATTACHMENT_NOT_FOUND) { "got $missing" }
     }
 
     fun reconnectsAfterAServerRestartWithNothingLost() = runBlocking {
@@ -272,6 +295,7 @@ fun main(args: Array<String>) {
         "sign in and the token store" to suite::signInAndTheTokenStore,
         "errors carry the protocol code" to suite::errorsCarryTheProtocolCode,
         "send and receive through a listener" to suite::sendAndReceiveThroughAListener,
+        "files go up and come back" to suite::filesGoUpAndComeBack,
         "reconnects after a server restart with nothing lost" to suite::reconnectsAfterAServerRestartWithNothingLost,
     ).filter { (name, _) -> args.isEmpty() || args.any { name.contains(it) } }
     var passed = 0
