@@ -397,3 +397,4 @@ public typealias RoomId = Int64
 public typealias Seq = Int64
 public typealias Timestamp = Int64
 public typealias UserId = Int64
+public func newClientId() -> String

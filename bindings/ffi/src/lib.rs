@@ -48,6 +48,13 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
         .unwrap_or_else(|e| panic!("cannot start the connection runtime: {e}"))
 });
 
+/// A fresh idempotency key for a send, to keep with a message before handing it to
+/// [`Client::send_message`] or [`Connection::send_message`].
+#[uniffi::export]
+pub fn new_client_id() -> String {
+    jeco_client::new_client_id()
+}
+
 /// Where the app keeps the session's tokens (the keychain on iOS, the keystore-backed
 /// storage on Android). Implemented in Kotlin or Swift.
 #[uniffi::export(with_foreign)]

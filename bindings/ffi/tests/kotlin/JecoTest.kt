@@ -180,8 +180,10 @@ class Suite(private val server: Server) {
         expect(aliceConn.pendingSends().isEmpty()) { "the outbox is empty once acknowledged" }
 
         // send_and_wait, and a refusal on its merits reported as SendFailed.
-        val stored = aliceConn.sendAndWait(room, SendMessage("", "second", null, emptyList()))
+        val key = newClientId()
+        val stored = aliceConn.sendAndWait(room, SendMessage(key, "second", null, emptyList()))
         expect(stored.body == "second" && stored.seq > sent.message.seq) { "send_and_wait stores in order" }
+        expect(stored.clientId == key) { "the message keeps the key it was sent with" }
         val refused = aliceConn.send(room, "   ")
         val failed = aliceEvents.await("SendFailed") {
             (it as? ConnectionEvent.SendFailed)?.takeIf { f -> f.clientId == refused }
