@@ -77,7 +77,8 @@ impl jeco_client::TokenListener for SaveTokens {
 
 /// Receives a connection's events, one call at a time and in order, on a thread of the
 /// library: first the current state, then every event and state change. Hand heavy work
-/// (and UI updates) to another thread.
+/// (and UI updates) to another thread. An exception thrown from `on_event` ends this
+/// listener's delivery, as cancelling its handle would.
 #[uniffi::export(with_foreign)]
 pub trait ConnectionListener: Send + Sync {
     /// One event.
