@@ -13,6 +13,7 @@ import java.net.ServerSocket
 import java.net.Socket
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.system.exitProcess
 import kotlinx.coroutines.runBlocking
 
@@ -173,6 +174,15 @@ class Suite(private val server: Server) {
         aliceEvents.awaitConnected()
         bobEvents.awaitConnected()
 
+        // A listener that throws loses its own delivery, and nothing else.
+        val thrown = AtomicInteger()
+        val throwing = bobConn.addListener(object : ConnectionListener {
+            override fun onEvent(event: ConnectionEvent) {
+                thrown.incrementAndGet()
+                throw IllegalStateException("a bug in the app's listener")
+            }
+        })
+
         val clientId = aliceConn.send(room, "hello from Kotlin")
         val sent = aliceEvents.await("Sent") { (it as? ConnectionEvent.Sent)?.takeIf { s -> s.clientId == clientId } }
         expect(sent.message.body == "hello from Kotlin") { "the stored message is the one sent" }
@@ -190,6 +200,9 @@ class Suite(private val server: Server) {
         }
         val error = failed.error
         expect(error is JecoException.Api && error.code == ErrorCode.EMPTY_MESSAGE) { "got $error" }
+
+        expect(thrown.get() == 1) { "the throwing listener was called once, not ${thrown.get()} times" }
+        throwing.close()
 
         // A late listener hears the current state first.
         val late = Events()
