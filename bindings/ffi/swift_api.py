@@ -63,7 +63,10 @@ def summary(src):
             if stack:
                 stack.pop()
         elif paren == 0 and ch == "\n":
-            record()
+            # UniFFI puts some modifiers on a line of their own (`public` before an error
+            # enum): the declaration goes on on the next line.
+            if "".join(stmt).strip() not in ("public", "open"):
+                record()
         else:
             stmt.append(ch)
     return out

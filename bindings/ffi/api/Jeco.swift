@@ -367,6 +367,18 @@ public enum Event: Equatable, Hashable
     case roomActivity(roomId: RoomId, lastSeq: Seq)
     case signedOut(reason: String)
     case unknown
+public enum JecoError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
+    case Api(status: UInt16, code: ErrorCode, detail: String, field: String?, roomId: RoomId?, retryAfterMs: UInt64?)
+    case NotSignedIn
+    case InvalidUrl(detail: String)
+    case Transport(detail: String)
+    case Decode(detail: String)
+    case NotConnected
+    case Disconnected
+    case Closed
+    case File(detail: String)
+    case Other(detail: String)
+    public var errorDescription: String?
 public enum LeaveReason: Equatable, Hashable
     case left
     case kicked
