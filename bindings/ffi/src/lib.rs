@@ -56,7 +56,8 @@ pub fn new_client_id() -> String {
 }
 
 /// Where the app keeps the session's tokens (the keychain on iOS, the keystore-backed
-/// storage on Android). Implemented in Kotlin or Swift.
+/// storage on Android). Implemented in Kotlin or Swift; `save` is called on a thread of the
+/// library, while the call that changed the tokens waits for it.
 #[uniffi::export(with_foreign)]
 pub trait TokenStore: Send + Sync {
     /// The tokens saved by an earlier run, if any; asked once, when the [`Client`] is made.
