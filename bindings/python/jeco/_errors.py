@@ -138,6 +138,7 @@ _KINDS: dict[str, type[JecoError]] = {
     "unavailable": Unavailable,
     "internal": Internal,
     "not_signed_in": NotSignedIn,
+    "invalid_url": Invalid,
     "transport": TransportError,
     "not_connected": NotConnected,
     "disconnected": Disconnected,
