@@ -205,7 +205,8 @@ class AsyncConnection(_ConnectionBase):
         attachments: Sequence[int] = (),
         client_id: str | None = None,
     ) -> Message:
-        """Queues a message through the outbox and waits until it is stored."""
+        """Queues a message through the outbox and waits until it is stored. Cancelling the
+        wait does not take back a message already queued; :meth:`send` queues at once."""
         text = await self._native.send_and_wait(
             room, body, reply_to, list(attachments), client_id, False
         )
