@@ -22,7 +22,7 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def decode(cls: type[T], data: Any) -> T:
     """``data`` (parsed JSON) as an instance of the dataclass ``cls``."""
-    hints = _hints(cls)
+    hints = _hints(typing.cast(type, cls))
     values = {}
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]
         if field.name in data:

@@ -8,7 +8,7 @@ import pytest
 
 import jeco
 
-from .conftest import PASSWORD, general, unique
+from .conftest import PASSWORD, general, next_of, unique
 
 
 async def test_not_found_forbidden_invalid_conflict(
@@ -73,11 +73,9 @@ def test_bad_url_and_bad_arguments() -> None:
 async def test_refused_send_through_the_outbox_is_send_failed(alice: jeco.AsyncClient) -> None:
     room = await general(alice)
     async with alice.connect() as conn:
-        events = conn.events(timeout=15)
+        events = conn.events()
         client_id = conn.send(room, "x" * 5000)
-        async for event in events:
-            if isinstance(event, jeco.SendFailed):
-                break
-        assert event.client_id == client_id
-        assert isinstance(event.error, jeco.Invalid)
-        assert event.error.code == "too_long"
+        failed = await next_of(events, jeco.SendFailed)
+        assert failed.client_id == client_id
+        assert isinstance(failed.error, jeco.Invalid)
+        assert failed.error.code == "too_long"

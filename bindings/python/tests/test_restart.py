@@ -64,7 +64,12 @@ class BinaryServer:
         lines: queue.Queue[str] = queue.Queue()
         stdout = self.process.stdout
         assert stdout is not None
-        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+
+        def read() -> None:
+            for line in stdout:
+                lines.put(line)
+
+        threading.Thread(target=read, daemon=True).start()
         while True:
             line = lines.get(timeout=WAIT)
             found = re.search(r"listening on (http://[0-9.:]+)", line)
