@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import threading
+
+import pytest
 
 import jeco
 
@@ -86,3 +90,25 @@ def test_blocking_connection_commands_and_events(server: jeco.Server) -> None:
         assert {jeco.StateChanged, jeco.MessageCreated, jeco.ReactionAdded, jeco.MessageEdited} <= seen
         handle.cancel()
     assert conn.state.state in ("stopped", "connected")
+
+
+def test_a_blocking_wait_releases_the_gil_and_ctrl_c_interrupts_it(server: jeco.Server) -> None:
+    """While the main thread waits for an event that never comes, another thread makes calls
+    (it could not if the wait held the GIL), then sends SIGINT: the wait raises
+    KeyboardInterrupt instead of blocking on."""
+    client, me = sync_user(server, "waiter")
+    answers: queue.Queue[int] = queue.Queue()
+
+    def other_thread() -> None:
+        answers.put(client.me().id)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with client.connect() as conn:
+        events = conn.events()
+        helper = threading.Thread(target=other_thread)
+        with pytest.raises(KeyboardInterrupt):
+            helper.start()
+            while True:
+                events.next()
+        helper.join(WAIT)
+    assert answers.get(timeout=WAIT) == me
