@@ -36,7 +36,7 @@ async def chat(url: str) -> None:
         room = next(r.room.id for r in await alice.rooms() if r.room.name == "general")
         async with alice.connect() as conn:
             events = conn.events(timeout=15)
-            conn.send(room, "@helper are you there?")
+            await conn.send(room, "@helper are you there?")
             async for event in events:
                 if isinstance(event, jeco.MessageCreated):
                     print(f"{event.message.sender.username}: {event.message.body}")

@@ -75,23 +75,6 @@ class _ConnectionBase:
     def __init__(self, native: _jeco.NativeConnection) -> None:
         self._native = native
 
-    def send(
-        self,
-        room: int,
-        body: str,
-        *,
-        reply_to: int | None = None,
-        attachments: Sequence[int] = (),
-        client_id: str | None = None,
-    ) -> str:
-        """Queues a message for ``room`` through the outbox and returns its ``client_id``.
-
-        Works offline. The message is sent, and sent again after every reconnection, until
-        the server stores it (a :class:`~jeco.Sent` event) or refuses it on its merits
-        (:class:`~jeco.SendFailed`); it is never stored twice.
-        """
-        return self._native.send(room, body, reply_to, list(attachments), client_id)
-
     @property
     def state(self) -> StateChanged:
         """The connection's state, as of the last event delivered."""
@@ -190,6 +173,24 @@ class AsyncConnection(_ConnectionBase):
     """A real-time connection for asyncio, opened by :meth:`AsyncClient.connect`. It
     reconnects and resumes by itself; ``async with`` closes it."""
 
+    async def send(
+        self,
+        room: int,
+        body: str,
+        *,
+        reply_to: int | None = None,
+        attachments: Sequence[int] = (),
+        client_id: str | None = None,
+    ) -> str:
+        """Queues a message for ``room`` through the outbox and returns its ``client_id``.
+
+        Works offline. The message is sent, and sent again after every reconnection, until
+        the server stores it (a :class:`~jeco.Sent` event) or refuses it on its merits
+        (:class:`~jeco.SendFailed`); it is never stored twice. Returns at once: nothing
+        waits for the network.
+        """
+        return self._native.send(room, body, reply_to, list(attachments), client_id)
+
     def events(self, timeout: float | None = None) -> AsyncEvents:
         """A new subscription to every event from now on, starting with the current state
         (the first subscription also gets the events since connecting). ``timeout``: seconds
@@ -250,6 +251,23 @@ class AsyncConnection(_ConnectionBase):
 class Connection(_ConnectionBase):
     """A real-time connection for plain Python, opened by :meth:`Client.connect`. It
     reconnects and resumes by itself; ``with`` closes it."""
+
+    def send(
+        self,
+        room: int,
+        body: str,
+        *,
+        reply_to: int | None = None,
+        attachments: Sequence[int] = (),
+        client_id: str | None = None,
+    ) -> str:
+        """Queues a message for ``room`` through the outbox and returns its ``client_id``.
+
+        Works offline. The message is sent, and sent again after every reconnection, until
+        the server stores it (a :class:`~jeco.Sent` event) or refuses it on its merits
+        (:class:`~jeco.SendFailed`); it is never stored twice.
+        """
+        return self._native.send(room, body, reply_to, list(attachments), client_id)
 
     def events(self, timeout: float | None = None) -> Events:
         """A new subscription to every event from now on, starting with the current state

@@ -7,12 +7,13 @@ import tempfile
 from types import TracebackType
 
 from . import _jeco
+from ._errors import ServerError
 
 
 class Server:
-    """The Jeco reference server, run inside this process on the client's runtime: a web app
-    (Flask, Django, FastAPI...) gets chat without a separate binary, and tests need no
-    external service::
+    """The Jeco reference server, started inside this process on the client's runtime as soon
+    as it is made: a web app (Flask, Django, FastAPI...) gets chat without a separate binary,
+    and tests need no external service::
 
         with jeco.Server(data_dir="chat-data") as server:
             client = jeco.Client(server.url)
@@ -20,7 +21,8 @@ class Server:
     It stores everything in SQLite under ``data_dir`` (a temporary directory, removed on
     :meth:`stop`, when ``None``), or in PostgreSQL at ``database_url``; with ``redis_url``
     several servers share one deployment. ``port=0`` picks a free port; :attr:`url` says
-    which. It can be stopped and started again: it comes back on the same port.
+    which. It can be stopped and started again: it comes back on the same port. Leaving
+    ``with`` (or :meth:`close`) stops it; ``ServerError`` when it cannot start.
     """
 
     def __init__(
@@ -41,10 +43,11 @@ class Server:
         self._database_url = database_url
         self._redis_url = redis_url
         self._native: _jeco.NativeServer | None = None
+        self.start()
 
     def start(self) -> Server:
-        """Starts serving and returns once the server accepts connections (``ServerError``
-        if it cannot). Does nothing when it runs already."""
+        """Starts serving again after :meth:`stop`, on the same port, and returns once the
+        server accepts connections (``ServerError`` if it cannot). Does nothing when it runs."""
         if self._native is None:
             self._native = _jeco.NativeServer(
                 self.data_dir, self.host, self.port, self._database_url, self._redis_url
@@ -68,7 +71,7 @@ class Server:
     def url(self) -> str:
         """Where the server listens: ``http://host:port``."""
         if self._native is None:
-            raise RuntimeError("the server is not running: call start() first")
+            raise ServerError("the server is stopped: call start() first", code="stopped")
         return self._native.url
 
     def close(self) -> None:
@@ -79,7 +82,7 @@ class Server:
             self._temp = None
 
     def __enter__(self) -> Server:
-        return self.start()
+        return self
 
     def __exit__(
         self,

@@ -41,7 +41,7 @@ async def test_cancelled_wait_for_an_event_loses_nothing(alice: jeco.AsyncClient
         events = await connected(conn)
         waiting = asyncio.ensure_future(events.next())
         await asyncio.sleep(0)  # the wait starts
-        conn.send(room, "around the cancelled wait")
+        await conn.send(room, "around the cancelled wait")
         waiting.cancel()
         try:
             got = [await waiting]

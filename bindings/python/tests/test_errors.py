@@ -74,7 +74,7 @@ async def test_refused_send_through_the_outbox_is_send_failed(alice: jeco.AsyncC
     room = await general(alice)
     async with alice.connect() as conn:
         events = conn.events()
-        client_id = conn.send(room, "x" * 5000)
+        client_id = await conn.send(room, "x" * 5000)
         failed = await next_of(events, jeco.SendFailed)
         assert failed.client_id == client_id
         assert isinstance(failed.error, jeco.Invalid)

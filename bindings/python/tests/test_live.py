@@ -25,7 +25,7 @@ async def test_messages_typing_presence_and_reactions(
             typing = await next_of(bob_events, jeco.Typing, lambda t: t.user_id == alice_id)
             assert typing.active and typing.room_id == room
 
-            client_id = alice_conn.send(room, "hello bob")
+            client_id = await alice_conn.send(room, "hello bob")
             sent = await next_of(alice_events, jeco.Sent)
             assert sent.client_id == client_id
             created = await next_of(bob_events, jeco.MessageCreated)

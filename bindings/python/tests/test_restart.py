@@ -111,7 +111,7 @@ async def test_restart_loses_and_doubles_nothing(restartable: Restartable) -> No
         alice_events = await connected(alice_conn)
         bob_events = await connected(bob_conn)
 
-        alice_conn.send(room, "before")
+        await alice_conn.send(room, "before")
         await next_of(alice_events, jeco.Sent)
         before = await next_of(bob_events, jeco.MessageCreated, lambda m: m.room_id == room)
         bodies, seqs = [before.message.body], [before.seq]
@@ -119,7 +119,7 @@ async def test_restart_loses_and_doubles_nothing(restartable: Restartable) -> No
         restartable.stop()
         await next_of(alice_events, jeco.StateChanged, lambda s: s.state == "reconnecting")
         await next_of(bob_events, jeco.StateChanged, lambda s: s.state == "reconnecting")
-        offline = [alice_conn.send(room, f"offline {i}") for i in range(3)]
+        offline = [await alice_conn.send(room, f"offline {i}") for i in range(3)]
         assert [p.client_id for p in alice_conn.pending_sends()] == offline
         restartable.start()
 
@@ -155,7 +155,7 @@ async def test_saved_state_resumes_in_a_new_connection(restartable: Restartable)
         await next_of(events, jeco.MessageCreated)
         restartable.stop()
         await next_of(events, jeco.StateChanged, lambda s: s.state == "reconnecting")
-        queued = first.send(room, "queued while down")
+        queued = await first.send(room, "queued while down")
         positions, outbox = first.positions(), first.pending_sends()
         first.close()
         restartable.start()
