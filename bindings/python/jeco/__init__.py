@@ -11,7 +11,7 @@
 The package is a facade over the Rust crate ``jeco-client``: the chat logic is there.
 """
 
-from ._client import AsyncClient, Client
+from ._client import AsyncClient, Client, Progress, Transport
 from ._connection import AsyncConnection, AsyncEvents, Connection, Events, ListenerHandle
 from ._errors import (
     ClientError,
@@ -133,6 +133,7 @@ __all__ = [
     "PendingSend",
     "Presence",
     "PresenceInfo",
+    "Progress",
     "Profile",
     "RateLimited",
     "Reaction",
@@ -153,6 +154,7 @@ __all__ = [
     "StateChanged",
     "Tokens",
     "TooLarge",
+    "Transport",
     "TransportError",
     "Typing",
     "Unauthenticated",

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import os
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from . import _jeco, _ops
 from ._connection import AsyncConnection, Connection, connect_args
@@ -41,8 +41,11 @@ from .models import (
 
 T = TypeVar("T")
 
-Transport = str
-"""``"websocket"`` (the default) or ``"sse"``."""
+Transport = Literal["websocket", "sse"]
+"""How a connection reaches the server: a WebSocket (the default) or Server-Sent Events."""
+
+Progress = Callable[[int, int], object]
+"""Told ``(sent, total)`` bytes of an upload."""
 
 
 def _file(data: bytes | None, path: str | os.PathLike[str] | None) -> tuple[bytes | None, str | None]:
@@ -120,11 +123,13 @@ class AsyncClient:
         *,
         path: str | os.PathLike[str] | None = None,
         file_name: str | None = None,
+        progress: Progress | None = None,
     ) -> AttachmentMeta:
         """Uploads ``data`` or the file at ``path`` to ``room``; put its ``id`` in a message's
-        ``attachments``."""
+        ``attachments``. ``progress(sent, total)`` is called as the bytes go out, from a thread
+        of the client's runtime."""
         data, path = _file(data, path)
-        text: str = await self._native.upload(room, data, path, file_name, False)
+        text: str = await self._native.upload(room, data, path, file_name, progress, False)
         return decode(AttachmentMeta, json.loads(text))
 
     async def upload_avatar(
@@ -133,11 +138,12 @@ class AsyncClient:
         *,
         path: str | os.PathLike[str] | None = None,
         file_name: str | None = None,
+        progress: Progress | None = None,
     ) -> AttachmentMeta:
         """Uploads an image (PNG, JPEG, GIF or WebP) for the avatar; set it with
-        ``update_profile(avatar=...)``."""
+        ``update_profile(avatar=...)``. ``progress`` as for :meth:`upload_attachment`."""
         data, path = _file(data, path)
-        text: str = await self._native.upload(None, data, path, file_name, False)
+        text: str = await self._native.upload(None, data, path, file_name, progress, False)
         return decode(AttachmentMeta, json.loads(text))
 
     async def download(self, attachment: int) -> Download:
@@ -417,11 +423,13 @@ class Client:
         *,
         path: str | os.PathLike[str] | None = None,
         file_name: str | None = None,
+        progress: Progress | None = None,
     ) -> AttachmentMeta:
         """Uploads ``data`` or the file at ``path`` to ``room``; put its ``id`` in a message's
-        ``attachments``."""
+        ``attachments``. ``progress(sent, total)`` is called as the bytes go out, from a thread
+        of the client's runtime."""
         data, path = _file(data, path)
-        text: str = self._native.upload(room, data, path, file_name, True)
+        text: str = self._native.upload(room, data, path, file_name, progress, True)
         return decode(AttachmentMeta, json.loads(text))
 
     def upload_avatar(
@@ -430,11 +438,12 @@ class Client:
         *,
         path: str | os.PathLike[str] | None = None,
         file_name: str | None = None,
+        progress: Progress | None = None,
     ) -> AttachmentMeta:
         """Uploads an image (PNG, JPEG, GIF or WebP) for the avatar; set it with
-        ``update_profile(avatar=...)``."""
+        ``update_profile(avatar=...)``. ``progress`` as for :meth:`upload_attachment`."""
         data, path = _file(data, path)
-        text: str = self._native.upload(None, data, path, file_name, True)
+        text: str = self._native.upload(None, data, path, file_name, progress, True)
         return decode(AttachmentMeta, json.loads(text))
 
     def download(self, attachment: int) -> Download:

@@ -15,6 +15,7 @@ class NativeClient:
         data: bytes | None,
         path: str | None,
         file_name: str | None,
+        progress: Any,
         blocking: bool,
     ) -> Any: ...
     def download(self, attachment: int, thumbnail: bool, blocking: bool) -> Any: ...

@@ -1,5 +1,7 @@
 //! [`NativeClient`]: a [`jeco_client::Client`] for Python.
 
+use std::sync::Arc;
+
 use jeco_client::proto::ws::RoomPosition;
 use jeco_client::{Client, ConnectOptions, PendingSend, TransportKind, Upload};
 use pyo3::prelude::*;
@@ -48,8 +50,10 @@ impl NativeClient {
     }
 
     /// Uploads a file for a message in `room`, or for the avatar when `room` is `None`: `data`
-    /// when given, else the file at `path`. Its metadata as JSON text.
-    #[pyo3(signature = (room, data, path, file_name, blocking))]
+    /// when given, else the file at `path`; `progress(sent, total)` is called as it goes. Its
+    /// metadata as JSON text.
+    #[pyo3(signature = (room, data, path, file_name, progress, blocking))]
+    #[allow(clippy::too_many_arguments)]
     fn upload<'py>(
         &self,
         py: Python<'py>,
@@ -57,6 +61,7 @@ impl NativeClient {
         data: Option<Vec<u8>>,
         path: Option<String>,
         file_name: Option<String>,
+        progress: Option<Py<PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let file = match (data, path) {
@@ -68,13 +73,16 @@ impl NativeClient {
             _ => return Err(bad_argument("give either data or path")),
         };
         let client = self.client.clone();
+        let progress = progress.map(|callback| {
+            Arc::new(PyProgress { callback }) as Arc<dyn jeco_client::UploadProgress>
+        });
         run(py, blocking, async move {
             let meta = match room {
                 Some(room) => {
                     let room = jeco_client::proto::ids::RoomId(room);
-                    client.upload_attachment(room, file, None).await
+                    client.upload_attachment(room, file, progress).await
                 }
-                None => client.upload_avatar(file, None).await,
+                None => client.upload_avatar(file, progress).await,
             }
             .map_err(|e| to_py(&e))?;
             serde_json::to_string(&meta).map_err(|e| bad_argument(e.to_string()))
@@ -166,6 +174,22 @@ fn parse_outbox(json: &str) -> PyResult<Vec<PendingSend>> {
             message: s.message,
         })
         .collect())
+}
+
+/// A Python callable told how far an upload has come.
+struct PyProgress {
+    callback: Py<PyAny>,
+}
+
+impl jeco_client::UploadProgress for PyProgress {
+    fn progress(&self, sent: u64, total: u64) {
+        Python::attach(|py| {
+            if let Err(e) = self.callback.call1(py, (sent, total)) {
+                // Like an exception in a thread: reported, and the upload goes on.
+                e.write_unraisable(py, Some(self.callback.bind(py)));
+            }
+        });
+    }
 }
 
 /// A failed call as the exception Python raises.

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
+
 import jeco
 
 from .conftest import connected, general, next_of
 
 
+@pytest.mark.parametrize("transport", ["websocket", "sse"])
 async def test_messages_typing_presence_and_reactions(
-    alice: jeco.AsyncClient, bob: jeco.AsyncClient
+    alice: jeco.AsyncClient, bob: jeco.AsyncClient, transport: jeco.Transport
 ) -> None:
     room = await general(alice)
     alice_id = (await alice.me()).id
-    async with bob.connect() as bob_conn:
+    async with bob.connect(transport=transport) as bob_conn:
         bob_events = await connected(bob_conn)
-        async with alice.connect() as alice_conn:
+        async with alice.connect(transport=transport) as alice_conn:
             alice_events = await connected(alice_conn)
             assert alice_conn.is_connected and alice_conn.state.state == "connected"
 

@@ -139,7 +139,10 @@ async def test_files(alice: jeco.AsyncClient, tmp_path: Path) -> None:
     assert (text.filename, text.size) == ("notes.txt", 10)
     image_path = tmp_path / "dot.png"
     image_path.write_bytes(png())
-    image = await alice.upload_attachment(room, path=image_path)
+    told: list[tuple[int, int]] = []
+    image = await alice.upload_attachment(room, path=image_path, progress=lambda *p: told.append(p))
+    size = len(png())
+    assert told[0] == (0, size) and told[-1] == (size, size)
     assert image.filename == "dot.png" and image.content_type == "image/png"
     message = await alice.send_message(room, "files", attachments=[text.id, image.id])
     assert [a.id for a in message.attachments] == [text.id, image.id]
