@@ -5,7 +5,7 @@ client's; these classes only convert."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -197,7 +197,7 @@ class AsyncConnection(_ConnectionBase):
         each event may take before ``TimeoutError``."""
         return AsyncEvents(self._native.events(), timeout)
 
-    async def send_and_wait(
+    def send_and_wait(
         self,
         room: int,
         body: str,
@@ -205,13 +205,16 @@ class AsyncConnection(_ConnectionBase):
         reply_to: int | None = None,
         attachments: Sequence[int] = (),
         client_id: str | None = None,
-    ) -> Message:
-        """Queues a message through the outbox and waits until it is stored. Cancelling the
-        wait does not take back a message already queued; :meth:`send` queues at once."""
-        text = await self._native.send_and_wait(
-            room, body, reply_to, list(attachments), client_id, False
-        )
-        return decode(Message, json.loads(text))
+    ) -> Coroutine[Any, Any, Message]:
+        """Queues a message through the outbox now, and returns an awaitable of it as stored
+        (``await conn.send_and_wait(room, text)``). The message is queued before anything is
+        awaited: cancelling the wait, even at once, never takes it back."""
+        stored = self._native.send_and_wait(room, body, reply_to, list(attachments), client_id, False)
+
+        async def wait() -> Message:
+            return decode(Message, json.loads(await stored))
+
+        return wait()
 
     async def typing(self, room: int, active: bool = True) -> None:
         """Says the user is typing in ``room`` (it lapses by itself), or stopped."""

@@ -74,7 +74,8 @@ impl NativeConnection {
         self.connection.send_message(RoomId(room), message)
     }
 
-    /// Queues a message and waits until it is stored; the message as JSON text.
+    /// Queues a message now and waits until it is stored; the message as JSON text. The
+    /// message is queued before this returns, so cancelling the wait never takes it back.
     #[pyo3(signature = (room, body, reply_to, attachments, client_id, blocking))]
     #[allow(clippy::too_many_arguments)]
     fn send_and_wait<'py>(
@@ -87,11 +88,10 @@ impl NativeConnection {
         client_id: Option<String>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let connection = self.connection.clone();
         let message = message(body, reply_to, attachments, client_id);
+        let (_, stored) = self.connection.send_tracked(RoomId(room), message);
         run(py, blocking, async move {
-            let stored = connection.send_and_wait(RoomId(room), message).await;
-            to_json(&stored.map_err(|e| to_py(&e))?)
+            to_json(&stored.await.map_err(|e| to_py(&e))?)
         })
     }
 

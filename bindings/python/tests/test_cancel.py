@@ -51,3 +51,17 @@ async def test_cancelled_wait_for_an_event_loses_nothing(alice: jeco.AsyncClient
             got.append(await events.next(timeout=WAIT))
         bodies = [e.message.body for e in got if isinstance(e, jeco.MessageCreated)]
         assert bodies == ["around the cancelled wait"]
+
+
+async def test_a_cancelled_send_and_wait_is_still_sent(alice: jeco.AsyncClient) -> None:
+    """The message is queued when send_and_wait is called: cancelling the wait at once, before
+    the task ever ran, does not take it back."""
+    room = await general(alice)
+    async with alice.connect() as conn:
+        events = await connected(conn)
+        waiting = asyncio.ensure_future(conn.send_and_wait(room, "sent anyway"))
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        created = await next_of(events, jeco.MessageCreated)
+        assert created.message.body == "sent anyway"
