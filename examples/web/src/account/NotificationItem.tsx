@@ -54,7 +54,7 @@ export function NotificationItem({ notification: n, room, now, onOpen, onMarkRea
     <ListGroup.Item as="li" className={`notification-item d-flex gap-3 align-items-start${n.read ? "" : " unread"}`}>
       <Avatar user={n.actor} size={36} />
       <div className="flex-grow-1 min-w-0">
-        <Link to={notificationHref(n)} onClick={onOpen} className={`text-break text-decoration-none${n.read ? " text-body" : " fw-semibold"}`}>
+        <Link to={notificationHref(n)} onClick={onOpen} className={`d-block text-break text-decoration-none${n.read ? " text-body" : " fw-semibold"}`}>
           {!n.read && <span className="visually-hidden">Unread: </span>}
           {text}
         </Link>
