@@ -281,6 +281,25 @@ test("file sharing: an image shows inline as a thumbnail, a document as a downlo
   expect((await download).suggestedFilename()).toBe("minutes.pdf");
   await shot(b, "chat-files");
 
+  // Dropped on the conversation, or pasted into the composer, a file is attached too.
+  await a.getByRole("region", { name: "family" }).evaluate((el) => {
+    const data = new DataTransfer();
+    data.items.add(new File(["dropped"], "dropped.txt", { type: "text/plain" }));
+    el.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+    el.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  await a.getByRole("textbox", { name: "Message" }).evaluate((el) => {
+    const data = new DataTransfer();
+    data.items.add(new File(["pasted"], "pasted.txt", { type: "text/plain" }));
+    el.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  });
+  const attached = a.getByRole("list", { name: "Attached files" });
+  await expect(attached.getByRole("listitem")).toHaveCount(2);
+  await expect(a.getByRole("button", { name: "Send" })).toBeEnabled();
+  await a.getByRole("button", { name: "Send" }).click();
+  await expect(timeline(b, "family").getByRole("link", { name: /^Download dropped\.txt/ })).toBeVisible();
+  await expect(timeline(b, "family").getByRole("link", { name: /^Download pasted\.txt/ })).toBeVisible();
+
   // Too large: the server refuses it and says so.
   await files.setInputFiles({ name: "huge.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(10 * 1024 * 1024 + 1) });
   await expect(a.getByRole("list", { name: "Attached files" }).getByRole("alert")).toBeVisible();
@@ -398,6 +417,10 @@ test("members: an owner adds, promotes and removes; @mentions complete and highl
   await expect(mention.getByText(`@${bob.username}`)).toHaveClass(/chat-mention me/);
   await expectAccessible(b);
   await shot(b, "chat-mention");
+  await b.emulateMedia({ colorScheme: "dark" });
+  await expect(b.locator("html")).toHaveAttribute("data-bs-theme", "dark");
+  await expectAccessible(b);
+  await shot(b, "chat-dark");
 });
 
 test("phone width: the list is the home screen and a room has a way back", async ({ newUser, signIn }) => {
@@ -483,5 +506,8 @@ test.describe("a long history", () => {
     }).toPass({ timeout: 120_000 });
     await expect(message(a, "archive", label(1))).toBeVisible();
     await shot(a, "chat-history");
+    await a.getByRole("button", { name: "Jump to latest" }).click();
+    await expect(message(a, "archive", label(total))).toBeVisible();
+    await expect(a.getByRole("button", { name: "Jump to latest" })).toHaveCount(0);
   });
 });

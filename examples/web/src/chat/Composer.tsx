@@ -179,7 +179,7 @@ export function Composer(props: Props) {
       <div className="d-flex align-items-end gap-2">
         {mode?.kind !== "edit" && (
           <>
-            <Button variant="outline-secondary" onClick={() => fileInput.current?.click()} aria-label="Attach files" title="Attach files">
+            <Button variant="" className="chat-btn-quiet" onClick={() => fileInput.current?.click()} aria-label="Attach files" title="Attach files">
               <PaperclipIcon />
             </Button>
             <input

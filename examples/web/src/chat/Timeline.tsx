@@ -140,7 +140,7 @@ function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { t
           size="sm"
           onClick={() => virtuoso.current?.scrollToIndex({ index: "LAST", align: "end" })}
         >
-          Jump to latest ↓
+          Jump to latest <span aria-hidden="true">↓</span>
         </Button>
       )}
     </div>

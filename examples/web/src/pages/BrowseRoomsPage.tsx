@@ -106,7 +106,7 @@ export function BrowseRoomsPage() {
                 </div>
               </div>
               {joined ? (
-                <Link to={`/rooms/${r.room.id}`} className="btn btn-outline-primary btn-sm" aria-label={`Open ${name}`}>
+                <Link to={`/rooms/${r.room.id}`} className="btn chat-btn-quiet btn-sm" aria-label={`Open ${name}`}>
                   Open
                 </Link>
               ) : (
