@@ -20,7 +20,7 @@ test("a direct message raises the bell live; marking it read lowers it (Test Flo
   await navbar(b).getByRole("link", { name: "Notifications, 2 unread" }).click();
   const list = b.getByRole("list", { name: "Notifications" });
   await expect(list.getByRole("listitem")).toHaveCount(2);
-  await expect(list.getByRole("link", { name: new RegExp(`Unread: ${alice.username} sent you a message`) })).toHaveCount(2);
+  await expect(list.getByRole("link", { name: new RegExp(`Unread: ${alice.username} sent you a direct message$`) })).toHaveCount(2);
   await shot(b, "notifications");
 
   await list.getByRole("button", { name: /^Mark read/ }).first().click();

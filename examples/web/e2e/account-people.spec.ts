@@ -108,3 +108,27 @@ test("presence: online while signed in, offline when the browser closes, online 
   b = await signIn(bob);
   await expect(bobForAlice.getByText("Online")).toBeVisible();
 });
+
+test("someone's profile: who they are, whether online, and what I can do", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  await callAs(server, bob, "PATCH", "/v1/me", { display_name: "Bob Builder", bio: "Can we fix it?" });
+  const a = await signIn(alice);
+  await signIn(bob);
+
+  await navbar(a).getByRole("link", { name: "People" }).click();
+  await (await search(a, bob.username)).getByRole("link", { name: "Bob Builder" }).click();
+  await expect(a.getByRole("heading", { name: "Bob Builder", level: 1 })).toBeVisible();
+  await expect(a.getByText("Can we fix it?")).toBeVisible();
+  await expect(a.getByText("Online")).toBeVisible();
+
+  await a.getByRole("button", { name: "Add contact" }).click();
+  await expect(a.getByRole("button", { name: "Remove contact" })).toBeVisible();
+  await a.getByRole("button", { name: "Block" }).click();
+  await expect(a.getByRole("button", { name: "Unblock" })).toBeVisible();
+  await expect(a.getByRole("button", { name: "Message" })).toBeDisabled();
+  await shot(a, "user-profile");
+  await a.getByRole("button", { name: "Unblock" }).click();
+  await a.getByRole("button", { name: "Message" }).click();
+  await expect(a).toHaveURL(/\/rooms\/\d+$/);
+});
