@@ -75,9 +75,14 @@ pub struct Options {
     /// Origins allowed to call the API from browsers (comma-separated) [default: none].
     #[arg(long, env = "JECO_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Option<Vec<String>>,
-    /// Take client addresses from X-Forwarded-For (only behind a trusted proxy).
+    /// Take client addresses from X-Forwarded-For (only behind a trusted proxy); the
+    /// proxy's `X-Forwarded-Proto: https` then also makes the refresh cookie `Secure`.
     #[arg(long, env = "JECO_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
+    /// Mark the browsers' refresh-token cookie (`jeco_refresh`) `Secure`, so it only travels
+    /// over HTTPS. Turn it on whenever browsers reach the server over HTTPS [default: off].
+    #[arg(long, env = "JECO_SECURE_COOKIES", num_args = 0..=1, default_missing_value = "true")]
+    pub secure_cookies: Option<bool>,
     /// The web page that completes a password reset (default:
     /// `http://<listen>/reset-password`).
     #[arg(long, env = "JECO_RESET_LINK")]
@@ -206,6 +211,7 @@ impl Options {
             jwt_secret_file,
             cors_origins,
             trust_forwarded_for,
+            secure_cookies,
             reset_link,
             smtp_host,
             smtp_port,
@@ -451,6 +457,7 @@ impl Settings {
                 .unwrap_or(defaults.max_connections_per_user),
             cors_origins: o.cors_origins.clone().unwrap_or_default(),
             trust_forwarded_for: o.trust_forwarded_for.unwrap_or(false),
+            secure_cookies: o.secure_cookies.unwrap_or(false),
             web_dir: o.web_dir.clone(),
             upload_bytes: engine.limits().upload_bytes,
             write_timeout: o

@@ -12,6 +12,7 @@
 //! transport.rs  what the WebSocket and SSE transports share (parse, run, limits)
 //! sse.rs        GET /v1/sse + POST /v1/sse/{id}/commands: the fallback transport
 //! extract.rs    JSON/path/query extractors with error bodies; AuthUser; ClientIp
+//! cookie.rs     the browsers' refresh-token cookie (jeco_refresh) and its CSRF check
 //! error.rs      ApiError -> status + ErrorBody, the only place errors become responses
 //! state.rs      AppState, ServerConfig, tickets, connection counts
 //! counts.rs     how many connections or uploads each user holds
@@ -28,6 +29,7 @@
 //! [`jeco_core::session::Session`]. Every rule about who may do what stays in the engine.
 
 pub mod config;
+mod cookie;
 mod counts;
 pub mod error;
 pub mod extract;

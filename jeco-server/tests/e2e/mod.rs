@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod bad_input;
 pub mod clients;
 pub mod connections;
+pub mod cookies;
 pub mod denials;
 pub mod endings;
 pub mod files;
@@ -45,6 +46,14 @@ macro_rules! e2e_suite {
             user_search_and_contacts,
             profiles_avatars_passwords_and_blocks,
             private_answers_are_never_cached,
+        );
+        cases!($db; cookies:
+            sign_in_with_a_refresh_cookie,
+            refresh_by_cookie_rotates_it,
+            cookie_requests_need_the_csrf_header_and_this_origin,
+            logout_by_cookie_clears_and_revokes,
+            password_change_keeps_the_browser_signed_in,
+            the_cookie_is_secure_over_https,
         );
         cases!($db; rooms:
             group_rooms_deliver_only_to_their_members,
