@@ -49,7 +49,7 @@ pub struct RegisterRequest {
     pub password: String,
     /// Browsers: `true` puts the refresh token in the `jeco_refresh` cookie (`HttpOnly`,
     /// `SameSite=Strict`, `Path=/v1/auth`) instead of the body, whose `tokens` are then a
-    /// [`crate::model::CookieTokens`]. Absent or `false`: the refresh token is in the body.
+    /// `CookieTokens`. Absent or `false`: the refresh token is in the body.
     #[serde(default, skip_serializing_if = "is_false")]
     pub refresh_cookie: bool,
 }
@@ -64,7 +64,7 @@ pub struct LoginRequest {
     pub password: String,
     /// Browsers: `true` puts the refresh token in the `jeco_refresh` cookie (`HttpOnly`,
     /// `SameSite=Strict`, `Path=/v1/auth`) instead of the body, whose `tokens` are then a
-    /// [`crate::model::CookieTokens`]. Absent or `false`: the refresh token is in the body.
+    /// `CookieTokens`. Absent or `false`: the refresh token is in the body.
     #[serde(default, skip_serializing_if = "is_false")]
     pub refresh_cookie: bool,
 }
@@ -109,7 +109,7 @@ pub struct ChangePasswordRequest {
     #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub new_password: String,
     /// Browsers: `true` puts the new refresh token in the `jeco_refresh` cookie instead of
-    /// the body, which is then a [`crate::model::CookieTokens`].
+    /// the body, which is then a `CookieTokens`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub refresh_cookie: bool,
 }

@@ -113,11 +113,15 @@ pub struct Session {
     pub tokens: Tokens,
 }
 
-/// [`Tokens`] without the refresh token, which went into the `jeco_refresh` cookie: the
+/// `Tokens` without the refresh token, which went into the `jeco_refresh` cookie: the
 /// answer to a request with `"refresh_cookie": true`, or to a refresh by cookie. Browsers
 /// keep the access token in memory; script never sees the refresh token.
+///
+/// No other field is allowed (`additionalProperties: false` in the OpenAPI document), so that
+/// a `Tokens` never passes for one: an answer is exactly one of the two.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct CookieTokens {
     /// A short-lived JWT to put in `Authorization: Bearer`.
     pub access_token: String,
@@ -137,7 +141,7 @@ impl From<Tokens> for CookieTokens {
     }
 }
 
-/// A [`Session`] whose refresh token went into the `jeco_refresh` cookie.
+/// A `Session` whose refresh token went into the `jeco_refresh` cookie.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CookieSession {

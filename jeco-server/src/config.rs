@@ -33,6 +33,17 @@ pub struct Cli {
     /// The settings.
     #[command(flatten)]
     pub options: Options,
+    /// Something else to do than serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `jeco-server` can do besides serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Print the OpenAPI document (what `GET /v1/openapi.json` serves, without `servers`) as
+    /// JSON with sorted keys, and exit. Opens no database and binds no port.
+    Openapi,
 }
 
 /// Every setting. Unset ones fall back to the config file, then to the default.

@@ -126,6 +126,7 @@ macro_rules! e2e_suite {
             openapi_error_codes_are_the_protocols,
             openapi_document_is_valid,
             errors_outside_operations_are_error_bodies,
+            the_printed_document_is_the_served_one,
         );
     };
 }
