@@ -76,7 +76,8 @@ pub struct Options {
     /// crashed, cut off) stop counting as online [default: 10].
     #[arg(long, env = "JECO_NODE_TIMEOUT_SECS")]
     pub node_timeout_secs: Option<u64>,
-    /// Directory of the web client's static files, served at `/`.
+    /// Directory of the web client's static files, served at `/` [default:
+    /// `examples/web/dist` if it exists in the working directory].
     #[arg(long, env = "JECO_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
     /// File holding the access-token signing secret (default: `<data dir>/jwt.key`, created
@@ -256,6 +257,10 @@ impl Options {
     }
 }
 
+/// Where a built web client is looked for when `web_dir` is not set, relative to the working
+/// directory: `cargo run -p jeco-server` from the repository root then serves it.
+pub const DEFAULT_WEB_DIR: &str = "examples/web/dist";
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -290,6 +295,14 @@ impl Settings {
             .data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("./jeco-data"))
+    }
+
+    /// The web client's directory: `web_dir` if set, else [`DEFAULT_WEB_DIR`] if it exists.
+    pub fn web_dir(&self) -> Option<PathBuf> {
+        self.options.web_dir.clone().or_else(|| {
+            let built = PathBuf::from(DEFAULT_WEB_DIR);
+            built.is_dir().then_some(built)
+        })
     }
 
     /// Opens the engine these settings describe.
@@ -469,7 +482,7 @@ impl Settings {
             cors_origins: o.cors_origins.clone().unwrap_or_default(),
             trust_forwarded_for: o.trust_forwarded_for.unwrap_or(false),
             secure_cookies: o.secure_cookies.unwrap_or(false),
-            web_dir: o.web_dir.clone(),
+            web_dir: self.web_dir(),
             upload_bytes: engine.limits().upload_bytes,
             write_timeout: o
                 .write_timeout_secs

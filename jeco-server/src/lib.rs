@@ -21,7 +21,8 @@
 //! smtp.rs       password-reset mail over SMTP, sent in the background
 //! upload.rs     uploads: streamed into the blob store, deadlines, a cap in flight
 //! serve.rs      serve(): the accept loop with a connection cap, header and idle timeouts
-//! web.rs        the web client's files (--web-dir): no dot-files, nothing outside it
+//! web.rs        the web client's files (--web-dir): no dot-files, nothing outside it,
+//!               cache headers, precompressed siblings, the client's CSP
 //! config.rs     the binary's flags, environment variables and config file
 //! ```
 //!
@@ -146,6 +147,8 @@ fn api_router(state: &AppState) -> (Router, OpenApi) {
             }),
         )
         // Unknown API paths answer with an error body, never with the web client's page.
+        .route("/v1", axum::routing::any(unknown_route))
+        .route("/v1/", axum::routing::any(unknown_route))
         .route("/v1/{*rest}", axum::routing::any(unknown_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_bytes))

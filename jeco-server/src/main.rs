@@ -6,7 +6,7 @@
 use anyhow::Context;
 use clap::Parser;
 use jeco_server::AppState;
-use jeco_server::config::{Cli, Command, Settings};
+use jeco_server::config::{Cli, Command, DEFAULT_WEB_DIR, Settings};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of the system allocator: with tens of thousands of connections, each a
@@ -36,6 +36,13 @@ async fn main() -> anyhow::Result<()> {
     let mut state = AppState::new(engine.clone(), settings.server_config(&engine)?);
     if let Some(shared) = settings.shared()? {
         state = state.shared_through(shared);
+    }
+    match &state.config.web_dir {
+        Some(dir) => tracing::info!(dir = %dir.display(), "serving the web client"),
+        None => tracing::info!(
+            "the web client is not built ({DEFAULT_WEB_DIR} does not exist): \
+             `bash scripts/run.sh` builds it, or set --web-dir"
+        ),
     }
     let app = jeco_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)

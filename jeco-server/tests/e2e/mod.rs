@@ -104,6 +104,10 @@ macro_rules! e2e_suite {
         );
         cases!($db; web:
             the_web_dir_serves_no_dot_files_and_nothing_outside_it,
+            assets_are_cached_for_good_and_the_page_never,
+            precompressed_siblings_are_served_to_who_accepts_them,
+            the_api_is_never_shadowed_by_the_page,
+            the_default_web_dir_is_the_built_client,
         );
         cases!($db; endings:
             a_client_that_stops_reading_is_let_go,
