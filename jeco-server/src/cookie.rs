@@ -74,9 +74,12 @@ impl RefreshCookie {
             "{NAME}={value}; HttpOnly; SameSite=Strict; Path={}; Max-Age={max_age}{secure}",
             self.path
         );
-        // The token is URL-safe base64 and the path comes from the configuration, whose
-        // base path is a plain URL path: the value is always a valid header.
-        HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+        // The token is URL-safe base64; only a base path with characters no URL path has
+        // could make the header invalid.
+        HeaderValue::from_str(&cookie).unwrap_or_else(|_| {
+            tracing::error!(path = %self.path, "the refresh cookie's path is not a valid header");
+            HeaderValue::from_static("")
+        })
     }
 }
 

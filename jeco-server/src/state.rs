@@ -64,7 +64,8 @@ pub struct ServerConfig {
     /// Static files of the web client, served at `/`.
     pub web_dir: Option<PathBuf>,
     /// The path the router is nested under in a larger application (such as `/chat`), so
-    /// the OpenAPI document names it as its server; `None` when served at the root.
+    /// the OpenAPI document names it as its server and the browsers' refresh cookie is scoped
+    /// to `<base path>/v1/auth`; `None` when served at the root.
     pub base_path: Option<String>,
     /// How long a real-time ticket stays valid.
     pub ticket_ttl: Duration,

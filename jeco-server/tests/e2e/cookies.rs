@@ -326,3 +326,13 @@ pub async fn the_cookie_is_secure_over_https(db: Db) {
     assert!(sign_in(&s, HTTPS).await.ends_with("; Secure"));
     assert!(!sign_in(&s, &[]).await.contains("Secure"));
 }
+
+/// A router mounted under a prefix scopes the cookie to the prefix's sign-in routes.
+pub async fn the_cookie_path_follows_the_base_path(db: Db) {
+    let mut setup = Setup::default();
+    setup.config.base_path = Some("/chat".to_owned());
+    let s = db.start_with(setup).await;
+    s.register("alice").await;
+    let set = sign_in(&s, &[]).await;
+    assert!(set.contains("; Path=/chat/v1/auth;"), "{set}");
+}

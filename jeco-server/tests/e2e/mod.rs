@@ -54,6 +54,7 @@ macro_rules! e2e_suite {
             logout_by_cookie_clears_and_revokes,
             password_change_keeps_the_browser_signed_in,
             the_cookie_is_secure_over_https,
+            the_cookie_path_follows_the_base_path,
         );
         cases!($db; rooms:
             group_rooms_deliver_only_to_their_members,
