@@ -141,6 +141,10 @@ test("room list: existing rooms, joining one shows history and live messages, cr
   await expect(list.getByRole("listitem")).toHaveCount(1);
   await b.getByRole("searchbox", { name: "Filter rooms" }).fill("");
   await shot(b, "chat-browse-rooms");
+  await openRoom(b, "general");
+  await b.getByRole("link", { name: "Browse rooms" }).first().click();
+  await expect(familyRow).toContainText("Everyone at home");
+  await expect(familyRow).not.toContainText("New activity");
   await b.getByRole("button", { name: "Join family" }).click();
 
   await expect(b.getByRole("heading", { level: 1, name: "family" })).toBeVisible();
@@ -417,10 +421,26 @@ test("members: an owner adds, promotes and removes; @mentions complete and highl
   await expect(mention.getByText(`@${bob.username}`)).toHaveClass(/chat-mention me/);
   await expectAccessible(b);
   await shot(b, "chat-mention");
+
+  // A message the server refuses stays, marked, until retried or discarded.
+  await a.getByRole("textbox", { name: "Message" }).fill("bell \u0007 ring");
+  await a.getByRole("textbox", { name: "Message" }).press("Enter");
+  const refused = timeline(a, "team").getByRole("listitem").filter({ hasText: "Not sent" });
+  await expect(refused).toBeVisible();
+  await expect(refused.getByRole("button", { name: "Retry" })).toBeVisible();
+  await refused.getByRole("button", { name: "Discard" }).click();
+  await expect(refused).toHaveCount(0);
   await b.emulateMedia({ colorScheme: "dark" });
   await expect(b.locator("html")).toHaveAttribute("data-bs-theme", "dark");
   await expectAccessible(b);
   await shot(b, "chat-dark");
+
+  await b.getByRole("button", { name: "Leave" }).click();
+  await b.getByRole("dialog", { name: "Leave team?" }).getByRole("button", { name: "Leave room" }).click();
+  await expect(b.getByText("Pick a conversation or browse rooms.")).toBeVisible();
+  await expect(b.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: /^team/ })).toHaveCount(0);
+  await a.getByRole("button", { name: "Members (1)" }).click();
+  await expect(a.getByRole("dialog", { name: "Members of team" }).getByRole("listitem")).toHaveCount(1);
 });
 
 test("phone width: the list is the home screen and a room has a way back", async ({ newUser, signIn }) => {
