@@ -648,7 +648,17 @@ export class RealtimeCore {
     if (generation !== this.generation) return;
     const waiting = this.filling.get(roomId) ?? [];
     this.filling.delete(roomId);
-    for (const e of waiting) this.onRoomEvent(e);
+    for (const e of waiting) {
+      const position = this.positions.get(roomId);
+      if (position === undefined) return;
+      if (e.seq <= position) continue;
+      if (e.seq > position + 1) {
+        // The changes did not reach it (yet): a new connection resumes from what was applied.
+        this.conn?.transport.close();
+        return;
+      }
+      this.applyRoomEvent(e);
+    }
   }
 
   private onFeedEvent(e: FeedEvent): void {
@@ -710,7 +720,15 @@ export class RealtimeCore {
     if (generation !== this.generation) return;
     const waiting = this.feedFilling ?? [];
     this.feedFilling = null;
-    for (const e of waiting) this.onFeedEvent(e);
+    for (const e of waiting) {
+      const seq = feedSeqOf(e);
+      if (seq <= this.feedSeq) continue;
+      if (seq > this.feedSeq + 1) {
+        this.conn?.transport.close();
+        return;
+      }
+      this.applyFeedEvent(e);
+    }
   }
 
   private emit(e: LiveEvent): void {
