@@ -1,6 +1,6 @@
 // axe-core on the account, people and notifications screens: no serious or critical finding.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, expectAccessible, test, type Page } from "./fixtures";
+import { expect, expectAccessible, shot, test, type Page } from "./fixtures";
 
 /**
  * Serious or critical findings in this area's part of a signed-in page: the navigation bar and
@@ -50,4 +50,27 @@ test("the navigation bar works on a phone", async ({ newUser, signIn }) => {
   await expect(page.getByRole("heading", { name: "People", level: 1 })).toBeVisible();
   await expect(bar.getByRole("link", { name: "Notifications" })).toBeVisible();
   await expectAreaAccessible(page);
+});
+
+test.describe("dark mode on a phone", () => {
+  test.use({ colorScheme: "dark", viewport: { width: 375, height: 740 } });
+
+  test("the account screens stay readable", async ({ page, server, newUser, signIn }) => {
+    await page.goto(`${server.url}/login`);
+    await expect(page.locator("html")).toHaveAttribute("data-bs-theme", "dark");
+    await expectAccessible(page);
+    await shot(page, "login-dark-phone");
+
+    const alice = await newUser("alice");
+    const a = await signIn(alice);
+    const bar = a.getByRole("navigation", { name: "Main navigation" });
+    await bar.getByRole("button", { name: "Toggle navigation" }).click();
+    await bar.getByRole("link", { name: "Contacts" }).click();
+    await expect(a.getByRole("heading", { name: "Contacts", level: 1 })).toBeVisible();
+    await expectAreaAccessible(a);
+    await bar.getByRole("link", { name: "Notifications" }).click();
+    await expect(a.getByRole("heading", { name: "Notifications", level: 1 })).toBeVisible();
+    await expectAreaAccessible(a);
+    await shot(a, "notifications-dark-phone");
+  });
 });

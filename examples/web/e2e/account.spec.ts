@@ -45,11 +45,20 @@ test("register, then sign in: the chat opens (Test Flow: register → login → 
   await shot(page, "home-after-login");
 });
 
-test("sign out: back to the login page, and a reload does not bring the session back (Test Flow: logout)", async ({ newUser, signIn }) => {
+test("sign out: back to the login page, and a reload does not bring the session back (Test Flow: logout)", async ({ server, newUser, signIn }) => {
   const user = await newUser("out");
   const page = await signIn(user);
+  const refresh = (await page.context().cookies()).find((c) => c.name === "jeco_refresh");
   await signOutThroughMenu(page, user);
   await expect(page).toHaveURL(/\/login$/);
+
+  // The refresh cookie the session had is revoked: replaying it buys nothing.
+  const replay = await fetch(`${server.url}/v1/auth/refresh`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-jeco-csrf": "1", cookie: `jeco_refresh=${refresh?.value ?? ""}` },
+    body: "{}",
+  });
+  expect(replay.ok).toBe(false);
 
   await page.reload();
   await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
