@@ -108,7 +108,7 @@ export function setMe(me: S["Account"]): void {
 /** Changes the password: every other login is signed out, this one continues with new tokens. */
 export async function changePassword(current: string, next: string): Promise<void> {
   core.notePasswordChange();
-  const tokens = await unwrap(api.POST("/v1/me/password", { body: { current_password: current, new_password: next } }));
+  const tokens = await unwrap(api.POST("/v1/me/password", { body: { current_password: current, new_password: next, refresh_cookie: true } }));
   core.adoptAfterPasswordChange(tokens);
 }
 
