@@ -349,6 +349,15 @@ test("edit and delete of one's own message are seen live; replies and forwards",
   await composer.fill("Meet at 8");
   await composer.press("Enter");
   await expect(message(b, "family", "Meet at 8")).toContainText("(edited)");
+  await expect(a).toHaveTitle("family · Jeco Chat");
+
+  // Arrow up in the empty box edits the latest own message; Escape leaves it as it was.
+  await composer.press("ArrowUp");
+  await expect(composer).toHaveValue("Meet at 8");
+  await expect(a.getByRole("button", { name: "Cancel editing" })).toBeVisible();
+  await composer.press("Escape");
+  await expect(composer).toHaveValue("");
+  await expect(a.getByRole("button", { name: "Cancel editing" })).toHaveCount(0);
 
   // Bob replies; the quote leads back to the original.
   await message(b, "family", "Meet at 8").getByRole("button", { name: "Message actions" }).click();

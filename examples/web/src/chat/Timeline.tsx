@@ -2,8 +2,9 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import Button from "react-bootstrap/Button";
 import Spinner from "react-bootstrap/Spinner";
 import { Virtuoso, type ListProps, type ListRange, type VirtuosoHandle } from "react-virtuoso";
-import { chat, useTimeline, type Timeline as TimelineData, type TimelineItem } from "../realtime";
+import { chat, useTimeline, type Timeline as TimelineData } from "../realtime";
 import { dayKey } from "./format";
+import { readersByMessage } from "./receipts";
 import { MessageItem, type MessageContext } from "./MessageItem";
 
 /** What the page provides; the timeline adds what needs the loaded messages. */
@@ -29,22 +30,6 @@ export function Timeline({ roomId, label, ctx, readMarkers }: Props) {
   // Mounted once the latest page is in: the unread separator and the first position are
   // decided from what was there when the room opened, not from what arrives later.
   return <TimelineList key={roomId} roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} timeline={timeline} />;
-}
-
-/** Who has read up to each of my messages: each reader at the latest of mine they reached. */
-function readersByMessage(items: TimelineItem[], myId: number, markers: Map<number, number>, names: Map<number, string>) {
-  const mine = items.filter((i) => i.status === "sent" && i.message.sender.id === myId && !i.message.deleted);
-  const result = new Map<number, string[]>();
-  for (const [userId, seq] of markers) {
-    if (userId === myId) continue;
-    let latest: TimelineItem | undefined;
-    for (const item of mine) if (item.message.seq <= seq) latest = item;
-    if (!latest) continue;
-    const list = result.get(latest.message.id) ?? [];
-    list.push(names.get(userId) ?? `user ${userId}`);
-    result.set(latest.message.id, list);
-  }
-  return result;
 }
 
 function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { timeline: TimelineData }) {

@@ -121,6 +121,15 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
     [me, myRole, names, usernames],
   );
 
+  const title = roomTitle(summary);
+  useEffect(() => {
+    const previous = document.title;
+    document.title = `${title} · Jeco Chat`;
+    return () => {
+      document.title = previous;
+    };
+  }, [title]);
+
   const direct = summary.room.kind === "direct";
   const label = direct ? `Messages with ${roomTitle(summary)}` : `Messages in ${roomTitle(summary)}`;
 
@@ -165,6 +174,7 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
         onAddFiles={add}
         onRemoveUpload={remove}
         onClearUploads={clear}
+        onEditLast={(m) => setMode({ kind: "edit", message: m })}
       />
       {deleting && <DeleteModal message={deleting} mine={deleting.sender.id === me.id} onHide={() => setDeleting(null)} />}
       {forwarding && <ForwardModal message={forwarding} onHide={() => setForwarding(null)} />}
