@@ -58,3 +58,25 @@ test("a mention opens the room at the message", async ({ server, newUser, signIn
   await expect(b.getByText(`hey @${bob.username}, look`)).toBeVisible();
   await expect(navbar(b).getByRole("link", { name: "Notifications", exact: true })).toBeVisible();
 });
+
+test("older notifications load on demand; reads on another device show at once", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const room = await callAs<{ id: number }>(server, alice, "POST", `/v1/direct/${bob.id}`);
+  for (let i = 0; i < 35; i += 1) {
+    await callAs(server, alice, "POST", `/v1/rooms/${room.id}/messages`, { body: `note ${i}`, client_id: `n${i}` });
+  }
+  const b = await signIn(bob);
+  await navbar(b).getByRole("link", { name: "Notifications, 35 unread" }).click();
+  const list = b.getByRole("list", { name: "Notifications" });
+  await expect(list.getByRole("listitem")).toHaveCount(30);
+  await b.getByRole("button", { name: "Load more" }).click();
+  await expect(list.getByRole("listitem")).toHaveCount(35);
+  await expect(b.getByRole("button", { name: "Load more" })).toHaveCount(0);
+
+  // Bob marks the newest read on his phone.
+  const page = await callAs<{ items: { id: number }[] }>(server, bob, "GET", "/v1/notifications?limit=1");
+  await callAs(server, bob, "POST", `/v1/notifications/${page.items[0]!.id}/read`);
+  await expect(list.getByRole("button", { name: /^Mark read/ })).toHaveCount(34);
+  await expect(navbar(b).getByRole("link", { name: "Notifications, 34 unread" })).toBeVisible();
+});
