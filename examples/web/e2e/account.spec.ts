@@ -127,6 +127,7 @@ test("changing the password signs out the other sessions, not this one", async (
   await shot(here, "profile-password-changed");
 
   await expect(elsewhere.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(elsewhere.getByText("Your password was changed on another device.")).toBeVisible();
   // This tab carries on with the tokens the change returned.
   await navbar(here).getByRole("link", { name: "People" }).click();
   await expect(here.getByRole("heading", { name: "People", level: 1 })).toBeVisible();
