@@ -195,6 +195,12 @@ test("typing indicator in a room and in direct messages", async ({ server, newUs
   await a.getByRole("textbox", { name: "Message" }).press("Enter");
   await expect(message(b, alice.username, "psst")).toBeVisible();
   await expect(b.getByText(`${alice.username} is typing…`)).toHaveCount(0);
+
+  // The header of a direct conversation follows the peer's presence.
+  const peer = a.getByRole("heading", { level: 1, name: bob.username });
+  await expect(peer).toHaveAccessibleDescription("Online");
+  await b.context().close();
+  await expect(peer).toHaveAccessibleDescription(/^Last seen/);
 });
 
 test("reactions: live, toggled off by a second click, several people and emoji", async ({ server, newUser, signIn }) => {
@@ -325,9 +331,19 @@ test("read receipts: Alice sees that Bob read her message once he opens the room
   await expect(mine).not.toContainText("Read by");
 
   await openRoom(b, "family");
-  await expect(b.getByText("New messages")).toBeVisible();
+  await expect(message(b, "family", "Did you read this?")).toContainText("New messages");
   await expect(mine).toContainText(`Read by ${bob.username}`);
   await expect(b.getByRole("navigation", { name: "Conversations" }).getByRole("img", { name: /unread/ })).toHaveCount(0);
+
+  // Bob looks elsewhere; back in family, "New messages" marks what came meanwhile.
+  await openRoom(b, "general");
+  await say(a, "And this one?");
+  await expect(b.getByRole("navigation", { name: "Conversations" }).getByRole("img", { name: "1 unread" })).toBeVisible();
+  await openRoom(b, "family");
+  await expect(message(b, "family", "And this one?")).toContainText("New messages");
+  await expect(message(b, "family", "Did you read this?")).not.toContainText("New messages");
+  await expect(message(a, "family", "And this one?")).toContainText(`Read by ${bob.username}`);
+  await expect(mine).not.toContainText("Read by");
 });
 
 test("edit and delete of one's own message are seen live; replies and forwards", async ({ server, newUser, signIn }) => {
@@ -359,9 +375,12 @@ test("edit and delete of one's own message are seen live; replies and forwards",
   await expect(composer).toHaveValue("");
   await expect(a.getByRole("button", { name: "Cancel editing" })).toHaveCount(0);
 
-  // Bob replies; the quote leads back to the original.
-  await message(b, "family", "Meet at 8").getByRole("button", { name: "Message actions" }).click();
-  await b.getByRole("button", { name: "Reply" }).click();
+  // Bob replies, with the keyboard; the quote leads back to the original.
+  await message(b, "family", "Meet at 8").getByRole("button", { name: "Message actions" }).focus();
+  await b.keyboard.press("Enter");
+  await b.keyboard.press("ArrowDown");
+  await expect(b.getByRole("button", { name: "Reply" })).toBeFocused();
+  await b.keyboard.press("Enter");
   await expect(b.getByRole("button", { name: "Cancel reply" })).toBeVisible();
   await say(b, "Works for me");
   const reply = message(a, "family", "Works for me");

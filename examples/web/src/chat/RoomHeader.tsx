@@ -47,13 +47,13 @@ function DirectTitle({ peer }: { peer: S["UserRef"] }) {
   const presence = usePresence([peer.id]).get(peer.id);
   return (
     <>
-      <h1 className="text-truncate d-flex align-items-center gap-2">
-        <PresenceDot presence={presence} />
+      <h1 className="text-truncate d-flex align-items-center gap-2" aria-describedby="peer-presence">
+        <PresenceDot presence={presence} labelled={false} />
         <Link to={`/users/${peer.id}`} className="text-reset text-decoration-none">
           {peer.display_name || peer.username}
         </Link>
       </h1>
-      <div className="small text-body-secondary">{presenceText(presence)}</div>
+      <div className="small text-body-secondary" id="peer-presence">{presenceText(presence)}</div>
     </>
   );
 }

@@ -15,10 +15,12 @@ interface Props {
   label: string;
   ctx: Context;
   readMarkers: Map<number, number>;
+  /** My read watermark when the room was opened. */
+  readAtOpen: number;
 }
 
 /** The conversation: virtualised, loading history as one scrolls up, marking what is seen read. */
-export function Timeline({ roomId, label, ctx, readMarkers }: Props) {
+export function Timeline({ roomId, label, ctx, readMarkers, readAtOpen }: Props) {
   const timeline = useTimeline(roomId);
   if (!timeline.loaded) {
     return (
@@ -29,10 +31,10 @@ export function Timeline({ roomId, label, ctx, readMarkers }: Props) {
   }
   // Mounted once the latest page is in: the unread separator and the first position are
   // decided from what was there when the room opened, not from what arrives later.
-  return <TimelineList key={roomId} roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} timeline={timeline} />;
+  return <TimelineList key={roomId} roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} timeline={timeline} readAtOpen={readAtOpen} />;
 }
 
-function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { timeline: TimelineData }) {
+function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }: Props & { timeline: TimelineData }) {
   const { items, firstItemIndex, hasOlder, loadingOlder, lastReadSeq } = timeline;
   const virtuoso = useRef<VirtuosoHandle>(null);
   const [atBottom, setAtBottom] = useState(true);
@@ -40,10 +42,12 @@ function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { t
   const [flash, setFlash] = useState<number | null>(null);
   const myId = ctx.me.id;
 
-  // Fixed when the room opens: the first message from someone else past my read watermark.
-  const [unreadId] = useState(
-    () => items.find((i) => i.status === "sent" && i.message.seq > lastReadSeq && i.message.sender.id !== myId)?.message.id ?? null,
-  );
+  // Fixed when the room opens: the first message from someone else past my read watermark
+  // (the store keeps the one of this tab's first visit; a later visit knows better).
+  const [unreadId] = useState(() => {
+    const read = Math.max(lastReadSeq, readAtOpen);
+    return items.find((i) => i.status === "sent" && i.message.seq > read && i.message.sender.id !== myId)?.message.id ?? null;
+  });
   const [initialIndex] = useState(() => {
     const at = items.findIndex((i) => i.message.id === unreadId);
     return at >= 0 ? { index: at, align: "start" as const } : { index: Math.max(items.length - 1, 0), align: "end" as const };

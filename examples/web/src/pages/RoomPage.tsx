@@ -101,6 +101,8 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
   const [showMembers, setShowMembers] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
+  // My read watermark as the room opens, before looking at it moves it: where "New messages" goes.
+  const [readAtOpen] = useState(summary.last_read_seq);
 
   const names = useMemo(() => new Map(members.map((m) => [m.user.id, userName(m.user)])), [members]);
   const usernames = useMemo(() => new Set(members.map((m) => m.user.username)), [members]);
@@ -162,7 +164,7 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
           {error}
         </Alert>
       )}
-      <Timeline roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} />
+      <Timeline roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} readAtOpen={readAtOpen} />
       <TypingIndicator roomId={roomId} />
       <Composer
         roomId={roomId}
