@@ -147,7 +147,9 @@ export class SessionCore {
   /** A `signed_out` event: the password was changed or reset elsewhere. */
   signedOutEvent(reason: string): void {
     if (this.deps.now() - this.passwordChangedAt < OWN_PASSWORD_CHANGE_MS) return;
-    this.signOut(reason === "password_reset" ? PASSWORD_RESET : PASSWORD_CHANGED, true);
+    // Not told to the other tabs: each gets the event on its own connection, and one of them
+    // may be the tab that changed the password (whose broadcast may not have arrived here yet).
+    this.signOut(reason === "password_reset" ? PASSWORD_RESET : PASSWORD_CHANGED, false);
   }
 
   /** A valid access token, refreshing first if it is (nearly) expired. */

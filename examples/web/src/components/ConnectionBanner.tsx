@@ -15,10 +15,26 @@ function useCountdown(at: number | undefined): number {
   return at === undefined ? 0 : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
+/** Whether `active` has lasted `ms` (so that a quick connection does not flash a banner). */
+function useLasting(active: boolean, ms: number): boolean {
+  const [lasted, setLasted] = useState(false);
+  useEffect(() => {
+    if (!active) return;
+    const timer = window.setTimeout(() => setLasted(true), ms);
+    return () => {
+      window.clearTimeout(timer);
+      setLasted(false);
+    };
+  }, [active, ms]);
+  return active && lasted;
+}
+
 /** The connection's state when it is not simply online; a quiet hint when on the SSE fallback. */
 export function ConnectionBanner() {
   const connection = useConnection();
   const seconds = useCountdown(connection.state === "offline" ? connection.retryAt : undefined);
+  // The first connection usually takes a moment: only say so when it takes longer.
+  const slow = useLasting(connection.state === "connecting", 1000);
 
   if (connection.state === "online") {
     if (connection.transport !== "sse") return null;
@@ -41,6 +57,7 @@ export function ConnectionBanner() {
       </Alert>
     );
   }
+  if (connection.state === "connecting" && !slow) return null;
   return (
     <Alert variant="info" role="status" className="rounded-0 mb-0 py-2 d-flex align-items-center gap-2">
       <Spinner animation="border" size="sm" aria-hidden="true" />

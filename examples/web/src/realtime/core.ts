@@ -469,6 +469,9 @@ export class RealtimeCore {
 
     void this.loadRooms();
     void this.loadUnreadNotifications();
+    for (const [roomId, timeline] of this.timelines) {
+      if (!timeline.loaded && (this.viewers.get(roomId) ?? 0) > 0) void this.loadLatest(roomId);
+    }
     if (reconnect) {
       // Unsequenced state (presence, read markers) may have changed while away.
       const known = [...this.presenceAsked];
@@ -977,8 +980,15 @@ export class RealtimeCore {
 
   /** Starts showing a room: the first user loads its latest page. */
   view(roomId: number): () => void {
+    const opening = (this.viewers.get(roomId) ?? 0) === 0;
     this.viewers.set(roomId, (this.viewers.get(roomId) ?? 0) + 1);
     const timeline = this.timelineState(roomId);
+    const summary = this.entries.get(roomId)?.summary;
+    if (opening && summary?.role && timeline.lastReadSeq !== summary.last_read_seq) {
+      // the unread separator sits where the watermark was when the room was opened
+      timeline.lastReadSeq = summary.last_read_seq;
+      this.changed(`timeline:${roomId}`);
+    }
     if (!timeline.loaded) void this.loadLatest(roomId);
     else this.markLatestRead(roomId);
     return () => {
