@@ -1,5 +1,5 @@
 import type { S } from "../api/client";
-import { fullTime, presenceText } from "./format";
+import { fullTime, timeAgo } from "./format";
 import { useNow } from "./useNow";
 import "./account.css";
 
@@ -19,7 +19,7 @@ export function Presence({ presence }: { presence: S["PresenceInfo"] | undefined
         <span>
           Last seen{" "}
           <time dateTime={new Date(lastSeen).toISOString()} title={fullTime(lastSeen)}>
-            {presenceText(presence, now).replace(/^Last seen /, "")}
+            {timeAgo(lastSeen, now)}
           </time>
         </span>
       ) : (
