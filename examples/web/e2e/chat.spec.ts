@@ -141,6 +141,7 @@ test("room list: existing rooms, joining one shows history and live messages, cr
   await expect(list.getByRole("listitem")).toHaveCount(1);
   await b.getByRole("searchbox", { name: "Filter rooms" }).fill("");
   await shot(b, "chat-browse-rooms");
+  await expectAccessible(b);
   await openRoom(b, "general");
   await b.getByRole("link", { name: "Browse rooms" }).first().click();
   await expect(familyRow).toContainText("Everyone at home");
@@ -384,7 +385,8 @@ test("edit and delete of one's own message are seen live; replies and forwards",
   await expect(b.getByRole("button", { name: "Cancel reply" })).toBeVisible();
   await say(b, "Works for me");
   const reply = message(a, "family", "Works for me");
-  await expect(reply.getByRole("button", { name: `Reply to ${alice.username}: Meet at 8` })).toBeVisible();
+  await reply.getByRole("button", { name: `Reply to ${alice.username}: Meet at 8` }).click();
+  await expect(a.locator(":focus")).toContainText("Meet at 8");
 
   // Alice forwards her message to friends.
   await message(a, "family", "Meet at 8").getByRole("button", { name: "Message actions" }).click();

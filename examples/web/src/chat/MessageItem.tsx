@@ -61,6 +61,7 @@ export const MessageItem = memo(function MessageItem({ item, ctx, day, unread, r
       )}
       <div
         id={m.id > 0 ? `message-${m.id}` : undefined}
+        tabIndex={-1}
         className={`chat-message${mentionsMe ? " mentions-me" : ""}${flash ? " flash" : ""}`}
       >
         <div className="d-flex align-items-baseline gap-2">

@@ -61,9 +61,17 @@ function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }:
       if (index < 0) return;
       virtuoso.current?.scrollToIndex({ index, align: "center" });
       setFlash(messageId);
+      // Once there, the original takes the focus, for keyboard and screen reader users.
+      requestAnimationFrame(() => document.getElementById(`message-${messageId}`)?.focus({ preventScroll: true }));
     },
     [items],
   );
+  useEffect(() => {
+    if (flash === null) return;
+    const timer = setTimeout(() => setFlash(null), 1500);
+    return () => clearTimeout(timer);
+  }, [flash]);
+
   const findLoaded = useCallback(
     (messageId: number) => items.find((i) => i.message.id === messageId)?.message,
     [items],

@@ -114,7 +114,7 @@ export function BrowseRoomsPage() {
               <div className="flex-grow-1 min-w-0">
                 <div className="fw-semibold">
                   #{name}
-                  {fresh && <Badge bg="info" className="ms-2">New activity</Badge>}
+                  {fresh && <Badge bg="info" text="dark" className="ms-2">New activity</Badge>}
                   {joined && <Badge bg="secondary" className="ms-2">Joined</Badge>}
                 </div>
                 {r.room.topic && <div className="small text-body-secondary text-truncate">{r.room.topic}</div>}
