@@ -44,24 +44,26 @@ export function ConnectionBanner() {
       </div>
     );
   }
-  if (connection.state === "offline") {
+  if (connection.state === "offline" || connection.state === "reconnecting") {
+    // One banner for the whole time away, whether waiting or trying, so that it does not flicker.
+    const trying = connection.state === "reconnecting";
     return (
       <Alert variant="warning" role="status" className="rounded-0 mb-0 py-2 d-flex flex-wrap align-items-center gap-2">
         <span className="me-auto">
           Offline — messages will be sent when the connection is back.
-          {seconds > 0 && <> Retrying in {seconds} s.</>}
+          {trying ? <> Reconnecting…</> : seconds > 0 && <> Retrying in {seconds} s.</>}
         </span>
-        <Button size="sm" variant="outline-secondary" onClick={retryNow}>
+        <Button size="sm" variant="outline-secondary" onClick={retryNow} disabled={trying}>
           Retry now
         </Button>
       </Alert>
     );
   }
-  if (connection.state === "connecting" && !slow) return null;
+  if (!slow) return null;
   return (
     <Alert variant="info" role="status" className="rounded-0 mb-0 py-2 d-flex align-items-center gap-2">
       <Spinner animation="border" size="sm" aria-hidden="true" />
-      <span>{connection.state === "reconnecting" ? "Reconnecting…" : "Connecting…"}</span>
+      <span>Connecting…</span>
     </Alert>
   );
 }
