@@ -22,6 +22,8 @@ test("contacts: search, add, remove, block; all kept by the server (Test Flow: c
   await expect(mine.getByRole("listitem", { name: bob.username })).toBeVisible();
   await shot(page, "contacts");
 
+  await page.reload();
+  await expect(mine.getByRole("listitem", { name: bob.username })).toBeVisible();
   // Kept by the server: a new sign-in finds it.
   const again = await signIn(alice);
   await navbar(again).getByRole("link", { name: "Contacts" }).click();

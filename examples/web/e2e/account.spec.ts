@@ -49,6 +49,7 @@ test("sign out: back to the login page, and a reload does not bring the session 
   const user = await newUser("out");
   const page = await signIn(user);
   const refresh = (await page.context().cookies()).find((c) => c.name === "jeco_refresh");
+  expect(refresh?.httpOnly).toBe(true);
   await signOutThroughMenu(page, user);
   await expect(page).toHaveURL(/\/login$/);
 
@@ -128,8 +129,10 @@ test("changing the password signs out the other sessions, not this one", async (
 
   await expect(elsewhere.getByRole("button", { name: "Sign in" })).toBeVisible();
   await expect(elsewhere.getByText("Your password was changed on another device.")).toBeVisible();
-  // This tab carries on with the tokens the change returned.
+  // This tab carries on with the tokens the change returned, across a reload too.
   await navbar(here).getByRole("link", { name: "People" }).click();
+  await expect(here.getByRole("heading", { name: "People", level: 1 })).toBeVisible();
+  await here.reload();
   await expect(here.getByRole("heading", { name: "People", level: 1 })).toBeVisible();
   await expect(navbar(here).getByRole("button", { name: user.username })).toBeVisible();
 
