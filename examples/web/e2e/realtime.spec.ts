@@ -128,3 +128,39 @@ test("chat works over SSE when WebSockets are blocked", async ({ browser, server
   await expectOnce([a, b], "family", "Hello over SSE", "Heard you");
   await context.close();
 });
+
+test("tabs share one session: a new tab needs no login, sign-out and sign-in follow in every tab", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const first = await signIn(alice);
+  const second = await first.context().newPage();
+  const refreshes: string[] = [];
+  second.on("request", (request) => {
+    if (request.url().endsWith("/v1/auth/refresh")) refreshes.push(request.url());
+  });
+  await second.goto(`${server.url}/`);
+  await expect(second.getByRole("navigation", { name: "Conversations" })).toBeVisible();
+  // the new tab took the running tab's access token instead of rotating the refresh cookie
+  expect(refreshes).toEqual([]);
+
+  await first.getByRole("button", { name: alice.username }).click();
+  await first.getByRole("button", { name: "Sign out" }).click();
+  await expect(first.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await expect(second.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await second.reload();
+  await expect(second.getByRole("heading", { name: "Sign in" })).toBeVisible();
+
+  await second.getByLabel("Username or email").fill(alice.username);
+  await second.getByLabel("Password", { exact: true }).fill(alice.password);
+  await second.getByRole("button", { name: "Sign in" }).click();
+  await expect(second.getByRole("navigation", { name: "Conversations" })).toBeVisible();
+  await expect(first.getByRole("navigation", { name: "Conversations" })).toBeVisible();
+});
+
+test("a password changed on another device signs the browser out, saying why", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const page = await signIn(alice);
+  await expect(page.getByRole("navigation", { name: "Conversations" })).toBeVisible();
+  await rest(server, alice, "POST", "/v1/me/password", { current_password: alice.password, new_password: "another horse battery" });
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await expect(page.getByText("Your password was changed on another device. Please sign in again.")).toBeVisible();
+});
