@@ -53,16 +53,20 @@ test("the navigation bar works on a phone", async ({ newUser, signIn }) => {
 });
 
 test.describe("dark mode on a phone", () => {
-  test.use({ colorScheme: "dark", viewport: { width: 375, height: 740 } });
+  test.use({ colorScheme: "dark" });
+  const phone = { width: 375, height: 740 };
 
   test("the account screens stay readable", async ({ page, server, newUser, signIn }) => {
+    await page.setViewportSize(phone);
     await page.goto(`${server.url}/login`);
     await expect(page.locator("html")).toHaveAttribute("data-bs-theme", "dark");
     await expectAccessible(page);
     await shot(page, "login-dark-phone");
 
     const alice = await newUser("alice");
+    // Signed in at desktop width (a phone shows the conversation list first, without <main>).
     const a = await signIn(alice);
+    await a.setViewportSize(phone);
     const bar = a.getByRole("navigation", { name: "Main navigation" });
     await bar.getByRole("button", { name: "Toggle navigation" }).click();
     await bar.getByRole("link", { name: "Contacts" }).click();
