@@ -1,16 +1,5 @@
 // axe-core on the account, people and notifications screens: no serious or critical finding.
-import AxeBuilder from "@axe-core/playwright";
-import { expect, expectAccessible, shot, test, type Page } from "./fixtures";
-
-/**
- * Serious or critical findings in this area's part of a signed-in page: the navigation bar and
- * the main content (the conversation sidebar is checked by the chat tests).
- */
-async function expectAreaAccessible(page: Page): Promise<void> {
-  const results = await new AxeBuilder({ page }).include("nav[aria-label='Main navigation']").include("#main").analyze();
-  const severe = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(severe.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
+import { expect, expectAccessible, shot, test } from "./fixtures";
 
 test("signed-out screens are accessible", async ({ page, server }) => {
   for (const path of ["/login", "/register", "/forgot-password"]) {
@@ -27,7 +16,7 @@ test("signed-in screens are accessible", async ({ newUser, signIn }) => {
   const visit = async (open: () => Promise<void>, heading: string) => {
     await open();
     await expect(page.getByRole("heading", { name: heading, level: 1 })).toBeVisible();
-    await expectAreaAccessible(page);
+    await expectAccessible(page);
   };
   await visit(() => bar.getByRole("link", { name: "People" }).click(), "People");
   await visit(() => bar.getByRole("link", { name: "Contacts" }).click(), "Contacts");
@@ -49,7 +38,7 @@ test("the navigation bar works on a phone", async ({ newUser, signIn }) => {
   await bar.getByRole("link", { name: "People" }).click();
   await expect(page.getByRole("heading", { name: "People", level: 1 })).toBeVisible();
   await expect(bar.getByRole("link", { name: "Notifications" })).toBeVisible();
-  await expectAreaAccessible(page);
+  await expectAccessible(page);
 });
 
 test.describe("dark mode on a phone", () => {
@@ -71,10 +60,10 @@ test.describe("dark mode on a phone", () => {
     await bar.getByRole("button", { name: "Toggle navigation" }).click();
     await bar.getByRole("link", { name: "Contacts" }).click();
     await expect(a.getByRole("heading", { name: "Contacts", level: 1 })).toBeVisible();
-    await expectAreaAccessible(a);
+    await expectAccessible(a);
     await bar.getByRole("link", { name: "Notifications" }).click();
     await expect(a.getByRole("heading", { name: "Notifications", level: 1 })).toBeVisible();
-    await expectAreaAccessible(a);
+    await expectAccessible(a);
     await shot(a, "notifications-dark-phone");
   });
 });
