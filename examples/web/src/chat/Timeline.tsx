@@ -3,7 +3,7 @@ import Button from "react-bootstrap/Button";
 import Spinner from "react-bootstrap/Spinner";
 import { Virtuoso, type ListProps, type ListRange, type VirtuosoHandle } from "react-virtuoso";
 import { chat, useTimeline, type Timeline as TimelineData } from "../realtime";
-import { dayKey } from "./format";
+import { dayKey, userName } from "./format";
 import { readersByMessage } from "./receipts";
 import { MessageItem, type MessageContext } from "./MessageItem";
 
@@ -97,6 +97,17 @@ function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }:
   const last = items[items.length - 1];
   const lastIsMinePending = last?.status === "pending" && last.message.sender.id === myId;
 
+  // New messages from others are read out politely (history loading above is not).
+  const [lastKey, setLastKey] = useState(last?.key);
+  const [announcement, setAnnouncement] = useState("");
+  if (last && last.key !== lastKey) {
+    setLastKey(last.key);
+    if (last.status === "sent" && last.message.sender.id !== myId) {
+      const m = last.message;
+      setAnnouncement(`${userName(m.sender)}: ${m.body || m.attachments.map((a) => a.filename).join(", ")}`);
+    }
+  }
+
   return (
     <div className="chat-timeline">
       <Virtuoso
@@ -131,6 +142,7 @@ function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }:
           );
         }}
       />
+      <div className="visually-hidden" aria-live="polite">{announcement}</div>
       {!atBottom && (
         <Button
           className="chat-jump shadow"

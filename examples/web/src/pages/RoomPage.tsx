@@ -5,7 +5,7 @@ import Spinner from "react-bootstrap/Spinner";
 import { Link, useParams } from "react-router-dom";
 import { api, ApiError, errorText, unwrap, type S } from "../api/client";
 import { useMe } from "../auth/session";
-import { useMembers, useReadMarkers, useRoom } from "../realtime";
+import { useConnection, useMembers, useReadMarkers, useRoom, useRooms } from "../realtime";
 import { Composer, type ComposerMode } from "../chat/Composer";
 import { DeleteModal } from "../chat/DeleteModal";
 import { roomTitle, userName } from "../chat/format";
@@ -64,8 +64,13 @@ function RoomPreview({ roomId }: { roomId: number }) {
     }
   }
 
+  // Right after a reload the room list is not in yet: a room of mine would look like a stranger's.
+  const known = useRooms().length > 0;
+  const online = useConnection().state === "online";
+  const settling = !known && !online;
+
   if (error instanceof ApiError && error.code === "room_not_found") return <Missing />;
-  if (!room) {
+  if (!room || settling) {
     return error ? (
       <Alert variant="danger" className="m-3">{errorText(error)}</Alert>
     ) : (
