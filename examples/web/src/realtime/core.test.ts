@@ -71,6 +71,25 @@ describe("resume (§7.4)", () => {
     expect(t.api.changes).not.toHaveBeenCalled();
   });
 
+  it("over SSE the replay may follow `resumed`; one that never comes is read over REST", async () => {
+    const t = await connected([[1, 5], [2, 5]]);
+    const socket = await reconnect(t);
+    socket.ready([[1, 7], [2, 7]]);
+    socket.receive({ type: "resumed", id: socket.lastId("resume"), rooms: [{ room_id: 1, seq: 7 }, { room_id: 2, seq: 7 }], feed_seq: 0 });
+    socket.receive(created(message(8, 1, 8, "live, overtaking the replay"))); // dropped: the replay is not complete
+    socket.receive(created(message(6, 1, 6, "six")));
+    socket.receive(created(message(7, 1, 7, "seven")));
+    socket.receive(created(message(8, 1, 8, "eight")));
+    expect(bodies(t)).toEqual(["six", "seven", "eight"]);
+    expect(t.api.changes).not.toHaveBeenCalled();
+
+    // room 2's replay never arrives: after a grace period its changes are read over REST
+    t.api.changes.mockResolvedValueOnce({ events: [created(message(20, 2, 6, "a")), created(message(21, 2, 7, "b"))], has_more: false, last_seq: 7 });
+    await settle(10_000);
+    expect(t.api.changes).toHaveBeenCalledWith(2, 5);
+    expect(t.core.positions.get(2)).toBe(7);
+  });
+
   it("sends no resume when nothing moved, and drops rooms left while away", async () => {
     const t = await connected([[1, 5], [2, 3]]);
     const socket = await reconnect(t);
@@ -318,6 +337,16 @@ describe("connection", () => {
     await settle(20_000);
     expect(socket.closed).toBe(true);
     expect(t.core.getConnection().state).toBe("offline");
+  });
+
+  it("opens one connection however often it is asked to retry", async () => {
+    const t = setup();
+    t.core.start(ME);
+    t.core.retryNow();
+    t.core.retryNow();
+    await settle();
+    expect(t.server.sockets).toHaveLength(1);
+    expect(t.api.ticket).toHaveBeenCalledTimes(1);
   });
 
   it("a signed_out event signs out", async () => {

@@ -71,6 +71,8 @@ const BACKOFF_MAX_MS = 30_000;
 export const WS_FAILURES_BEFORE_SSE = 3;
 const TYPING_RENEW_MS = 2_500;
 const READ_BATCH_MS = 300;
+/** How long after `resumed` the rest of a replay may take (SSE delivers it separately). */
+const RESUME_GRACE_MS = 10_000;
 
 interface TimelineState {
   messages: S["Message"][];
@@ -133,6 +135,8 @@ export class RealtimeCore {
   private attempt = 0;
   private wsFailures = 0;
   private retryTimer: unknown = null;
+  /** A connection attempt is getting its ticket (a second attempt would open two sockets). */
+  private fetchingTicket = false;
   private stableTimer: unknown = null;
   private nextDelay: number | null = null;
   private commandId = 0;
@@ -284,6 +288,12 @@ export class RealtimeCore {
   /** The tab became visible: read markers held back while hidden move now. */
   visibilityChanged(): void {
     if (!this.env.visible()) return;
+    // Back from the background (or a sleeping laptop): check the connection now.
+    if (!this.conn) this.retryNow();
+    else if (this.conn.ready && this.conn.pingSentAt === null) {
+      this.conn.pingSentAt = this.env.now();
+      void this.send(this.conn, { type: "ping" });
+    }
     for (const [roomId, viewers] of this.viewers) {
       if (viewers > 0) this.markLatestRead(roomId);
     }
@@ -296,15 +306,19 @@ export class RealtimeCore {
   }
 
   private async connect(): Promise<void> {
+    if (this.fetchingTicket) return;
     const generation = this.generation;
     this.retryTimer = null;
     this.setConnection({ state: this.everOnline ? "reconnecting" : "connecting", transport: null });
     let ticket: string;
+    this.fetchingTicket = true;
     try {
       ticket = await this.api.ticket();
     } catch {
       if (generation === this.generation && this.me) this.scheduleReconnect();
       return;
+    } finally {
+      this.fetchingTicket = false;
     }
     if (generation !== this.generation || !this.me) return;
     const kind: TransportKind = !this.env.websocketSupported || this.wsFailures >= WS_FAILURES_BEFORE_SSE ? "sse" : "websocket";
@@ -529,6 +543,10 @@ export class RealtimeCore {
         for (const [roomId, target] of resume.rooms) if (target === null) resume.rooms.delete(roomId);
         if (resume.feed !== undefined) resume.feed = this.feedSeq >= reply.feed_seq ? undefined : reply.feed_seq;
         this.settleResume();
+        if (this.resume === resume) {
+          // Over SSE the replay may still be on its way; if it never completes, read it over REST.
+          this.env.setTimeout(() => this.abandonResume(conn, resume), RESUME_GRACE_MS);
+        }
       }
       this.flushOutbox();
       return;
@@ -565,6 +583,16 @@ export class RealtimeCore {
       return;
     }
     conn.transport.close();
+  }
+
+  /** A replay that did not reach the positions `resumed` gave: fill the rest like a gap. */
+  private abandonResume(conn: Connection, resume: ResumeState): void {
+    if (this.conn !== conn || this.resume !== resume) return;
+    this.resume = null;
+    for (const [roomId, target] of resume.rooms) {
+      if (target !== null && (this.positions.get(roomId) ?? 0) < target && !this.filling.has(roomId)) void this.fillGap(roomId, []);
+    }
+    if (typeof resume.feed === "number" && this.feedSeq < resume.feed && !this.feedFilling) void this.fillFeed([]);
   }
 
   /** Ends the pending resume for rooms (and the feed) whose replay is complete. */
