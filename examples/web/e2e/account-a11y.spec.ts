@@ -2,7 +2,7 @@
 import { expect, expectAccessible, shot, test } from "./fixtures";
 
 test("signed-out screens are accessible", async ({ page, server }) => {
-  for (const path of ["/login", "/register", "/forgot-password"]) {
+  for (const path of ["/login", "/register", "/forgot-password", "/reset-password#token=abc"]) {
     await page.goto(`${server.url}${path}`);
     await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
     await expectAccessible(page);
