@@ -138,7 +138,7 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
   }, [title]);
 
   const direct = summary.room.kind === "direct";
-  const label = direct ? `Messages with ${roomTitle(summary)}` : `Messages in ${roomTitle(summary)}`;
+  const label = direct ? `Messages with ${title}` : `Messages in ${title}`;
 
   function hasFiles(e: DragEvent) {
     return e.dataTransfer.types.includes("Files");
@@ -147,7 +147,7 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
   return (
     <section
       className={`chat-room${dragging ? " drag-over" : ""}`}
-      aria-label={roomTitle(summary)}
+      aria-label={title}
       onDragOver={(e) => {
         if (!hasFiles(e)) return;
         e.preventDefault();
