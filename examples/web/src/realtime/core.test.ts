@@ -349,6 +349,21 @@ describe("connection", () => {
     expect(t.api.ticket).toHaveBeenCalledTimes(1);
   });
 
+  it("signing out and in again at once connects the new session and drops the old one's answers", async () => {
+    let answerRooms: (list: ReturnType<typeof summary>[]) => void = () => undefined;
+    const t = setup({ rooms: vi.fn(() => new Promise<ReturnType<typeof summary>[]>((resolve) => (answerRooms = resolve))) });
+    t.core.start(ME);
+    const stale = answerRooms;
+    t.core.stop();
+    const bob = { ...ME, id: BOB.id, username: BOB.username };
+    t.core.start(bob);
+    stale([summary(1, 5)]); // alice's room list arrives after she signed out
+    await settle();
+    expect(t.core.getRoom(1)).toBeUndefined();
+    expect(t.server.sockets).toHaveLength(1);
+    expect(t.api.ticket).toHaveBeenCalledTimes(2);
+  });
+
   it("a signed_out event signs out", async () => {
     const t = await connected([[1, 5]]);
     t.server.last.receive({ type: "signed_out", reason: "password_changed" });

@@ -136,7 +136,9 @@ export class RealtimeCore {
   private wsFailures = 0;
   private retryTimer: unknown = null;
   /** A connection attempt is getting its ticket (a second attempt would open two sockets). */
-  private fetchingTicket = false;
+  private fetchingTicket: number | null = null;
+  /** Bumped when signed out: answers to requests of an earlier session are dropped. */
+  private epoch = 0;
   private stableTimer: unknown = null;
   private nextDelay: number | null = null;
   private commandId = 0;
@@ -236,6 +238,7 @@ export class RealtimeCore {
   /** Signed out: close, forget everything but the persisted outbox. */
   stop(): void {
     this.generation++;
+    this.epoch++;
     this.dropConnection();
     for (const timer of [this.retryTimer, this.stableTimer, this.presenceTimer, this.readTimer]) {
       if (timer !== null) this.env.clearTimeout(timer);
@@ -250,6 +253,9 @@ export class RealtimeCore {
     this.filling.clear();
     this.feedFilling = null;
     this.rooms = [];
+    this.roomsLoading = false;
+    this.roomsAgain = false;
+    this.membersLoading.clear();
     this.entries.clear();
     this.activity.clear();
     this.timelines.clear();
@@ -306,19 +312,19 @@ export class RealtimeCore {
   }
 
   private async connect(): Promise<void> {
-    if (this.fetchingTicket) return;
     const generation = this.generation;
+    if (this.fetchingTicket === generation) return;
     this.retryTimer = null;
     this.setConnection({ state: this.everOnline ? "reconnecting" : "connecting", transport: null });
     let ticket: string;
-    this.fetchingTicket = true;
+    this.fetchingTicket = generation;
     try {
       ticket = await this.api.ticket();
     } catch {
       if (generation === this.generation && this.me) this.scheduleReconnect();
       return;
     } finally {
-      this.fetchingTicket = false;
+      if (this.fetchingTicket === generation) this.fetchingTicket = null;
     }
     if (generation !== this.generation || !this.me) return;
     const kind: TransportKind = !this.env.websocketSupported || this.wsFailures >= WS_FAILURES_BEFORE_SSE ? "sse" : "websocket";
@@ -947,11 +953,11 @@ export class RealtimeCore {
       this.roomsAgain = true;
       return;
     }
-    const generation = this.generation;
+    const epoch = this.epoch;
     this.roomsLoading = true;
     try {
       const list = await this.api.rooms();
-      if (!this.me) return;
+      if (epoch !== this.epoch) return;
       this.rooms = list.map((fresh) => {
         const local = this.entries.get(fresh.room.id)?.summary;
         return local && local.room.last_seq > fresh.room.last_seq && Boolean(local.role) === Boolean(fresh.role)
@@ -964,18 +970,21 @@ export class RealtimeCore {
     } catch {
       // the next connection (or membership change) loads it again
     } finally {
-      this.roomsLoading = false;
-      if (this.roomsAgain && generation === this.generation) {
-        this.roomsAgain = false;
-        void this.loadRooms();
+      if (epoch === this.epoch) {
+        this.roomsLoading = false;
+        if (this.roomsAgain) {
+          this.roomsAgain = false;
+          void this.loadRooms();
+        }
       }
-      this.roomsAgain = false;
     }
   }
 
   private async loadUnread(): Promise<void> {
+    const epoch = this.epoch;
     try {
       const unread = await this.api.unread();
+      if (epoch !== this.epoch) return;
       for (const r of unread.rooms) {
         const summary = this.entries.get(r.room_id)?.summary;
         if (summary && summary.room.last_seq <= r.last_seq) {
@@ -1419,13 +1428,14 @@ export class RealtimeCore {
   }
 
   private async loadPresence(ids: number[]): Promise<void> {
+    const epoch = this.epoch;
     try {
       const list = await this.api.presence(ids);
-      if (!this.me) return;
+      if (epoch !== this.epoch) return;
       for (const p of list) this.presence.set(p.user_id, p);
       this.changed("presence");
     } catch {
-      for (const id of ids) this.presenceAsked.delete(id);
+      if (epoch === this.epoch) for (const id of ids) this.presenceAsked.delete(id);
     }
   }
 
@@ -1440,16 +1450,17 @@ export class RealtimeCore {
   async loadMembers(roomId: number): Promise<void> {
     if (this.membersLoading.has(roomId)) return;
     this.membersLoading.add(roomId);
+    const epoch = this.epoch;
     try {
       const list = await this.api.members(roomId);
-      if (!this.me) return;
+      if (epoch !== this.epoch) return;
       this.members.set(roomId, list);
       this.changed(`members:${roomId}`);
       this.changed(`typing:${roomId}`);
     } catch {
       // shown empty; a reconnection reloads it
     } finally {
-      this.membersLoading.delete(roomId);
+      if (epoch === this.epoch) this.membersLoading.delete(roomId);
     }
   }
 
@@ -1458,9 +1469,10 @@ export class RealtimeCore {
   }
 
   private async loadUnreadNotifications(): Promise<void> {
+    const epoch = this.epoch;
     try {
       const count = await this.api.unreadNotifications();
-      if (!this.me) return;
+      if (epoch !== this.epoch) return;
       this.unreadNotifications = count;
       this.changed("notifications");
     } catch {
