@@ -73,17 +73,17 @@ test("direct messages: A picks B in People, both talk live, apart from rooms (Te
   await navbar(b).getByRole("link", { name: "People" }).click();
   await (await search(b, alice.username)).getByRole("button", { name: `Message ${alice.username}` }).click();
   await expect(b).toHaveURL(new RegExp(`${dm}$`));
-  await expect(b.getByText("hello bob, just us")).toBeVisible();
+  await expect(b.getByText("hello bob, just us", { exact: true })).toBeVisible();
   await b.getByRole("textbox", { name: "Message" }).fill("hi alice");
   await b.getByRole("button", { name: "Send" }).click();
-  await expect(a.getByText("hi alice")).toBeVisible();
+  await expect(a.getByText("hi alice", { exact: true })).toBeVisible();
   await shot(a, "direct-message");
 
   // The conversation is listed with the people Alice talks to, not among public rooms.
   await navbar(a).getByRole("link", { name: "People" }).click();
   await expect(a.getByRole("region", { name: "Direct conversations" }).getByRole("listitem", { name: bob.username })).toBeVisible();
   await navbar(a).getByRole("link", { name: "Rooms" }).click();
-  await expect(a.getByText("hello bob, just us")).toHaveCount(0);
+  await expect(a.getByText("hello bob, just us", { exact: true })).toHaveCount(0);
 });
 
 test("presence: online while signed in, offline when the browser closes, online again (Test Flow: presence)", async ({ server, newUser, signIn }) => {
