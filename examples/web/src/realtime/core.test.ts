@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FIRST_INDEX, WS_FAILURES_BEFORE_SSE } from "./core";
+import type { S } from "../api/client";
 import { BOB, ME, created, message, settle, setup, summary } from "./testing";
 
 beforeEach(() => {
@@ -193,6 +194,35 @@ describe("live events (§7.3)", () => {
     await settle(1_000);
     // the open room's watermark moved forward over the connection
     expect(t.server.last.commands("read")).toEqual([{ type: "read", id: expect.any(String) as string, room_id: 1, seq: 6 }]);
+  });
+
+  it("counts live notifications, not replayed ones (the count read at connection time has them)", async () => {
+    const t = setup({ unreadNotifications: vi.fn(() => Promise.resolve(3)) });
+    t.core.start(ME);
+    await settle();
+    t.server.last.ready([[1, 5]], 2);
+    await settle();
+    expect(t.core.getUnreadNotifications()).toBe(3);
+    const notification = (feedSeq: number): S["Event"] => ({
+      type: "notification",
+      notification: { id: feedSeq, feed_seq: feedSeq, kind: "mention", room_id: 1, message_id: 1, actor: BOB, detail: null, created_at: 0, read: false },
+    });
+    t.server.last.receive(notification(3));
+    t.server.last.receive(notification(3));
+    expect(t.core.getUnreadNotifications()).toBe(4);
+
+    const socket = await reconnect(t);
+    socket.ready([[1, 5]], 5);
+    expect(socket.commands("resume")).toEqual([{ type: "resume", id: expect.any(String) as string, rooms: [], feed_after: 3 }]);
+    await settle();
+    expect(t.core.getUnreadNotifications()).toBe(3); // read again at connection time
+    socket.receive(notification(4));
+    socket.receive(notification(5));
+    socket.receive({ type: "resumed", id: socket.lastId("resume"), rooms: [], feed_seq: 5 });
+    expect(t.core.getUnreadNotifications()).toBe(3);
+    expect(t.core.feedSeq).toBe(5);
+    socket.receive({ type: "notifications.read", ids: [], all: true, unread: 0 });
+    expect(t.core.getUnreadNotifications()).toBe(0);
   });
 
   it("expires typing after the protocol's timeout", async () => {

@@ -724,7 +724,8 @@ export class RealtimeCore {
       }
       void this.loadRooms();
     }
-    if (e.type === "notification" && !e.notification.read) {
+    // Replayed ones (up to ready's feed position) are in the count read at connection time.
+    if (e.type === "notification" && !e.notification.read && e.notification.feed_seq > this.readyFeedSeq) {
       this.unreadNotifications++;
       this.changed("notifications");
     }
