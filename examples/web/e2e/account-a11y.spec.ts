@@ -2,6 +2,7 @@
 import { expect, expectAccessible, shot, test } from "./fixtures";
 
 test("signed-out screens are accessible", async ({ page, server }) => {
+  test.slow(); // several axe-core scans in one test
   for (const path of ["/login", "/register", "/forgot-password", "/reset-password#token=abc"]) {
     await page.goto(`${server.url}${path}`);
     await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
@@ -10,6 +11,7 @@ test("signed-out screens are accessible", async ({ page, server }) => {
 });
 
 test("signed-in screens are accessible", async ({ newUser, signIn }) => {
+  test.slow(); // several axe-core scans in one test
   const alice = await newUser("alice");
   const page = await signIn(alice);
   const bar = page.getByRole("navigation", { name: "Main navigation" });
@@ -46,6 +48,7 @@ test.describe("dark mode on a phone", () => {
   const phone = { width: 375, height: 740 };
 
   test("the account screens stay readable", async ({ page, server, newUser, signIn }) => {
+    test.slow(); // several axe-core scans in one test
     await page.setViewportSize(phone);
     await page.goto(`${server.url}/login`);
     await expect(page.locator("html")).toHaveAttribute("data-bs-theme", "dark");
