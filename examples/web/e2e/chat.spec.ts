@@ -405,7 +405,7 @@ test("edit and delete of one's own message are seen live; replies and forwards",
   await shot(b, "chat-edit-delete");
 });
 
-test("members: an owner adds, promotes and removes; @mentions complete and highlight", async ({ server, newUser, signIn }) => {
+test("members: an owner adds, promotes and removes; a member sees no controls and leaves", async ({ server, newUser, signIn }) => {
   const alice = await newUser("alice");
   const bob = await newUser("bob");
   const carol = await newUser("carol");
@@ -436,6 +436,23 @@ test("members: an owner adds, promotes and removes; @mentions complete and highl
   await expect(bobsView.getByRole("button", { name: /^Remove/ })).toHaveCount(0);
   await bobsView.getByRole("button", { name: "Close" }).click();
 
+  await b.getByRole("button", { name: "Leave" }).click();
+  await b.getByRole("dialog", { name: "Leave team?" }).getByRole("button", { name: "Leave room" }).click();
+  await expect(b.getByText("Pick a conversation or browse rooms.")).toBeVisible();
+  await expect(b.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: /^team/ })).toHaveCount(0);
+  await a.getByRole("button", { name: "Members (1)" }).click();
+  await expect(a.getByRole("dialog", { name: "Members of team" }).getByRole("listitem")).toHaveCount(1);
+});
+
+test("@mentions complete from the members and stand out for the one mentioned; a refused message; dark mode", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  await createRoom(server, alice, "team", [bob]);
+  const a = await signIn(alice);
+  const b = await signIn(bob);
+  await openRoom(a, "team");
+  await openRoom(b, "team");
+
   const composer = a.getByRole("textbox", { name: "Message" });
   await composer.pressSequentially(`Hey @${bob.username.slice(0, 4)}`);
   const suggestions = a.getByRole("listbox", { name: "Mention a member" });
@@ -450,24 +467,18 @@ test("members: an owner adds, promotes and removes; @mentions complete and highl
   await shot(b, "chat-mention");
 
   // A message the server refuses stays, marked, until retried or discarded.
-  await a.getByRole("textbox", { name: "Message" }).fill("bell \u0007 ring");
-  await a.getByRole("textbox", { name: "Message" }).press("Enter");
+  await composer.fill("bell \u0007 ring");
+  await composer.press("Enter");
   const refused = timeline(a, "team").getByRole("listitem").filter({ hasText: "Not sent" });
   await expect(refused).toBeVisible();
   await expect(refused.getByRole("button", { name: "Retry" })).toBeVisible();
   await refused.getByRole("button", { name: "Discard" }).click();
   await expect(refused).toHaveCount(0);
+
   await b.emulateMedia({ colorScheme: "dark" });
   await expect(b.locator("html")).toHaveAttribute("data-bs-theme", "dark");
   await expectAccessible(b);
   await shot(b, "chat-dark");
-
-  await b.getByRole("button", { name: "Leave" }).click();
-  await b.getByRole("dialog", { name: "Leave team?" }).getByRole("button", { name: "Leave room" }).click();
-  await expect(b.getByText("Pick a conversation or browse rooms.")).toBeVisible();
-  await expect(b.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: /^team/ })).toHaveCount(0);
-  await a.getByRole("button", { name: "Members (1)" }).click();
-  await expect(a.getByRole("dialog", { name: "Members of team" }).getByRole("listitem")).toHaveCount(1);
 });
 
 test("phone width: the list is the home screen and a room has a way back", async ({ newUser, signIn }) => {

@@ -97,14 +97,14 @@ function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }:
   const last = items[items.length - 1];
   const lastIsMinePending = last?.status === "pending" && last.message.sender.id === myId;
 
-  // New messages from others are read out politely (history loading above is not).
+  // New messages from others are announced politely (not history loading above); the text
+  // itself is one keystroke away in the list.
   const [lastKey, setLastKey] = useState(last?.key);
   const [announcement, setAnnouncement] = useState("");
   if (last && last.key !== lastKey) {
     setLastKey(last.key);
     if (last.status === "sent" && last.message.sender.id !== myId) {
-      const m = last.message;
-      setAnnouncement(`${userName(m.sender)}: ${m.body || m.attachments.map((a) => a.filename).join(", ")}`);
+      setAnnouncement(`New message from ${userName(last.message.sender)}`);
     }
   }
 
