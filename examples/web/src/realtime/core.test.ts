@@ -355,6 +355,10 @@ describe("connection", () => {
     expect(t.api.ticket).toHaveBeenCalledTimes(WS_FAILURES_BEFORE_SSE + 1);
     t.server.last.ready([[1, 5]]);
     expect(t.core.getConnection()).toEqual({ state: "online", transport: "sse" });
+    // a dropped SSE stream comes back over SSE
+    expect((await reconnect(t)).kind).toBe("sse");
+    // SSE failing as well: the WebSocket gets its chances again
+    expect((await reconnect(t)).kind).toBe("websocket");
   });
 
   it("pings after a silent heartbeat interval and reconnects when nothing answers", async () => {

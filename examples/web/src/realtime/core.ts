@@ -357,6 +357,8 @@ export class RealtimeCore {
   private onClosed(conn: Connection): void {
     const code = conn.closingCode;
     if (!conn.ready && conn.kind === "websocket" && code === null) this.wsFailures++;
+    // SSE failing too: give the WebSocket its chances again (the network may have changed).
+    if (!conn.ready && conn.kind === "sse" && code === null) this.wsFailures = 0;
     this.dropConnection();
     if (!this.me) return;
     if (code === "signed_out") {
