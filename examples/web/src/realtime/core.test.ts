@@ -225,6 +225,33 @@ describe("live events (§7.3)", () => {
     expect(t.core.getUnreadNotifications()).toBe(0);
   });
 
+  it("keeps members and their read watermarks live", async () => {
+    const carol = { id: 3, username: "carol", display_name: "" };
+    const t = setup({
+      rooms: vi.fn(() => Promise.resolve([summary(1, 5)])),
+      members: vi.fn(() => Promise.resolve<S["Member"][]>([{ user: BOB, role: "owner", joined_at: 0, last_read_seq: 4 }])),
+    });
+    t.core.start(ME);
+    await settle();
+    t.server.last.ready([[1, 5]]);
+    t.core.ensureMembers(1);
+    await settle();
+    const s = t.server.last;
+    s.receive({ type: "member.joined", room_id: 1, seq: 6, user: carol, role: "member", by: null });
+    s.receive({ type: "member.joined", room_id: 1, seq: 6, user: carol, role: "member", by: null }); // duplicate
+    s.receive({ type: "member.role", room_id: 1, seq: 7, user_id: 3, role: "admin" });
+    s.receive({ type: "read", room_id: 1, user_id: 2, seq: 7 });
+    s.receive({ type: "read", room_id: 1, user_id: 2, seq: 6 }); // never moves back
+    expect(t.core.getMembers(1).map((m) => [m.user.id, m.role, m.last_read_seq])).toEqual([
+      [2, "owner", 7],
+      [3, "admin", 0],
+    ]);
+    expect(t.core.getRoom(1)?.summary.room.member_count).toBe(3);
+    s.receive({ type: "member.left", room_id: 1, seq: 8, user_id: 3, reason: "left", by: null });
+    expect(t.core.getMembers(1).map((m) => m.user.id)).toEqual([2]);
+    expect(t.core.getRoom(1)?.summary.room.member_count).toBe(2);
+  });
+
   it("expires typing after the protocol's timeout", async () => {
     const t = await connected([[1, 5]]);
     t.server.last.receive({ type: "typing", room_id: 1, user_id: 2, active: true, expires_in_ms: 6_000 });

@@ -829,7 +829,7 @@ export class RealtimeCore {
           this.members.set(e.room_id, [...list, { user: e.user, role: e.role, joined_at: this.env.now(), last_read_seq: 0 }]);
           this.changed(`members:${e.room_id}`);
         }
-        if (summary) this.setSummary({ ...summary, room: { ...summary.room, member_count: summary.room.member_count + (list?.some((m) => m.user.id === e.user.id) ? 0 : 1) } });
+        if (summary && roomChanged) this.setSummary({ ...summary, room: { ...summary.room, member_count: summary.room.member_count + (list?.some((m) => m.user.id === e.user.id) ? 0 : 1) } });
         break;
       }
       case "member.left": {
@@ -838,7 +838,7 @@ export class RealtimeCore {
           this.members.set(e.room_id, list.filter((m) => m.user.id !== e.user_id));
           this.changed(`members:${e.room_id}`);
         }
-        if (summary) this.setSummary({ ...summary, room: { ...summary.room, member_count: Math.max(0, summary.room.member_count - 1) } });
+        if (summary && roomChanged) this.setSummary({ ...summary, room: { ...summary.room, member_count: Math.max(0, summary.room.member_count - 1) } });
         break;
       }
       case "member.role": {
