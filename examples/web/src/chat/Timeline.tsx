@@ -100,11 +100,11 @@ function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }:
   // New messages from others are announced politely (not history loading above); the text
   // itself is one keystroke away in the list.
   const [lastKey, setLastKey] = useState(last?.key);
-  const [announcement, setAnnouncement] = useState("");
+  const [announcement, setAnnouncement] = useState({ n: 0, text: "" });
   if (last && last.key !== lastKey) {
     setLastKey(last.key);
     if (last.status === "sent" && last.message.sender.id !== myId) {
-      setAnnouncement(`New message from ${userName(last.message.sender)}`);
+      setAnnouncement({ n: announcement.n + 1, text: `New message from ${userName(last.message.sender)}` });
     }
   }
 
@@ -142,7 +142,10 @@ function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }:
           );
         }}
       />
-      <div className="visually-hidden" aria-live="polite">{announcement}</div>
+      <div className="visually-hidden" aria-live="polite">
+        {/* A new node each time, so that a second message from the same person is announced too. */}
+        <span key={announcement.n}>{announcement.text}</span>
+      </div>
       {!atBottom && (
         <Button
           className="chat-jump shadow"
