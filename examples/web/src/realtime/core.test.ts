@@ -252,6 +252,23 @@ describe("live events (§7.3)", () => {
     expect(t.core.getRoom(1)?.summary.room.member_count).toBe(2);
   });
 
+  it("sends typing at most every 2.5 s while active, and again at once after a send ended it", async () => {
+    const t = await connected([[1, 5]]);
+    const s = t.server.last;
+    t.core.sendTyping(1, true);
+    t.core.sendTyping(1, true);
+    expect(s.commands("typing")).toHaveLength(1);
+    await settle(2_500);
+    t.core.sendTyping(1, true);
+    expect(s.commands("typing")).toHaveLength(2);
+    t.core.sendMessage(1, { body: "done" });
+    t.core.sendTyping(1, true);
+    expect(s.commands("typing").map((c) => c.active)).toEqual([true, true, true]);
+    t.core.sendTyping(1, false);
+    t.core.sendTyping(1, false);
+    expect(s.commands("typing").map((c) => c.active)).toEqual([true, true, true, false]);
+  });
+
   it("expires typing after the protocol's timeout", async () => {
     const t = await connected([[1, 5]]);
     t.server.last.receive({ type: "typing", room_id: 1, user_id: 2, active: true, expires_in_ms: 6_000 });

@@ -1241,6 +1241,8 @@ export class RealtimeCore {
       createdAt: this.env.now(),
     };
     this.outbox.push(item);
+    // A send on the connection that announced typing ends the indication (§4 `typing`).
+    this.typingSent.delete(roomId);
     this.saveOutbox();
     this.changed(`timeline:${roomId}`);
     this.flushOutbox();
