@@ -315,6 +315,40 @@ test("file sharing: an image shows inline as a thumbnail, a document as a downlo
   await expect(a.getByRole("list", { name: "Attached files" })).toHaveCount(0);
 });
 
+test("alerts: activity in a room not joined and a direct message show live, and clear once opened", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const family = await createRoom(server, bob, "family");
+  const a = await signIn(alice);
+
+  // Alice has looked at the public rooms once: what is there now is seen.
+  await a.getByRole("link", { name: "Browse rooms" }).first().click();
+  const row = a.getByRole("list", { name: "Public rooms" }).getByRole("listitem").filter({ hasText: "family" });
+  await expect(row).toBeVisible();
+  await openRoom(a, "general");
+  await a.getByRole("link", { name: "Browse rooms" }).first().click();
+  await expect(row).toBeVisible();
+  await expect(row).not.toContainText("New activity");
+
+  // Bob writes in family, which Alice has not joined: her list says so while she looks at it.
+  await post(server, bob, family.id, "Anyone home?");
+  await expect(row).toContainText("New activity");
+  await a.getByRole("button", { name: "Join family" }).click();
+  await expect(message(a, "family", "Anyone home?")).toBeVisible();
+
+  // A direct message: a badge beside Bob's name and on the bell, both gone once it is read.
+  const direct = await rest<Room>(server, bob, "POST", `/v1/direct/${alice.id}`);
+  await post(server, bob, direct.id, "Psst, Alice");
+  const conversations = a.getByRole("navigation", { name: "Conversations" });
+  const bobLink = conversations.getByRole("link", { name: new RegExp(`^${bob.username}\\b`) });
+  await expect(bobLink.getByRole("img", { name: "1 unread" })).toBeVisible();
+  await expect(a.getByRole("link", { name: "Notifications, 1 unread" })).toBeVisible();
+  await openRoom(a, bob.username);
+  await expect(message(a, bob.username, "Psst, Alice")).toBeVisible();
+  await expect(bobLink.getByRole("img", { name: /unread/ })).toHaveCount(0);
+  await expect(a.getByRole("link", { name: "Notifications", exact: true })).toBeVisible();
+});
+
 test("read receipts: Alice sees that Bob read her message once he opens the room", async ({ server, newUser, signIn }) => {
   const alice = await newUser("alice");
   const bob = await newUser("bob");
