@@ -37,26 +37,34 @@ test("a direct message raises the bell live; marking it read lowers it (Test Flo
   await expect(list.getByRole("button", { name: /^Mark read/ })).toHaveCount(0);
 });
 
-test("a mention opens the room at the message", async ({ server, newUser, signIn }) => {
-  const alice = await newUser("alice");
-  const bob = await newUser("bob");
-  const room = await callAs<{ id: number }>(server, alice, "POST", "/v1/rooms", { name: `r${Date.now().toString(36)}`, kind: "public", topic: "" });
-  await callAs(server, bob, "POST", `/v1/rooms/${room.id}/join`);
-  const b = await signIn(bob);
-  await navbar(b).getByRole("link", { name: "Notifications", exact: true }).click();
-  await expect(b.getByText("Nothing yet.")).toBeVisible();
+test.describe("a notification's link", () => {
+  test.use({ serverArgs: ["--send-rate", "100000", "--send-burst", "100000"] });
 
-  const message = await callAs<{ id: number }>(server, alice, "POST", `/v1/rooms/${room.id}/messages`, {
-    body: `hey @${bob.username}, look`,
-    client_id: `m${Date.now()}`,
+  test("a mention opens the room at the message, even when newer ones fill the screen", async ({ server, newUser, signIn }) => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    const room = await callAs<{ id: number }>(server, alice, "POST", "/v1/rooms", { name: `r${Date.now().toString(36)}`, kind: "public", topic: "" });
+    await callAs(server, bob, "POST", `/v1/rooms/${room.id}/join`);
+    const b = await signIn(bob);
+    await navbar(b).getByRole("link", { name: "Notifications", exact: true }).click();
+    await expect(b.getByText("Nothing yet.")).toBeVisible();
+
+    const message = await callAs<{ id: number }>(server, alice, "POST", `/v1/rooms/${room.id}/messages`, {
+      body: `hey @${bob.username}, look`,
+      client_id: `m${Date.now()}`,
+    });
+    const item = b.getByRole("link", { name: new RegExp(`${alice.username} mentioned you in #r`) });
+    await expect(item).toBeVisible();
+    await expect(navbar(b).getByRole("link", { name: "Notifications, 1 unread" })).toBeVisible();
+    // Enough newer messages that the mention is off screen at the bottom of the room.
+    for (let i = 1; i <= 30; i++) {
+      await callAs(server, alice, "POST", `/v1/rooms/${room.id}/messages`, { body: `filler ${i}`, client_id: `f${i}-${Date.now()}` });
+    }
+    await item.click();
+    await expect(b).toHaveURL(new RegExp(`/rooms/${room.id}\\?message=${message.id}$`));
+    await expect(b.getByText(`hey @${bob.username}, look`)).toBeInViewport();
+    await expect(navbar(b).getByRole("link", { name: "Notifications", exact: true })).toBeVisible();
   });
-  const item = b.getByRole("link", { name: new RegExp(`${alice.username} mentioned you in #r`) });
-  await expect(item).toBeVisible();
-  await expect(navbar(b).getByRole("link", { name: "Notifications, 1 unread" })).toBeVisible();
-  await item.click();
-  await expect(b).toHaveURL(new RegExp(`/rooms/${room.id}\\?message=${message.id}$`));
-  await expect(b.getByText(`hey @${bob.username}, look`)).toBeVisible();
-  await expect(navbar(b).getByRole("link", { name: "Notifications", exact: true })).toBeVisible();
 });
 
 test("older notifications load on demand; reads on another device show at once", async ({ server, newUser, signIn }) => {

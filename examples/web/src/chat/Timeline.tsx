@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import Button from "react-bootstrap/Button";
 import Spinner from "react-bootstrap/Spinner";
+import { useSearchParams } from "react-router-dom";
 import { Virtuoso, type ListProps, type ListRange, type VirtuosoHandle } from "react-virtuoso";
 import { chat, useTimeline, type Timeline as TimelineData } from "../realtime";
 import { dayKey, userName } from "./format";
@@ -39,8 +40,14 @@ function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }:
   const virtuoso = useRef<VirtuosoHandle>(null);
   const [atBottom, setAtBottom] = useState(true);
   const [range, setRange] = useState<ListRange | null>(null);
-  const [flash, setFlash] = useState<number | null>(null);
   const myId = ctx.me.id;
+  // A link to a message (a notification's, `?message=<id>`) opens the room there, highlighted.
+  const [params] = useSearchParams();
+  const [linked] = useState(() => {
+    const id = Number(params.get("message"));
+    return id > 0 && items.some((i) => i.message.id === id) ? id : null;
+  });
+  const [flash, setFlash] = useState<number | null>(linked);
 
   // Fixed when the room opens: the first message from someone else past my read watermark
   // (the store keeps the one of this tab's first visit; a later visit knows better).
@@ -49,6 +56,8 @@ function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }:
     return items.find((i) => i.status === "sent" && i.message.seq > read && i.message.sender.id !== myId)?.message.id ?? null;
   });
   const [initialIndex] = useState(() => {
+    const link = items.findIndex((i) => i.message.id === linked);
+    if (link >= 0) return { index: link, align: "center" as const };
     const at = items.findIndex((i) => i.message.id === unreadId);
     return at >= 0 ? { index: at, align: "start" as const } : { index: Math.max(items.length - 1, 0), align: "end" as const };
   });
