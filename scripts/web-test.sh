@@ -10,12 +10,13 @@ cd "$root"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
-  step "Installing Debian's chromium for the browser tests"
+# Chromium, and a colour emoji font so that reactions render in the screenshots.
+if [ -z "${CHROMIUM:-}" ] && { ! command -v chromium >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/noto ]; }; then
+  step "Installing Debian's chromium and fonts-noto-color-emoji for the browser tests"
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null
 fi
 
 step "Web: the server binary the browser tests run"

@@ -149,6 +149,7 @@ impl Client {
             username: username.to_owned(),
             email: email.to_owned(),
             password: password.to_owned(),
+            refresh_cookie: false,
         };
         self.sign_in("/v1/auth/register", &body).await
     }
@@ -158,6 +159,7 @@ impl Client {
         let body = LoginRequest {
             login: login.to_owned(),
             password: password.to_owned(),
+            refresh_cookie: false,
         };
         self.sign_in("/v1/auth/login", &body).await
     }
@@ -177,7 +179,7 @@ impl Client {
             return Ok(());
         };
         let body = RefreshRequest {
-            refresh_token: state.tokens.refresh_token,
+            refresh_token: Some(state.tokens.refresh_token),
         };
         let sent = self
             .request(Method::POST, "/v1/auth/logout")
@@ -221,6 +223,7 @@ impl Client {
         let body = ChangePasswordRequest {
             current_password: current.to_owned(),
             new_password: new.to_owned(),
+            refresh_cookie: false,
         };
         // The token lock is held throughout: a refresh running meanwhile would present the
         // refresh token the change revokes, and the server would sign this login out too.
@@ -324,7 +327,7 @@ impl Client {
     async fn refresh_locked(&self, auth: &mut Option<AuthState>) -> Result<Tokens> {
         let state = auth.as_ref().ok_or(Error::NotSignedIn)?;
         let body = RefreshRequest {
-            refresh_token: state.tokens.refresh_token.clone(),
+            refresh_token: Some(state.tokens.refresh_token.clone()),
         };
         let sent = self
             .request(Method::POST, "/v1/auth/refresh")

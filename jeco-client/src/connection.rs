@@ -254,9 +254,28 @@ impl Connection {
 
     /// Queues a message and waits until it is stored (or refused).
     pub async fn send_and_wait(&self, room: RoomId, message: SendMessage) -> Result<Message> {
+        self.send_tracked(room, message).1.await
+    }
+
+    /// Queues a message now and returns its `client_id` with a future of its outcome (the
+    /// message as stored, or the refusal). Unlike [`Connection::send_and_wait`], whose
+    /// message is queued only once the future is first polled, nothing here depends on the
+    /// future: dropping it unpolled (a caller cancelled at once, as a language binding's
+    /// task may be) still sends the message.
+    pub fn send_tracked(
+        &self,
+        room: RoomId,
+        message: SendMessage,
+    ) -> (
+        String,
+        impl Future<Output = Result<Message>> + Send + 'static,
+    ) {
         let (tx, rx) = oneshot::channel();
-        self.queue(room, message, Some(tx));
-        rx.await.map_err(|_| Error::Closed)?
+        let client_id = self.queue(room, message, Some(tx));
+        (
+            client_id,
+            async move { rx.await.map_err(|_| Error::Closed)? },
+        )
     }
 
     fn queue(

@@ -31,6 +31,7 @@ over_both_transports!(
     a_burst_of_sends_survives_a_server_restart,
     a_room_too_far_behind_is_resynced,
     rate_limited_sends_are_retried_in_order,
+    a_tracked_send_is_queued_before_it_is_awaited,
 );
 
 /// Every message of `room`, oldest first, over REST.
@@ -432,4 +433,27 @@ async fn rate_limited_sends_are_retried_in_order(kind: TransportKind) {
     let stored: Vec<&Message> = stored.iter().collect();
     let expected: Vec<String> = (0..20).map(|i| format!("r-{i}")).collect();
     assert_eq!(bodies_from(&stored, alice_id), expected);
+}
+
+async fn a_tracked_send_is_queued_before_it_is_awaited(kind: TransportKind) {
+    let server = TestServer::start().await;
+    let (alice, _) = server.user("alice").await;
+    let room = general(&alice).await;
+    let a = alice.connect(options(kind)).unwrap();
+    connected(&a).await;
+
+    let (dropped, outcome) = a.send_tracked(room, text("never awaited"));
+    drop(outcome);
+    next_matching(
+        &a,
+        |e| matches!(e, ClientEvent::Sent { client_id, .. } if *client_id == dropped),
+    )
+    .await;
+
+    let (awaited, outcome) = a.send_tracked(room, text("awaited"));
+    let stored = outcome.await.unwrap();
+    assert_eq!(
+        (stored.client_id, stored.body.as_str()),
+        (awaited, "awaited")
+    );
 }

@@ -52,6 +52,7 @@ impl Api {
             username: username.to_owned(),
             email: format!("{username}@load.invalid"),
             password: password.to_owned(),
+            refresh_cookie: false,
         };
         let resp = self
             .http

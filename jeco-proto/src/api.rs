@@ -7,6 +7,11 @@ use crate::event::Event;
 use crate::ids::{AttachmentId, MessageId, NotificationId, RoomId, Seq, UserId};
 use crate::model::{Role, RoomKind};
 
+/// Whether a flag is off, to leave it out of a serialized body.
+fn is_false(flag: &bool) -> bool {
+    !flag
+}
+
 /// Every error response: a stable machine-readable code and a sentence for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -42,6 +47,11 @@ pub struct RegisterRequest {
     /// username.
     #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub password: String,
+    /// Browsers: `true` puts the refresh token in the `jeco_refresh` cookie (`HttpOnly`,
+    /// `SameSite=Strict`, `Path=/v1/auth`) instead of the body, whose `tokens` are then a
+    /// `CookieTokens`. Absent or `false`: the refresh token is in the body.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub refresh_cookie: bool,
 }
 
 /// `POST /v1/auth/login`.
@@ -52,14 +62,21 @@ pub struct LoginRequest {
     pub login: String,
     /// The password.
     pub password: String,
+    /// Browsers: `true` puts the refresh token in the `jeco_refresh` cookie (`HttpOnly`,
+    /// `SameSite=Strict`, `Path=/v1/auth`) instead of the body, whose `tokens` are then a
+    /// `CookieTokens`. Absent or `false`: the refresh token is in the body.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub refresh_cookie: bool,
 }
 
 /// `POST /v1/auth/refresh` and `POST /v1/auth/logout`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
-    /// The refresh token from the last login or refresh.
-    pub refresh_token: String,
+    /// The refresh token from the last login or refresh. Absent: the `jeco_refresh` cookie
+    /// is used instead, and the request must carry the `X-Jeco-Csrf: 1` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// `POST /v1/auth/password-reset`.
@@ -91,6 +108,10 @@ pub struct ChangePasswordRequest {
     /// The new one (the same rules as at registration).
     #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub new_password: String,
+    /// Browsers: `true` puts the new refresh token in the `jeco_refresh` cookie instead of
+    /// the body, which is then a `CookieTokens`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub refresh_cookie: bool,
 }
 
 /// `POST /v1/rooms`.

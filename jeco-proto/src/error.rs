@@ -247,7 +247,7 @@ error_codes! {
     FrameTooLarge = "frame_too_large", TooLarge, false, [f c];
 
     // Credentials.
-    /// No access token: send one in `Authorization: Bearer`.
+    /// No access token: send one in `Authorization: Bearer`. For a refresh: neither a refresh token in the body nor the `jeco_refresh` cookie.
     Unauthenticated = "unauthenticated", Unauthenticated, false, [h];
     /// Wrong username, email or password (the server does not say which).
     InvalidCredentials = "invalid_credentials", Unauthenticated, false, [h];
@@ -273,6 +273,8 @@ error_codes! {
     NotAllowed = "not_allowed", Forbidden, false, [h f];
     /// One of the two users blocks the other.
     Blocked = "blocked", Forbidden, false, [h f];
+    /// A refresh or logout by the `jeco_refresh` cookie lacked the `X-Jeco-Csrf: 1` header, or came from a page of another origin; nothing was done.
+    CsrfRejected = "csrf_rejected", Forbidden, false, [h];
 
     // Missing things. Private rooms and what is in them are "not found" to outsiders.
     /// No such user.

@@ -113,6 +113,44 @@ pub struct Session {
     pub tokens: Tokens,
 }
 
+/// `Tokens` without the refresh token, which went into the `jeco_refresh` cookie: the
+/// answer to a request with `"refresh_cookie": true`, or to a refresh by cookie. Browsers
+/// keep the access token in memory; script never sees the refresh token.
+///
+/// No other field is allowed (`additionalProperties: false` in the OpenAPI document), so that
+/// a `Tokens` never passes for one: an answer is exactly one of the two.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CookieTokens {
+    /// A short-lived JWT to put in `Authorization: Bearer`.
+    pub access_token: String,
+    /// When the access token stops working.
+    pub access_expires_at: Timestamp,
+    /// When the refresh token in the cookie stops working if unused.
+    pub refresh_expires_at: Timestamp,
+}
+
+impl From<Tokens> for CookieTokens {
+    fn from(t: Tokens) -> CookieTokens {
+        CookieTokens {
+            access_token: t.access_token,
+            access_expires_at: t.access_expires_at,
+            refresh_expires_at: t.refresh_expires_at,
+        }
+    }
+}
+
+/// A `Session` whose refresh token went into the `jeco_refresh` cookie.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CookieSession {
+    /// Who logged in.
+    pub account: Account,
+    /// Their tokens, the refresh token left out.
+    pub tokens: CookieTokens,
+}
+
 /// The kind of a conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

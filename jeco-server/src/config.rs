@@ -33,6 +33,17 @@ pub struct Cli {
     /// The settings.
     #[command(flatten)]
     pub options: Options,
+    /// Something else to do than serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `jeco-server` can do besides serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Print the OpenAPI document (what `GET /v1/openapi.json` serves, without `servers`) as
+    /// JSON with sorted keys, and exit. Opens no database and binds no port.
+    Openapi,
 }
 
 /// Every setting. Unset ones fall back to the config file, then to the default.
@@ -65,7 +76,8 @@ pub struct Options {
     /// crashed, cut off) stop counting as online [default: 10].
     #[arg(long, env = "JECO_NODE_TIMEOUT_SECS")]
     pub node_timeout_secs: Option<u64>,
-    /// Directory of the web client's static files, served at `/`.
+    /// Directory of the web client's static files, served at `/` [default:
+    /// `examples/web/dist` if it exists in the working directory].
     #[arg(long, env = "JECO_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
     /// File holding the access-token signing secret (default: `<data dir>/jwt.key`, created
@@ -75,9 +87,14 @@ pub struct Options {
     /// Origins allowed to call the API from browsers (comma-separated) [default: none].
     #[arg(long, env = "JECO_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Option<Vec<String>>,
-    /// Take client addresses from X-Forwarded-For (only behind a trusted proxy).
+    /// Take client addresses from X-Forwarded-For (only behind a trusted proxy); the
+    /// proxy's `X-Forwarded-Proto: https` then also makes the refresh cookie `Secure`.
     #[arg(long, env = "JECO_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
+    /// Mark the browsers' refresh-token cookie (`jeco_refresh`) `Secure`, so it only travels
+    /// over HTTPS. Turn it on whenever browsers reach the server over HTTPS [default: off].
+    #[arg(long, env = "JECO_SECURE_COOKIES", num_args = 0..=1, default_missing_value = "true")]
+    pub secure_cookies: Option<bool>,
     /// The web page that completes a password reset (default:
     /// `http://<listen>/reset-password`).
     #[arg(long, env = "JECO_RESET_LINK")]
@@ -206,6 +223,7 @@ impl Options {
             jwt_secret_file,
             cors_origins,
             trust_forwarded_for,
+            secure_cookies,
             reset_link,
             smtp_host,
             smtp_port,
@@ -238,6 +256,10 @@ impl Options {
         )
     }
 }
+
+/// Where a built web client is looked for when `web_dir` is not set, relative to the working
+/// directory: `cargo run -p jeco-server` from the repository root then serves it.
+pub const DEFAULT_WEB_DIR: &str = "examples/web/dist";
 
 /// The resolved configuration.
 #[derive(Debug, Clone)]
@@ -273,6 +295,14 @@ impl Settings {
             .data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("./jeco-data"))
+    }
+
+    /// The web client's directory: `web_dir` if set, else [`DEFAULT_WEB_DIR`] if it exists.
+    pub fn web_dir(&self) -> Option<PathBuf> {
+        self.options.web_dir.clone().or_else(|| {
+            let built = PathBuf::from(DEFAULT_WEB_DIR);
+            built.is_dir().then_some(built)
+        })
     }
 
     /// Opens the engine these settings describe.
@@ -451,7 +481,8 @@ impl Settings {
                 .unwrap_or(defaults.max_connections_per_user),
             cors_origins: o.cors_origins.clone().unwrap_or_default(),
             trust_forwarded_for: o.trust_forwarded_for.unwrap_or(false),
-            web_dir: o.web_dir.clone(),
+            secure_cookies: o.secure_cookies.unwrap_or(false),
+            web_dir: self.web_dir(),
             upload_bytes: engine.limits().upload_bytes,
             write_timeout: o
                 .write_timeout_secs

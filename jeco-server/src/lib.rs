@@ -12,6 +12,7 @@
 //! transport.rs  what the WebSocket and SSE transports share (parse, run, limits)
 //! sse.rs        GET /v1/sse + POST /v1/sse/{id}/commands: the fallback transport
 //! extract.rs    JSON/path/query extractors with error bodies; AuthUser; ClientIp
+//! cookie.rs     the browsers' refresh-token cookie (jeco_refresh) and its CSRF check
 //! error.rs      ApiError -> status + ErrorBody, the only place errors become responses
 //! state.rs      AppState, ServerConfig, tickets, connection counts
 //! counts.rs     how many connections or uploads each user holds
@@ -20,7 +21,8 @@
 //! smtp.rs       password-reset mail over SMTP, sent in the background
 //! upload.rs     uploads: streamed into the blob store, deadlines, a cap in flight
 //! serve.rs      serve(): the accept loop with a connection cap, header and idle timeouts
-//! web.rs        the web client's files (--web-dir): no dot-files, nothing outside it
+//! web.rs        the web client's files (--web-dir): no dot-files, nothing outside it,
+//!               cache headers, precompressed siblings, the client's CSP
 //! config.rs     the binary's flags, environment variables and config file
 //! ```
 //!
@@ -28,6 +30,7 @@
 //! [`jeco_core::session::Session`]. Every rule about who may do what stays in the engine.
 
 pub mod config;
+mod cookie;
 mod counts;
 pub mod error;
 pub mod extract;
@@ -90,13 +93,29 @@ pub fn router(state: AppState) -> Router {
         ))
 }
 
-/// The OpenAPI document of every route [`router`] serves.
+/// The OpenAPI document of every route [`router`] serves, with the `servers` entry of
+/// `state`'s base path.
 pub fn openapi(state: &AppState) -> OpenApi {
     api_router(state).1
 }
 
-fn api_router(state: &AppState) -> (Router, OpenApi) {
-    let (router, mut doc) = routes::routes(state).split_for_parts();
+/// The OpenAPI document without a `servers` entry: the same for every configuration, and
+/// what `jeco-server openapi` prints. Built without an engine or a database.
+pub fn openapi_document() -> OpenApi {
+    document(&ServerConfig::default()).1
+}
+
+/// The document as JSON with every object's keys in order, so that it serializes to the same
+/// bytes every time (utoipa keeps some maps in hash order).
+pub fn openapi_json(doc: &OpenApi) -> serde_json::Value {
+    let mut json = serde_json::to_value(doc).unwrap_or_default();
+    json.sort_all_objects();
+    json
+}
+
+/// The REST routes and their document, titled and completed, without `servers`.
+fn document(config: &ServerConfig) -> (axum::Router<AppState>, OpenApi) {
+    let (router, mut doc) = routes::routes(config).split_for_parts();
     doc.info.title = "Jeco Chat API".to_owned();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.info.description = Some(
@@ -104,22 +123,32 @@ fn api_router(state: &AppState) -> (Router, OpenApi) {
          `Authorization: Bearer <access token>`. Errors are `ErrorBody` objects with a \
          stable `code`. Integers are written without a fraction or exponent (`1.0` is \
          refused), and JSON bodies are objects. A `413` answer closes the connection, \
-         as its body was not read. The real-time protocol (`/v1/ws`, \
+         as its body was not read. Browsers may keep the refresh token in the `jeco_refresh` \
+         cookie instead of the body (`refresh_cookie`). The real-time protocol (`/v1/ws`, \
          `/v1/sse`) is described in docs/PROTOCOL.md."
             .to_owned(),
     );
     routes::add_security(&mut doc);
     routes::errors::complete(&mut doc);
+    (router, doc)
+}
+
+fn api_router(state: &AppState) -> (Router, OpenApi) {
+    let (router, mut doc) = document(&state.config);
     if let Some(base) = &state.config.base_path {
         doc.servers = Some(vec![utoipa::openapi::Server::new(base.clone())]);
     }
-    let served = doc.clone();
+    let served = bytes::Bytes::from(openapi_json(&doc).to_string());
     let router = router
         .route(
             "/v1/openapi.json",
-            axum::routing::get(move || async move { axum::Json(served) }),
+            axum::routing::get(move || async move {
+                ([(header::CONTENT_TYPE, "application/json")], served)
+            }),
         )
         // Unknown API paths answer with an error body, never with the web client's page.
+        .route("/v1", axum::routing::any(unknown_route))
+        .route("/v1/", axum::routing::any(unknown_route))
         .route("/v1/{*rest}", axum::routing::any(unknown_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_bytes))

@@ -1,12 +1,12 @@
 //! The `jeco-server` binary: reads its configuration, opens the engine and serves until
 //! SIGTERM or Ctrl-C, then closes real-time connections with a `closing` frame, waits (at
 //! most a few seconds) for each to release its user's presence, and lets in-flight requests
-//! finish.
+//! finish. `jeco-server openapi` prints the OpenAPI document instead, and exits.
 
 use anyhow::Context;
 use clap::Parser;
 use jeco_server::AppState;
-use jeco_server::config::{Cli, Settings};
+use jeco_server::config::{Cli, Command, DEFAULT_WEB_DIR, Settings};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of the system allocator: with tens of thousands of connections, each a
@@ -20,16 +20,29 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if cli.command == Some(Command::Openapi) {
+        let doc = jeco_server::openapi_json(&jeco_server::openapi_document());
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let settings = Settings::from_cli(Cli::parse())?;
+    let settings = Settings::from_cli(cli)?;
     let engine = settings.engine().await?;
     let mut state = AppState::new(engine.clone(), settings.server_config(&engine)?);
     if let Some(shared) = settings.shared()? {
         state = state.shared_through(shared);
+    }
+    match &state.config.web_dir {
+        Some(dir) => tracing::info!(dir = %dir.display(), "serving the web client"),
+        None => tracing::info!(
+            "the web client is not built ({DEFAULT_WEB_DIR} does not exist): \
+             `bash scripts/run.sh` builds it, or set --web-dir"
+        ),
     }
     let app = jeco_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)

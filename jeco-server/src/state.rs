@@ -54,12 +54,18 @@ pub struct ServerConfig {
     pub max_connections_per_user: usize,
     /// Origins allowed by CORS; empty means none (same-origin only).
     pub cors_origins: Vec<String>,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy). The
+    /// proxy's `X-Forwarded-Proto: https` then also makes the `jeco_refresh` cookie `Secure`.
     pub trust_forwarded_for: bool,
+    /// Mark the `jeco_refresh` cookie `Secure` (sent over HTTPS only). Off by default: the
+    /// quick start is plain HTTP on 127.0.0.1. Turn it on whenever browsers reach the server
+    /// over HTTPS.
+    pub secure_cookies: bool,
     /// Static files of the web client, served at `/`.
     pub web_dir: Option<PathBuf>,
     /// The path the router is nested under in a larger application (such as `/chat`), so
-    /// the OpenAPI document names it as its server; `None` when served at the root.
+    /// the OpenAPI document names it as its server and the browsers' refresh cookie is scoped
+    /// to `<base path>/v1/auth`; `None` when served at the root.
     pub base_path: Option<String>,
     /// How long a real-time ticket stays valid.
     pub ticket_ttl: Duration,
@@ -137,6 +143,7 @@ impl Default for ServerConfig {
             max_connections_per_user: 16,
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
+            secure_cookies: false,
             web_dir: None,
             base_path: None,
             ticket_ttl: Duration::from_secs(30),

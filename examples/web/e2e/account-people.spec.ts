@@ -22,6 +22,8 @@ test("contacts: search, add, remove, block; all kept by the server (Test Flow: c
   await expect(mine.getByRole("listitem", { name: bob.username })).toBeVisible();
   await shot(page, "contacts");
 
+  await page.reload();
+  await expect(mine.getByRole("listitem", { name: bob.username })).toBeVisible();
   // Kept by the server: a new sign-in finds it.
   const again = await signIn(alice);
   await navbar(again).getByRole("link", { name: "Contacts" }).click();
@@ -71,17 +73,17 @@ test("direct messages: A picks B in People, both talk live, apart from rooms (Te
   await navbar(b).getByRole("link", { name: "People" }).click();
   await (await search(b, alice.username)).getByRole("button", { name: `Message ${alice.username}` }).click();
   await expect(b).toHaveURL(new RegExp(`${dm}$`));
-  await expect(b.getByText("hello bob, just us")).toBeVisible();
+  await expect(b.getByText("hello bob, just us", { exact: true })).toBeVisible();
   await b.getByRole("textbox", { name: "Message" }).fill("hi alice");
   await b.getByRole("button", { name: "Send" }).click();
-  await expect(a.getByText("hi alice")).toBeVisible();
+  await expect(a.getByText("hi alice", { exact: true })).toBeVisible();
   await shot(a, "direct-message");
 
   // The conversation is listed with the people Alice talks to, not among public rooms.
   await navbar(a).getByRole("link", { name: "People" }).click();
   await expect(a.getByRole("region", { name: "Direct conversations" }).getByRole("listitem", { name: bob.username })).toBeVisible();
   await navbar(a).getByRole("link", { name: "Rooms" }).click();
-  await expect(a.getByText("hello bob, just us")).toHaveCount(0);
+  await expect(a.getByText("hello bob, just us", { exact: true })).toHaveCount(0);
 });
 
 test("presence: online while signed in, offline when the browser closes, online again (Test Flow: presence)", async ({ server, newUser, signIn }) => {
@@ -107,4 +109,28 @@ test("presence: online while signed in, offline when the browser closes, online 
 
   b = await signIn(bob);
   await expect(bobForAlice.getByText("Online")).toBeVisible();
+});
+
+test("someone's profile: who they are, whether online, and what I can do", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  await callAs(server, bob, "PATCH", "/v1/me", { display_name: "Bob Builder", bio: "Can we fix it?" });
+  const a = await signIn(alice);
+  await signIn(bob);
+
+  await navbar(a).getByRole("link", { name: "People" }).click();
+  await (await search(a, bob.username)).getByRole("link", { name: "Bob Builder" }).click();
+  await expect(a.getByRole("heading", { name: "Bob Builder", level: 1 })).toBeVisible();
+  await expect(a.getByText("Can we fix it?")).toBeVisible();
+  await expect(a.getByText("Online")).toBeVisible();
+
+  await a.getByRole("button", { name: "Add contact" }).click();
+  await expect(a.getByRole("button", { name: "Remove contact" })).toBeVisible();
+  await a.getByRole("button", { name: "Block" }).click();
+  await expect(a.getByRole("button", { name: "Unblock" })).toBeVisible();
+  await expect(a.getByRole("button", { name: "Message" })).toBeDisabled();
+  await shot(a, "user-profile");
+  await a.getByRole("button", { name: "Unblock" }).click();
+  await a.getByRole("button", { name: "Message" }).click();
+  await expect(a).toHaveURL(/\/rooms\/\d+$/);
 });

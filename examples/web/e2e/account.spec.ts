@@ -45,18 +45,36 @@ test("register, then sign in: the chat opens (Test Flow: register → login → 
   await shot(page, "home-after-login");
 });
 
-test("sign out: back to the login page, and a reload does not bring the session back (Test Flow: logout)", async ({ newUser, signIn }) => {
+test("sign out: back to the login page, and a reload does not bring the session back (Test Flow: logout)", async ({ page, server, newUser }) => {
   const user = await newUser("out");
-  const page = await signIn(user);
+  await page.goto(`${server.url}/login`);
+  const answer = page.waitForResponse((r) => r.url().endsWith("/v1/auth/login"));
+  await submitLogin(page, user.username, user.password);
+  const cookie = /jeco_refresh=[^;]+/.exec((await (await answer).headerValue("set-cookie")) ?? "")?.[0];
+  expect(cookie).toBeDefined();
+  await expect(navbar(page).getByRole("button", { name: user.username })).toBeVisible();
+
+  // Signed in, a reload keeps the session.
+  await page.reload();
+  await expect(navbar(page).getByRole("button", { name: user.username })).toBeVisible();
+
   await signOutThroughMenu(page, user);
   await expect(page).toHaveURL(/\/login$/);
 
+  // The refresh cookie the session had is revoked: replaying it buys nothing.
+  const replay = await fetch(`${server.url}/v1/auth/refresh`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-jeco-csrf": "1", cookie: cookie ?? "" },
+    body: "{}",
+  });
+  expect(replay.status).toBe(401);
+
   await page.reload();
   await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
-  await page.goto("/people");
+  await page.goto(`${server.url}/people`);
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
-  await page.goto("/");
+  await page.goto(`${server.url}/`);
   await expect(page).toHaveURL(/\/login$/);
   await shot(page, "login");
 });
@@ -118,8 +136,11 @@ test("changing the password signs out the other sessions, not this one", async (
   await shot(here, "profile-password-changed");
 
   await expect(elsewhere.getByRole("button", { name: "Sign in" })).toBeVisible();
-  // This tab carries on with the tokens the change returned.
+  await expect(elsewhere.getByText("Your password was changed on another device.")).toBeVisible();
+  // This tab carries on with the tokens the change returned, across a reload too.
   await navbar(here).getByRole("link", { name: "People" }).click();
+  await expect(here.getByRole("heading", { name: "People", level: 1 })).toBeVisible();
+  await here.reload();
   await expect(here.getByRole("heading", { name: "People", level: 1 })).toBeVisible();
   await expect(navbar(here).getByRole("button", { name: user.username })).toBeVisible();
 

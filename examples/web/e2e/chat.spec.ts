@@ -98,8 +98,6 @@ test("three tabs: family syncs live between two, friends stays apart", async ({ 
   await expect(tab2.getByText("Game night?")).toHaveCount(0);
 });
 
-// A reload signs in again through the login page until the refresh cookie lands on the
-// server; either way the history comes from the server, not from the tab.
 test("history: after a reload the last messages load before new ones", async ({ server, newUser, signIn }) => {
   const alice = await newUser("alice");
   const bob = await newUser("bob");
@@ -111,13 +109,12 @@ test("history: after a reload the last messages load before new ones", async ({ 
     await expect(message(a, "family", `Message ${text}`)).toBeVisible();
   }
 
-  await a.context().close();
-  const again = await signIn(alice);
-  await openRoom(again, "family");
-  await expect(message(again, "family", "Message one")).toBeVisible();
-  await expect(message(again, "family", "Message three")).toBeVisible();
+  await a.reload();
+  await expect(a.getByRole("heading", { level: 1, name: "family" })).toBeVisible();
+  await expect(message(a, "family", "Message one")).toBeVisible();
+  await expect(message(a, "family", "Message three")).toBeVisible();
   await post(server, bob, family.id, "A new one after the reload");
-  const items = timeline(again, "family").getByRole("listitem");
+  const items = timeline(a, "family").getByRole("listitem");
   await expect(items.last()).toContainText("A new one after the reload");
   await expect(items.nth(-2)).toContainText("Message three");
 });
@@ -141,6 +138,11 @@ test("room list: existing rooms, joining one shows history and live messages, cr
   await expect(list.getByRole("listitem")).toHaveCount(1);
   await b.getByRole("searchbox", { name: "Filter rooms" }).fill("");
   await shot(b, "chat-browse-rooms");
+  await expectAccessible(b);
+  await openRoom(b, "general");
+  await b.getByRole("link", { name: "Browse rooms" }).first().click();
+  await expect(familyRow).toContainText("Everyone at home");
+  await expect(familyRow).not.toContainText("New activity");
   await b.getByRole("button", { name: "Join family" }).click();
 
   await expect(b.getByRole("heading", { level: 1, name: "family" })).toBeVisible();
@@ -191,6 +193,12 @@ test("typing indicator in a room and in direct messages", async ({ server, newUs
   await a.getByRole("textbox", { name: "Message" }).press("Enter");
   await expect(message(b, alice.username, "psst")).toBeVisible();
   await expect(b.getByText(`${alice.username} is typing…`)).toHaveCount(0);
+
+  // The header of a direct conversation follows the peer's presence.
+  const peer = a.getByRole("heading", { level: 1, name: bob.username });
+  await expect(peer).toHaveAccessibleDescription("Online");
+  await b.context().close();
+  await expect(peer).toHaveAccessibleDescription(/^Last seen/);
 });
 
 test("reactions: live, toggled off by a second click, several people and emoji", async ({ server, newUser, signIn }) => {
@@ -281,11 +289,64 @@ test("file sharing: an image shows inline as a thumbnail, a document as a downlo
   expect((await download).suggestedFilename()).toBe("minutes.pdf");
   await shot(b, "chat-files");
 
+  // Dropped on the conversation, or pasted into the composer, a file is attached too.
+  await a.getByRole("region", { name: "family" }).evaluate((el) => {
+    const data = new DataTransfer();
+    data.items.add(new File(["dropped"], "dropped.txt", { type: "text/plain" }));
+    el.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+    el.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  await a.getByRole("textbox", { name: "Message" }).evaluate((el) => {
+    const data = new DataTransfer();
+    data.items.add(new File(["pasted"], "pasted.txt", { type: "text/plain" }));
+    el.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  });
+  const attached = a.getByRole("list", { name: "Attached files" });
+  await expect(attached.getByRole("listitem")).toHaveCount(2);
+  await expect(a.getByRole("button", { name: "Send" })).toBeEnabled();
+  await a.getByRole("button", { name: "Send" }).click();
+  await expect(timeline(b, "family").getByRole("link", { name: /^Download dropped\.txt/ })).toBeVisible();
+  await expect(timeline(b, "family").getByRole("link", { name: /^Download pasted\.txt/ })).toBeVisible();
+
   // Too large: the server refuses it and says so.
   await files.setInputFiles({ name: "huge.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(10 * 1024 * 1024 + 1) });
   await expect(a.getByRole("list", { name: "Attached files" }).getByRole("alert")).toBeVisible();
   await a.getByRole("button", { name: "Remove huge.bin" }).click();
   await expect(a.getByRole("list", { name: "Attached files" })).toHaveCount(0);
+});
+
+test("alerts: activity in a room not joined and a direct message show live, and clear once opened", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const family = await createRoom(server, bob, "family");
+  const a = await signIn(alice);
+
+  // Alice has looked at the public rooms once: what is there now is seen.
+  await a.getByRole("link", { name: "Browse rooms" }).first().click();
+  const row = a.getByRole("list", { name: "Public rooms" }).getByRole("listitem").filter({ hasText: "family" });
+  await expect(row).toBeVisible();
+  await openRoom(a, "general");
+  await a.getByRole("link", { name: "Browse rooms" }).first().click();
+  await expect(row).toBeVisible();
+  await expect(row).not.toContainText("New activity");
+
+  // Bob writes in family, which Alice has not joined: her list says so while she looks at it.
+  await post(server, bob, family.id, "Anyone home?");
+  await expect(row).toContainText("New activity");
+  await a.getByRole("button", { name: "Join family" }).click();
+  await expect(message(a, "family", "Anyone home?")).toBeVisible();
+
+  // A direct message: a badge beside Bob's name and on the bell, both gone once it is read.
+  const direct = await rest<Room>(server, bob, "POST", `/v1/direct/${alice.id}`);
+  await post(server, bob, direct.id, "Psst, Alice");
+  const conversations = a.getByRole("navigation", { name: "Conversations" });
+  const bobLink = conversations.getByRole("link", { name: new RegExp(`^${bob.username}\\b`) });
+  await expect(bobLink.getByRole("img", { name: "1 unread" })).toBeVisible();
+  await expect(a.getByRole("link", { name: "Notifications, 1 unread" })).toBeVisible();
+  await openRoom(a, bob.username);
+  await expect(message(a, bob.username, "Psst, Alice")).toBeVisible();
+  await expect(bobLink.getByRole("img", { name: /unread/ })).toHaveCount(0);
+  await expect(a.getByRole("link", { name: "Notifications", exact: true })).toBeVisible();
 });
 
 test("read receipts: Alice sees that Bob read her message once he opens the room", async ({ server, newUser, signIn }) => {
@@ -302,9 +363,19 @@ test("read receipts: Alice sees that Bob read her message once he opens the room
   await expect(mine).not.toContainText("Read by");
 
   await openRoom(b, "family");
-  await expect(b.getByText("New messages")).toBeVisible();
+  await expect(message(b, "family", "Did you read this?")).toContainText("New messages");
   await expect(mine).toContainText(`Read by ${bob.username}`);
   await expect(b.getByRole("navigation", { name: "Conversations" }).getByRole("img", { name: /unread/ })).toHaveCount(0);
+
+  // Bob looks elsewhere; back in family, "New messages" marks what came meanwhile.
+  await openRoom(b, "general");
+  await say(a, "And this one?");
+  await expect(b.getByRole("navigation", { name: "Conversations" }).getByRole("img", { name: "1 unread" })).toBeVisible();
+  await openRoom(b, "family");
+  await expect(message(b, "family", "And this one?")).toContainText("New messages");
+  await expect(message(b, "family", "Did you read this?")).not.toContainText("New messages");
+  await expect(message(a, "family", "And this one?")).toContainText(`Read by ${bob.username}`);
+  await expect(mine).not.toContainText("Read by");
 });
 
 test("edit and delete of one's own message are seen live; replies and forwards", async ({ server, newUser, signIn }) => {
@@ -326,14 +397,27 @@ test("edit and delete of one's own message are seen live; replies and forwards",
   await composer.fill("Meet at 8");
   await composer.press("Enter");
   await expect(message(b, "family", "Meet at 8")).toContainText("(edited)");
+  await expect(a).toHaveTitle("family · Jeco Chat");
 
-  // Bob replies; the quote leads back to the original.
-  await message(b, "family", "Meet at 8").getByRole("button", { name: "Message actions" }).click();
-  await b.getByRole("button", { name: "Reply" }).click();
+  // Arrow up in the empty box edits the latest own message; Escape leaves it as it was.
+  await composer.press("ArrowUp");
+  await expect(composer).toHaveValue("Meet at 8");
+  await expect(a.getByRole("button", { name: "Cancel editing" })).toBeVisible();
+  await composer.press("Escape");
+  await expect(composer).toHaveValue("");
+  await expect(a.getByRole("button", { name: "Cancel editing" })).toHaveCount(0);
+
+  // Bob replies, with the keyboard; the quote leads back to the original.
+  await message(b, "family", "Meet at 8").getByRole("button", { name: "Message actions" }).focus();
+  await b.keyboard.press("Enter");
+  await b.keyboard.press("ArrowDown");
+  await expect(b.getByRole("button", { name: "Reply" })).toBeFocused();
+  await b.keyboard.press("Enter");
   await expect(b.getByRole("button", { name: "Cancel reply" })).toBeVisible();
   await say(b, "Works for me");
   const reply = message(a, "family", "Works for me");
-  await expect(reply.getByRole("button", { name: `Reply to ${alice.username}: Meet at 8` })).toBeVisible();
+  await reply.getByRole("button", { name: `Reply to ${alice.username}: Meet at 8` }).click();
+  await expect(a.locator(":focus")).toContainText("Meet at 8");
 
   // Alice forwards her message to friends.
   await message(a, "family", "Meet at 8").getByRole("button", { name: "Message actions" }).click();
@@ -355,7 +439,7 @@ test("edit and delete of one's own message are seen live; replies and forwards",
   await shot(b, "chat-edit-delete");
 });
 
-test("members: an owner adds, promotes and removes; @mentions complete and highlight", async ({ server, newUser, signIn }) => {
+test("members: an owner adds, promotes and removes; a member sees no controls and leaves", async ({ server, newUser, signIn }) => {
   const alice = await newUser("alice");
   const bob = await newUser("bob");
   const carol = await newUser("carol");
@@ -386,6 +470,23 @@ test("members: an owner adds, promotes and removes; @mentions complete and highl
   await expect(bobsView.getByRole("button", { name: /^Remove/ })).toHaveCount(0);
   await bobsView.getByRole("button", { name: "Close" }).click();
 
+  await b.getByRole("button", { name: "Leave" }).click();
+  await b.getByRole("dialog", { name: "Leave team?" }).getByRole("button", { name: "Leave room" }).click();
+  await expect(b.getByText("Pick a conversation or browse rooms.")).toBeVisible();
+  await expect(b.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: /^team/ })).toHaveCount(0);
+  await a.getByRole("button", { name: "Members (1)" }).click();
+  await expect(a.getByRole("dialog", { name: "Members of team" }).getByRole("listitem")).toHaveCount(1);
+});
+
+test("@mentions complete from the members and stand out for the one mentioned; a refused message; dark mode", async ({ server, newUser, signIn }) => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  await createRoom(server, alice, "team", [bob]);
+  const a = await signIn(alice);
+  const b = await signIn(bob);
+  await openRoom(a, "team");
+  await openRoom(b, "team");
+
   const composer = a.getByRole("textbox", { name: "Message" });
   await composer.pressSequentially(`Hey @${bob.username.slice(0, 4)}`);
   const suggestions = a.getByRole("listbox", { name: "Mention a member" });
@@ -398,6 +499,20 @@ test("members: an owner adds, promotes and removes; @mentions complete and highl
   await expect(mention.getByText(`@${bob.username}`)).toHaveClass(/chat-mention me/);
   await expectAccessible(b);
   await shot(b, "chat-mention");
+
+  // A message the server refuses stays, marked, until retried or discarded.
+  await composer.fill("bell \u0007 ring");
+  await composer.press("Enter");
+  const refused = timeline(a, "team").getByRole("listitem").filter({ hasText: "Not sent" });
+  await expect(refused).toBeVisible();
+  await expect(refused.getByRole("button", { name: "Retry" })).toBeVisible();
+  await refused.getByRole("button", { name: "Discard" }).click();
+  await expect(refused).toHaveCount(0);
+
+  await b.emulateMedia({ colorScheme: "dark" });
+  await expect(b.locator("html")).toHaveAttribute("data-bs-theme", "dark");
+  await expectAccessible(b);
+  await shot(b, "chat-dark");
 });
 
 test("phone width: the list is the home screen and a room has a way back", async ({ newUser, signIn }) => {
@@ -483,5 +598,8 @@ test.describe("a long history", () => {
     }).toPass({ timeout: 120_000 });
     await expect(message(a, "archive", label(1))).toBeVisible();
     await shot(a, "chat-history");
+    await a.getByRole("button", { name: "Jump to latest" }).click();
+    await expect(message(a, "archive", label(total))).toBeVisible();
+    await expect(a.getByRole("button", { name: "Jump to latest" })).toHaveCount(0);
   });
 });

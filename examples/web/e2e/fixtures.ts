@@ -63,6 +63,9 @@ export class JecoServer {
       env: { ...process.env, RUST_LOG: "info", NO_COLOR: "1" },
     });
     this.process = child;
+    // Only what this process prints counts: after a restart the log still holds the line
+    // the previous one printed when it was listening.
+    const from = this.output.length;
     const collect = (chunk: Buffer) => {
       this.output += chunk.toString();
     };
@@ -70,7 +73,7 @@ export class JecoServer {
     child.stderr.on("data", collect);
     await new Promise<void>((ready, fail) => {
       const check = () => {
-        if (this.output.includes("Jeco Chat is listening on")) {
+        if (this.output.includes("Jeco Chat is listening on", from)) {
           child.stdout.off("data", check);
           ready();
         }

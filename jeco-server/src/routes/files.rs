@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, AuthUser, Json};
-use crate::state::AppState;
+use crate::state::{AppState, ServerConfig};
 use crate::upload::{Deadlines, Refused, receive};
 
 /// Room for the multipart framing (boundaries, part headers) on top of the file itself.
@@ -42,8 +42,8 @@ const CACHE: &str = "private, max-age=86400";
 static DECODING: Semaphore = Semaphore::const_new(4);
 
 /// The upload routes, with a body limit that fits the largest allowed file.
-pub(crate) fn upload_routes(state: &AppState) -> OpenApiRouter<AppState> {
-    let limit = usize::try_from(state.config.upload_bytes)
+pub(crate) fn upload_routes(config: &ServerConfig) -> OpenApiRouter<AppState> {
+    let limit = usize::try_from(config.upload_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(MULTIPART_OVERHEAD);
     OpenApiRouter::new()

@@ -2,9 +2,11 @@
 //! (Uploading an avatar image is in `files.rs`, with the other uploads.)
 
 use axum::extract::State;
-use jeco_core::model::{Account, ProfileUpdate, Tokens};
+use axum::http::HeaderMap;
+use jeco_core::model::{Account, ProfileUpdate};
 use jeco_proto::api::{ChangePasswordRequest, ErrorBody};
 
+use crate::cookie::{self, TokensAnswer, WithCookie};
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
@@ -40,25 +42,32 @@ pub(crate) async fn update_me(
     ))
 }
 
-/// Changes the password after checking the current one. Every other login is signed out;
-/// the returned tokens keep this one signed in.
+/// Changes the password after checking the current one. Every login is signed out (its
+/// refresh tokens revoked, its real-time connections closed with `signed_out`); the
+/// returned tokens keep this one signed in. A browser sends `"refresh_cookie": true` to get
+/// the new refresh token in the `jeco_refresh` cookie instead of the body.
 #[utoipa::path(post, path = "/v1/me/password", operation_id = "change_password", tag = "me",
     request_body = ChangePasswordRequest,
     responses(
-        (status = 200, description = "Password changed; new tokens for this login", body = Tokens),
+        (status = 200, description = "Password changed; new tokens for this login: `Tokens`, or with `refresh_cookie` `CookieTokens` and `Set-Cookie: jeco_refresh=...`", body = TokensAnswer),
         (status = 400, description = "weak_password", body = ErrorBody),
         (status = 401, description = "invalid_credentials (wrong current password)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn change_password(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    headers: HeaderMap,
     Json(req): Json<ChangePasswordRequest>,
-) -> ApiResult<Json<Tokens>> {
-    Ok(Json(
-        state
-            .engine
-            .accounts()
-            .change_password(user, &req.current_password, &req.new_password)
-            .await?,
+) -> ApiResult<WithCookie<axum::Json<TokensAnswer>>> {
+    let tokens = state
+        .engine
+        .accounts()
+        .change_password(user, &req.current_password, &req.new_password)
+        .await?;
+    Ok(cookie::tokens_answer(
+        &state,
+        &headers,
+        tokens,
+        req.refresh_cookie,
     ))
 }

@@ -18,10 +18,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::state::AppState;
+use crate::state::{AppState, ServerConfig};
 
 /// Every REST route.
-pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+pub(crate) fn routes(config: &ServerConfig) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -72,7 +72,7 @@ pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::feed))
         .routes(routes!(files::download))
         .routes(routes!(files::thumbnail))
-        .merge(files::upload_routes(state))
+        .merge(files::upload_routes(config))
 }
 
 /// Declares the bearer-token scheme that authenticated routes refer to as `bearer`.

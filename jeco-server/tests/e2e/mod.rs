@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod bad_input;
 pub mod clients;
 pub mod connections;
+pub mod cookies;
 pub mod denials;
 pub mod endings;
 pub mod files;
@@ -45,6 +46,15 @@ macro_rules! e2e_suite {
             user_search_and_contacts,
             profiles_avatars_passwords_and_blocks,
             private_answers_are_never_cached,
+        );
+        cases!($db; cookies:
+            sign_in_with_a_refresh_cookie,
+            refresh_by_cookie_rotates_it,
+            cookie_requests_need_the_csrf_header_and_this_origin,
+            logout_by_cookie_clears_and_revokes,
+            password_change_keeps_the_browser_signed_in,
+            the_cookie_is_secure_over_https,
+            the_cookie_path_follows_the_base_path,
         );
         cases!($db; rooms:
             group_rooms_deliver_only_to_their_members,
@@ -95,6 +105,10 @@ macro_rules! e2e_suite {
         );
         cases!($db; web:
             the_web_dir_serves_no_dot_files_and_nothing_outside_it,
+            assets_are_cached_for_good_and_the_page_never,
+            precompressed_siblings_are_served_to_who_accepts_them,
+            the_api_is_never_shadowed_by_the_page,
+            the_default_web_dir_is_the_built_client,
         );
         cases!($db; endings:
             a_client_that_stops_reading_is_let_go,
@@ -117,6 +131,7 @@ macro_rules! e2e_suite {
             openapi_error_codes_are_the_protocols,
             openapi_document_is_valid,
             errors_outside_operations_are_error_bodies,
+            the_printed_document_is_the_served_one,
         );
     };
 }

@@ -368,3 +368,41 @@ fn codes_in(description: &str) -> Vec<(&str, &str)> {
         .map(|item| item.split_once(' ').unwrap_or((item, "")))
         .collect()
 }
+
+/// `jeco-server openapi` prints the served document (which has no `servers` entry when the
+/// router is not mounted under a path), the same bytes every time, without opening a
+/// database: the web client generates its types from it and fails on any difference.
+pub async fn the_printed_document_is_the_served_one(db: Db) {
+    let s = db.start().await;
+    let served = s
+        .call(Method::GET, "/v1/openapi.json", None, Value::Null)
+        .await
+        .expect(200);
+    assert_eq!(served.header("content-type"), "application/json");
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let print = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_jeco-server"))
+            .arg("openapi")
+            .current_dir(cwd.path())
+            .output()
+            .expect("run jeco-server openapi");
+        assert!(
+            out.status.success(),
+            "jeco-server openapi failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let first = print();
+    assert_eq!(first, print(), "two runs print different bytes");
+    let printed: Value = serde_json::from_slice(&first).expect("the output is JSON");
+    assert!(printed.get("servers").is_none());
+    assert_eq!(printed, served.body);
+    assert!(
+        std::fs::read_dir(cwd.path())
+            .expect("the directory")
+            .next()
+            .is_none(),
+        "printing the document created files (a data directory?)"
+    );
+}

@@ -10,7 +10,7 @@ import { displayName, fullTime, timeAgo } from "./format";
 function what(n: S["Notification"]): string {
   switch (n.kind) {
     case "direct_message":
-      return "sent you a message";
+      return "sent you a direct message";
     case "mention":
       return "mentioned you";
     case "reply":
@@ -49,12 +49,12 @@ interface Props {
 /** One notification: who, what, where and when; unread ones stand out and can be marked read. */
 export function NotificationItem({ notification: n, room, now, onOpen, onMarkRead }: Props) {
   const actor = displayName(n.actor);
-  const text = `${actor} ${what(n)} in ${where(room)}`;
+  const text = n.kind === "direct_message" ? `${actor} ${what(n)}` : `${actor} ${what(n)} in ${where(room)}`;
   return (
     <ListGroup.Item as="li" className={`notification-item d-flex gap-3 align-items-start${n.read ? "" : " unread"}`}>
       <Avatar user={n.actor} size={36} />
       <div className="flex-grow-1 min-w-0">
-        <Link to={notificationHref(n)} onClick={onOpen} className={`text-break text-decoration-none${n.read ? " text-body" : " fw-semibold"}`}>
+        <Link to={notificationHref(n)} onClick={onOpen} className={`d-block text-break text-decoration-none${n.read ? " text-body" : " fw-semibold"}`}>
           {!n.read && <span className="visually-hidden">Unread: </span>}
           {text}
         </Link>
@@ -63,7 +63,7 @@ export function NotificationItem({ notification: n, room, now, onOpen, onMarkRea
         </div>
       </div>
       {!n.read && (
-        <Button size="sm" variant="outline-secondary" onClick={onMarkRead}>
+        <Button size="sm" variant="outline-secondary" className="text-nowrap" onClick={onMarkRead}>
           Mark read<span className="visually-hidden">: {text}</span>
         </Button>
       )}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { displayName, initials, presenceText, timeAgo } from "./format";
+import { displayName, initials, timeAgo } from "./format";
 
 describe("format", () => {
   it("prefers the display name and falls back to the username", () => {
@@ -18,13 +18,5 @@ describe("format", () => {
     expect(timeAgo(now - 5 * 60_000, now)).toBe("5 min ago");
     expect(timeAgo(now - 3 * 3_600_000, now)).toBe("3 h ago");
     expect(timeAgo(now - 24 * 3_600_000, now)).toBe("yesterday");
-  });
-
-  it("describes presence", () => {
-    const now = 1_000_000_000_000;
-    expect(presenceText({ user_id: 1, online: true }, now)).toBe("Online");
-    expect(presenceText({ user_id: 1, online: false, last_seen: now - 5 * 60_000 }, now)).toBe("Last seen 5 min ago");
-    expect(presenceText({ user_id: 1, online: false, last_seen: null }, now)).toBe("Offline");
-    expect(presenceText(undefined, now)).toBe("Offline");
   });
 });

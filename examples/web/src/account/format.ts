@@ -1,5 +1,4 @@
-// How people, times and presence read on screen.
-import type { S } from "../api/client";
+// How people and times read on screen.
 
 /** The name to show for a person: their display name, else their username. */
 export function displayName(user: { display_name: string; username: string }): string {
@@ -31,12 +30,4 @@ export function timeAgo(at: number, now: number): string {
 /** The full local date and time, for a tooltip. */
 export function fullTime(at: number): string {
   return new Date(at).toLocaleString();
-}
-
-/** What a presence amounts to in words. */
-export function presenceText(presence: S["PresenceInfo"] | undefined, now: number): string {
-  if (!presence) return "Offline";
-  if (presence.online) return "Online";
-  if (presence.last_seen == null) return "Offline";
-  return `Last seen ${timeAgo(presence.last_seen, now)}`;
 }

@@ -105,7 +105,10 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Signs in with a username or email and a password. */
+        /**
+         * Signs in with a username or email and a password. With `"refresh_cookie": true` the
+         *     refresh token goes into the `jeco_refresh` cookie instead of the body.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -122,7 +125,11 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Signs out the login the refresh token belongs to. */
+        /**
+         * Signs out the login the refresh token belongs to. Without `refresh_token` in the body,
+         *     the `jeco_refresh` cookie's login is signed out and the cookie cleared (also when its
+         *     token no longer worked); the request must then carry `X-Jeco-Csrf: 1`.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -176,6 +183,9 @@ export type paths = {
         /**
          * Trades a refresh token for a new pair. Each refresh token works once; reusing one signs
          *     out that login everywhere.
+         * @description Without `refresh_token` in the body, the `jeco_refresh` cookie is used: the request must
+         *     carry `X-Jeco-Csrf: 1` (and an `Origin`, if any, of this server), the new refresh token
+         *     replaces the cookie and is left out of the body, and a refused cookie is cleared.
          */
         post: operations["refresh_tokens"];
         delete?: never;
@@ -193,7 +203,10 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Creates an account, joins it to `general` and signs it in. */
+        /**
+         * Creates an account, joins it to `general` and signs it in. With `"refresh_cookie": true`
+         *     the refresh token goes into the `jeco_refresh` cookie instead of the body.
+         */
         post: operations["register"];
         delete?: never;
         options?: never;
@@ -366,8 +379,10 @@ export type paths = {
         get?: never;
         put?: never;
         /**
-         * Changes the password after checking the current one. Every other login is signed out;
-         *     the returned tokens keep this one signed in.
+         * Changes the password after checking the current one. Every login is signed out (its
+         *     refresh tokens revoked, its real-time connections closed with `signed_out`); the
+         *     returned tokens keep this one signed in. A browser sends `"refresh_cookie": true` to get
+         *     the new refresh token in the `jeco_refresh` cookie instead of the body.
          */
         post: operations["change_password"];
         delete?: never;
@@ -954,6 +969,11 @@ export type components = {
             current_password: string;
             /** @description The new one (the same rules as at registration). */
             new_password: string;
+            /**
+             * @description Browsers: `true` puts the new refresh token in the `jeco_refresh` cookie instead of
+             *     the body, which is then a `CookieTokens`.
+             */
+            refresh_cookie?: boolean;
         };
         /** @description A slice of a room's change log. */
         Changes: {
@@ -1052,6 +1072,29 @@ export type components = {
             /** @description Who. */
             user: components["schemas"]["UserRef"];
         };
+        /** @description A `Session` whose refresh token went into the `jeco_refresh` cookie. */
+        CookieSession: {
+            /** @description Who logged in. */
+            account: components["schemas"]["Account"];
+            /** @description Their tokens, the refresh token left out. */
+            tokens: components["schemas"]["CookieTokens"];
+        };
+        /**
+         * @description `Tokens` without the refresh token, which went into the `jeco_refresh` cookie: the
+         *     answer to a request with `"refresh_cookie": true`, or to a refresh by cookie. Browsers
+         *     keep the access token in memory; script never sees the refresh token.
+         *
+         *     No other field is allowed (`additionalProperties: false` in the OpenAPI document), so that
+         *     a `Tokens` never passes for one: an answer is exactly one of the two.
+         */
+        CookieTokens: {
+            /** @description When the access token stops working. */
+            access_expires_at: components["schemas"]["Timestamp"];
+            /** @description A short-lived JWT to put in `Authorization: Bearer`. */
+            access_token: string;
+            /** @description When the refresh token in the cookie stops working if unused. */
+            refresh_expires_at: components["schemas"]["Timestamp"];
+        };
         /** @description A count. */
         Count: {
             /**
@@ -1096,7 +1139,7 @@ export type components = {
          * @description A stable error code; every code is listed in docs/PROTOCOL.md §10.2. Clients must also accept codes they do not know.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_content_type" | "invalid_body" | "invalid_path" | "invalid_query" | "invalid_multipart" | "not_a_websocket" | "invalid_frame" | "protocol_error" | "already_authenticated" | "invalid_username" | "invalid_email" | "weak_password" | "invalid_room_name" | "invalid_kind" | "too_long" | "invalid_characters" | "invalid_client_id" | "empty_message" | "invalid_reply_to" | "invalid_attachment" | "message_deleted" | "invalid_emoji" | "too_many_reactions" | "invalid_seq" | "too_far_behind" | "invalid_target" | "too_many_users" | "empty_file" | "avatar_must_be_image" | "invalid_avatar" | "too_large" | "frame_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "token_expired" | "invalid_ticket" | "auth_required" | "auth_timeout" | "signed_out" | "not_a_member" | "not_author" | "not_allowed" | "blocked" | "user_not_found" | "room_not_found" | "message_not_found" | "notification_not_found" | "attachment_not_found" | "contact_not_found" | "member_not_found" | "session_not_found" | "thumbnail_not_found" | "unknown_route" | "method_not_allowed" | "username_taken" | "email_taken" | "room_name_taken" | "rate_limited" | "too_many_connections" | "unavailable" | "store_unavailable" | "not_subscribed" | "slow_consumer" | "shutting_down" | "heartbeat_timeout" | "upload_timeout" | "internal";
+        ErrorCode: "invalid_json" | "invalid_content_type" | "invalid_body" | "invalid_path" | "invalid_query" | "invalid_multipart" | "not_a_websocket" | "invalid_frame" | "protocol_error" | "already_authenticated" | "invalid_username" | "invalid_email" | "weak_password" | "invalid_room_name" | "invalid_kind" | "too_long" | "invalid_characters" | "invalid_client_id" | "empty_message" | "invalid_reply_to" | "invalid_attachment" | "message_deleted" | "invalid_emoji" | "too_many_reactions" | "invalid_seq" | "too_far_behind" | "invalid_target" | "too_many_users" | "empty_file" | "avatar_must_be_image" | "invalid_avatar" | "too_large" | "frame_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "token_expired" | "invalid_ticket" | "auth_required" | "auth_timeout" | "signed_out" | "not_a_member" | "not_author" | "not_allowed" | "blocked" | "csrf_rejected" | "user_not_found" | "room_not_found" | "message_not_found" | "notification_not_found" | "attachment_not_found" | "contact_not_found" | "member_not_found" | "session_not_found" | "thumbnail_not_found" | "unknown_route" | "method_not_allowed" | "username_taken" | "email_taken" | "room_name_taken" | "rate_limited" | "too_many_connections" | "unavailable" | "store_unavailable" | "not_subscribed" | "slow_consumer" | "shutting_down" | "heartbeat_timeout" | "upload_timeout" | "internal";
         /** @description Something that happened, as subscribers receive it. The JSON form has a `type` field. */
         Event: {
             /** @description The message. */
@@ -1310,6 +1353,12 @@ export type components = {
             login: string;
             /** @description The password. */
             password: string;
+            /**
+             * @description Browsers: `true` puts the refresh token in the `jeco_refresh` cookie (`HttpOnly`,
+             *     `SameSite=Strict`, `Path=/v1/auth`) instead of the body, whose `tokens` are then a
+             *     `CookieTokens`. Absent or `false`: the refresh token is in the body.
+             */
+            refresh_cookie?: boolean;
         };
         /** @description `PUT /v1/rooms/{room_id}/read`. */
         MarkReadRequest: {
@@ -1477,8 +1526,11 @@ export type components = {
         };
         /** @description `POST /v1/auth/refresh` and `POST /v1/auth/logout`. */
         RefreshRequest: {
-            /** @description The refresh token from the last login or refresh. */
-            refresh_token: string;
+            /**
+             * @description The refresh token from the last login or refresh. Absent: the `jeco_refresh` cookie
+             *     is used instead, and the request must carry the `X-Jeco-Csrf: 1` header.
+             */
+            refresh_token?: string | null;
         };
         /** @description `POST /v1/auth/register`. */
         RegisterRequest: {
@@ -1492,6 +1544,12 @@ export type components = {
              *     username.
              */
             password: string;
+            /**
+             * @description Browsers: `true` puts the refresh token in the `jeco_refresh` cookie (`HttpOnly`,
+             *     `SameSite=Strict`, `Path=/v1/auth`) instead of the body, whose `tokens` are then a
+             *     `CookieTokens`. Absent or `false`: the refresh token is in the body.
+             */
+            refresh_cookie?: boolean;
             /**
              * @description 3 to 32 letters, digits or underscores, not starting with an underscore; surrounding
              *     whitespace is dropped; stored lower-case.
@@ -1660,6 +1718,8 @@ export type components = {
             /** @description Their tokens. */
             tokens: components["schemas"]["Tokens"];
         };
+        /** @description A session answered to a sign-in: the refresh token in the body, or in the cookie. */
+        SessionAnswer: components["schemas"]["Session"] | components["schemas"]["CookieSession"];
         /** @description `PUT /v1/rooms/{room_id}/members/{user_id}/role`. */
         SetRoleRequest: {
             /** @description The new role; `owner` hands the room over. */
@@ -1694,6 +1754,11 @@ export type components = {
             /** @description An opaque single-use token that buys the next pair. */
             refresh_token: string;
         };
+        /**
+         * @description Tokens answered to a refresh or password change: the refresh token in the body, or in
+         *     the cookie.
+         */
+        TokensAnswer: components["schemas"]["Tokens"] | components["schemas"]["CookieTokens"];
         /** @description `POST /v1/rooms/{room_id}/typing`. */
         TypingRequest: {
             /** @description Typing now (lapses by itself), or stopped. */
@@ -1991,13 +2056,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in */
+            /** @description Signed in: a `Session`, or with `refresh_cookie` a `CookieSession` and `Set-Cookie: jeco_refresh=...` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Session"];
+                    "application/json": components["schemas"]["SessionAnswer"];
                 };
             };
             /** @description invalid_json, invalid_content_type */
@@ -2050,7 +2115,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `1`; required when signing out by cookie */
+                "X-Jeco-Csrf"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2060,7 +2128,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed out */
+            /** @description Signed out; by cookie, `Set-Cookie` clears `jeco_refresh` */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -2069,6 +2137,15 @@ export interface operations {
             };
             /** @description invalid_json, invalid_content_type */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description csrf_rejected (by cookie without X-Jeco-Csrf: 1, or from another origin) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2224,7 +2301,10 @@ export interface operations {
     refresh_tokens: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `1`; required when refreshing by cookie */
+                "X-Jeco-Csrf"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2234,13 +2314,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description New tokens */
+            /** @description New tokens: `Tokens`, or by cookie `CookieTokens` and `Set-Cookie: jeco_refresh=...` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Tokens"];
+                    "application/json": components["schemas"]["TokensAnswer"];
                 };
             };
             /** @description invalid_json, invalid_content_type */
@@ -2252,8 +2332,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_token (expired, revoked, or already used: sign in again) */
+            /** @description invalid_token (expired, revoked, or already used: sign in again; by cookie, the cookie is cleared), unauthenticated (no refresh token in the body and no jeco_refresh cookie) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description csrf_rejected (by cookie without X-Jeco-Csrf: 1, or from another origin) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2303,13 +2392,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Registered and signed in */
+            /** @description Registered and signed in: a `Session`, or with `refresh_cookie` a `CookieSession` and `Set-Cookie: jeco_refresh=...` */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Session"];
+                    "application/json": components["schemas"]["SessionAnswer"];
                 };
             };
             /** @description invalid_json, invalid_content_type, invalid_username, invalid_email, weak_password */
@@ -2969,13 +3058,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Password changed; new tokens for this login */
+            /** @description Password changed; new tokens for this login: `Tokens`, or with `refresh_cookie` `CookieTokens` and `Set-Cookie: jeco_refresh=...` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Tokens"];
+                    "application/json": components["schemas"]["TokensAnswer"];
                 };
             };
             /** @description invalid_json, invalid_content_type, weak_password */

@@ -47,7 +47,8 @@ interface Token {
   expiresAt: number;
 }
 
-type Tokens = S["Tokens"] & { expires_in?: number };
+/** Tokens with the refresh token in the body (older flow) or in the cookie (`CookieTokens`). */
+type Tokens = S["TokensAnswer"] & { expires_in?: number };
 
 /** The token's lifetime from its own `iat`/`exp` (immune to clock skew), else from the answer. */
 export function tokenLifetimeMs(tokens: Tokens, now: number): number {
@@ -104,12 +105,12 @@ export class SessionCore {
   }
 
   async login(login: string, password: string): Promise<void> {
-    const session = await this.authPost<S["Session"]>("/v1/auth/login", { login, password, refresh_cookie: true });
+    const session = await this.authPost<S["SessionAnswer"]>("/v1/auth/login", { login, password, refresh_cookie: true });
     this.adopt(session.tokens, session.account, true);
   }
 
   async register(username: string, email: string, password: string): Promise<void> {
-    const session = await this.authPost<S["Session"]>("/v1/auth/register", { username, email, password, refresh_cookie: true });
+    const session = await this.authPost<S["SessionAnswer"]>("/v1/auth/register", { username, email, password, refresh_cookie: true });
     this.adopt(session.tokens, session.account, true);
   }
 
@@ -137,7 +138,7 @@ export class SessionCore {
   }
 
   /** After `POST /v1/me/password`: the tokens of this login, the others are signed out. */
-  adoptAfterPasswordChange(tokens: S["Tokens"]): void {
+  adoptAfterPasswordChange(tokens: S["TokensAnswer"]): void {
     if (this.state.status !== "signed-in") return;
     this.passwordChangedAt = this.deps.now();
     this.adopt(tokens, this.state.me, true, true);
@@ -146,7 +147,9 @@ export class SessionCore {
   /** A `signed_out` event: the password was changed or reset elsewhere. */
   signedOutEvent(reason: string): void {
     if (this.deps.now() - this.passwordChangedAt < OWN_PASSWORD_CHANGE_MS) return;
-    this.signOut(reason === "password_reset" ? PASSWORD_RESET : PASSWORD_CHANGED, true);
+    // Not told to the other tabs: each gets the event on its own connection, and one of them
+    // may be the tab that changed the password (whose broadcast may not have arrived here yet).
+    this.signOut(reason === "password_reset" ? PASSWORD_RESET : PASSWORD_CHANGED, false);
   }
 
   /** A valid access token, refreshing first if it is (nearly) expired. */
@@ -267,7 +270,7 @@ export class SessionCore {
     const now = this.deps.now();
     this.token = { value: tokens.access_token, expiresAt: now + tokenLifetimeMs(tokens, now) };
     // The cookie flow leaves the body without a refresh token; an older server still sends one.
-    if (tokens.refresh_token) this.bodyRefreshToken = tokens.refresh_token;
+    if ("refresh_token" in tokens && tokens.refresh_token) this.bodyRefreshToken = tokens.refresh_token;
     this.schedule();
     this.setState({ status: "signed-in", me: account });
     if (broadcast) this.broadcastSession(passwordChanged);

@@ -3,6 +3,7 @@
 import { useSyncExternalStore } from "react";
 import { api, unwrap, type S } from "../api/client";
 import { SessionCore, type SessionDeps, type SessionMessage, type SessionState } from "./core";
+import { authMiddleware } from "./middleware";
 
 export type { SessionState } from "./core";
 
@@ -33,35 +34,7 @@ const core = new SessionCore(deps);
 if (channel) channel.onmessage = (event: MessageEvent<SessionMessage>) => core.receive(event.data);
 
 // Every REST call but the auth ones carries the access token; a 401 refreshes it once and retries.
-const retryable = new Map<string, Request>();
-api.use({
-  async onRequest({ request, id, schemaPath }) {
-    if (schemaPath.startsWith("/v1/auth/")) return undefined;
-    let token: string;
-    try {
-      token = await core.accessToken();
-    } catch {
-      return undefined;
-    }
-    request.headers.set("authorization", `Bearer ${token}`);
-    retryable.set(id, request.clone());
-    return request;
-  },
-  async onResponse({ response, id }) {
-    const original = retryable.get(id);
-    retryable.delete(id);
-    if (response.status !== 401 || !original) return undefined;
-    const used = original.headers.get("authorization")?.slice("Bearer ".length) ?? null;
-    if (!(await core.refresh(used))) return undefined;
-    const token = core.currentToken();
-    if (!token) return undefined;
-    original.headers.set("authorization", `Bearer ${token}`);
-    return fetch(original);
-  },
-  onError({ id }) {
-    retryable.delete(id);
-  },
-});
+api.use(authMiddleware(core, (request) => fetch(request)));
 
 if (typeof window !== "undefined") void core.start();
 
@@ -108,7 +81,7 @@ export function setMe(me: S["Account"]): void {
 /** Changes the password: every other login is signed out, this one continues with new tokens. */
 export async function changePassword(current: string, next: string): Promise<void> {
   core.notePasswordChange();
-  const tokens = await unwrap(api.POST("/v1/me/password", { body: { current_password: current, new_password: next } }));
+  const tokens = await unwrap(api.POST("/v1/me/password", { body: { current_password: current, new_password: next, refresh_cookie: true } }));
   core.adoptAfterPasswordChange(tokens);
 }
 

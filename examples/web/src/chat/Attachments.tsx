@@ -28,7 +28,9 @@ function ImageAttachment({ file }: { file: S["AttachmentMeta"] }) {
         {thumb.url ? (
           <img src={thumb.url} alt={file.filename} className="chat-thumb" />
         ) : (
-          <Spinner animation="border" size="sm" role="status"><span className="visually-hidden">Loading image…</span></Spinner>
+          <span className="chat-thumb-placeholder">
+            <Spinner animation="border" size="sm" role="status"><span className="visually-hidden">Loading image…</span></Spinner>
+          </span>
         )}
       </button>
       {open && <FullImage file={file} onHide={() => setOpen(false)} />}

@@ -2,8 +2,8 @@ import { useEffect, useId, useMemo, useRef, useState, type ChangeEvent, type Key
 import Button from "react-bootstrap/Button";
 import CloseButton from "react-bootstrap/CloseButton";
 import { errorText, type S } from "../api/client";
-import { chat } from "../realtime";
-import { userName } from "./format";
+import { chat, useTimeline } from "../realtime";
+import { mentionQuery, userName } from "./format";
 import { PaperclipIcon } from "./Icons";
 import { MentionList } from "./MentionList";
 import { UploadList } from "./UploadList";
@@ -24,18 +24,13 @@ interface Props {
   onAddFiles: (files: File[]) => void;
   onRemoveUpload: (key: string) => void;
   onClearUploads: () => void;
-}
-
-/** The text being typed after an `@` right before the caret, if any. */
-function mentionQuery(text: string, caret: number): { start: number; query: string } | null {
-  const match = /(^|\s)@([A-Za-z0-9_]{0,32})$/.exec(text.slice(0, caret));
-  if (!match) return null;
-  return { start: caret - (match[2] ?? "").length - 1, query: (match[2] ?? "").toLowerCase() };
+  /** Arrow up in an empty box: edit my latest message. */
+  onEditLast: (message: S["Message"]) => void;
 }
 
 /** Writes a message: Enter sends, Shift+Enter starts a new line; replies, edits, files, @mentions. */
 export function Composer(props: Props) {
-  const { roomId, me, members, mode, onCancelMode, uploads, onAddFiles, onRemoveUpload, onClearUploads } = props;
+  const { roomId, me, members, mode, onCancelMode, uploads, onAddFiles, onRemoveUpload, onClearUploads, onEditLast } = props;
   const [text, setText] = useState("");
   const [caret, setCaret] = useState(0);
   const [active, setActive] = useState(0);
@@ -44,6 +39,15 @@ export function Composer(props: Props) {
   const area = useRef<HTMLTextAreaElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const listId = useId();
+  const { items } = useTimeline(roomId);
+
+  // The box grows with its text, up to the height the stylesheet allows.
+  useEffect(() => {
+    const el = area.current;
+    if (!el) return;
+    el.style.height = "auto";
+    el.style.height = `${el.scrollHeight + 2}px`;
+  }, [text]);
 
   // Entering edit mode puts the message's text in the box; any mode focuses it.
   const [modeSeen, setModeSeen] = useState<ComposerMode>(null);
@@ -143,6 +147,14 @@ export function Composer(props: Props) {
       onCancelMode();
       return;
     }
+    if (e.key === "ArrowUp" && text === "" && !mode) {
+      const last = items.findLast((i) => i.status === "sent" && i.message.sender.id === me.id && !i.message.deleted);
+      if (last) {
+        e.preventDefault();
+        onEditLast(last.message);
+      }
+      return;
+    }
     if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       void submit();
@@ -176,10 +188,13 @@ export function Composer(props: Props) {
           The message is {chars} characters long; at most {MAX_CHARS} fit.
         </div>
       )}
+      <span id={`${listId}-hint`} className="visually-hidden">
+        Enter sends, Shift+Enter starts a new line, arrow up edits your last message, @ mentions a member.
+      </span>
       <div className="d-flex align-items-end gap-2">
         {mode?.kind !== "edit" && (
           <>
-            <Button variant="outline-secondary" onClick={() => fileInput.current?.click()} aria-label="Attach files" title="Attach files">
+            <Button variant="" className="chat-btn-quiet" onClick={() => fileInput.current?.click()} aria-label="Attach files" title="Attach files">
               <PaperclipIcon />
             </Button>
             <input
@@ -201,6 +216,7 @@ export function Composer(props: Props) {
           rows={1}
           aria-label="Message"
           placeholder="Write a message…"
+          aria-describedby={`${listId}-hint`}
           value={text}
           onChange={change}
           onKeyDown={keyDown}

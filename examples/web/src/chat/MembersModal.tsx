@@ -83,7 +83,7 @@ export function MembersModal({ summary, me, members, onHide }: Props) {
                   m.role !== "member" && <Badge bg={m.role === "owner" ? "primary" : "info"}>{m.role}</Badge>
                 )}
                 {!self && outranks(myRole, m.role) && (
-                  <Button size="sm" variant="outline-danger" onClick={() => remove(m.user.id)} aria-label={`Remove ${name}`}>
+                  <Button size="sm" variant="" className="chat-btn-danger-quiet" onClick={() => remove(m.user.id)} aria-label={`Remove ${name}`}>
                     Remove
                   </Button>
                 )}

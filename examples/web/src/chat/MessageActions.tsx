@@ -19,7 +19,7 @@ export function MessageActions({ canEdit, canDelete, hasText, onReply, onEdit, o
     <div className="chat-message-actions d-flex gap-1">
       <EmojiPicker onPick={onReact} />
       <Dropdown align="end">
-        <Dropdown.Toggle variant="light" size="sm" className="border py-0" aria-label="Message actions" title="Message actions">
+        <Dropdown.Toggle variant="" size="sm" className="chat-btn-quiet py-0" aria-label="Message actions" title="Message actions">
           <span aria-hidden="true">⋯</span>
         </Dropdown.Toggle>
         <Dropdown.Menu>

@@ -61,6 +61,7 @@ export const MessageItem = memo(function MessageItem({ item, ctx, day, unread, r
       )}
       <div
         id={m.id > 0 ? `message-${m.id}` : undefined}
+        tabIndex={-1}
         className={`chat-message${mentionsMe ? " mentions-me" : ""}${flash ? " flash" : ""}`}
       >
         <div className="d-flex align-items-baseline gap-2">
@@ -101,10 +102,10 @@ export const MessageItem = memo(function MessageItem({ item, ctx, day, unread, r
         {item.status === "failed" && (
           <div className="small text-danger d-flex flex-wrap align-items-center gap-2" role="alert">
             <span>Not sent{item.error ? `: ${item.error}` : ""}</span>
-            <Button size="sm" variant="outline-danger" className="py-0" onClick={() => chat.retry(m.client_id)}>
+            <Button size="sm" variant="" className="chat-btn-danger-quiet py-0" onClick={() => chat.retry(m.client_id)}>
               Retry
             </Button>
-            <Button size="sm" variant="outline-secondary" className="py-0" onClick={() => chat.discard(m.client_id)}>
+            <Button size="sm" variant="" className="chat-btn-quiet py-0" onClick={() => chat.discard(m.client_id)}>
               Discard
             </Button>
           </div>

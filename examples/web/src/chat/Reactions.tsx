@@ -32,7 +32,7 @@ export function Reactions({ message, myId, names, onError }: Props) {
           <button
             key={r.emoji}
             type="button"
-            className="btn btn-sm btn-outline-secondary rounded-pill py-0 chat-reaction"
+            className="btn btn-sm chat-btn-quiet rounded-pill py-0 chat-reaction"
             aria-pressed={mine}
             title={`${r.emoji} by ${who}`}
             aria-label={`${r.emoji} ${r.users.length}, by ${who}`}
@@ -51,7 +51,7 @@ export function EmojiPicker({ onPick }: { onPick: (emoji: string) => void }) {
   const [open, setOpen] = useState(false);
   return (
     <Dropdown show={open} onToggle={(next) => setOpen(next)}>
-      <Dropdown.Toggle variant="light" size="sm" className="border py-0 chat-no-caret" aria-label="Add reaction" title="Add reaction">
+      <Dropdown.Toggle variant="" size="sm" className="chat-btn-quiet py-0 chat-no-caret" aria-label="Add reaction" title="Add reaction">
         <SmileIcon />
       </Dropdown.Toggle>
       <Dropdown.Menu>

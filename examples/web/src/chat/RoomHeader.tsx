@@ -16,7 +16,7 @@ export function RoomHeader({ summary, onMembers }: { summary: S["RoomSummary"]; 
   const [leaving, setLeaving] = useState(false);
   return (
     <header className="chat-header">
-      <Link to="/" className="btn btn-sm btn-outline-secondary d-md-none" aria-label="Back to conversations">←</Link>
+      <Link to="/" className="btn btn-sm chat-btn-quiet d-md-none" aria-label="Back to conversations">←</Link>
       <div className="chat-header-title">
         {direct && peer ? (
           <DirectTitle peer={peer} />
@@ -32,10 +32,10 @@ export function RoomHeader({ summary, onMembers }: { summary: S["RoomSummary"]; 
       </div>
       {!direct && (
         <>
-          <Button size="sm" variant="outline-secondary" onClick={onMembers} aria-label={`Members (${room.member_count})`}>
+          <Button size="sm" variant="" className="chat-btn-quiet" onClick={onMembers} aria-label={`Members (${room.member_count})`}>
             <PeopleIcon /> {room.member_count}
           </Button>
-          <Button size="sm" variant="outline-danger" onClick={() => setLeaving(true)}>Leave</Button>
+          <Button size="sm" variant="" className="chat-btn-danger-quiet" onClick={() => setLeaving(true)}>Leave</Button>
           {leaving && <LeaveModal summary={summary} onHide={() => setLeaving(false)} />}
         </>
       )}
@@ -47,13 +47,13 @@ function DirectTitle({ peer }: { peer: S["UserRef"] }) {
   const presence = usePresence([peer.id]).get(peer.id);
   return (
     <>
-      <h1 className="text-truncate d-flex align-items-center gap-2">
-        <PresenceDot presence={presence} />
+      <h1 className="text-truncate d-flex align-items-center gap-2" aria-describedby="peer-presence">
+        <PresenceDot presence={presence} labelled={false} />
         <Link to={`/users/${peer.id}`} className="text-reset text-decoration-none">
           {peer.display_name || peer.username}
         </Link>
       </h1>
-      <div className="small text-body-secondary">{presenceText(presence)}</div>
+      <div className="small text-body-secondary" id="peer-presence">{presenceText(presence)}</div>
     </>
   );
 }

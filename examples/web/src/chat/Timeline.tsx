@@ -1,9 +1,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import Button from "react-bootstrap/Button";
 import Spinner from "react-bootstrap/Spinner";
+import { useSearchParams } from "react-router-dom";
 import { Virtuoso, type ListProps, type ListRange, type VirtuosoHandle } from "react-virtuoso";
-import { chat, useTimeline, type Timeline as TimelineData, type TimelineItem } from "../realtime";
-import { dayKey } from "./format";
+import { chat, useTimeline, type Timeline as TimelineData } from "../realtime";
+import { dayKey, userName } from "./format";
+import { readersByMessage } from "./receipts";
 import { MessageItem, type MessageContext } from "./MessageItem";
 
 /** What the page provides; the timeline adds what needs the loaded messages. */
@@ -14,10 +16,12 @@ interface Props {
   label: string;
   ctx: Context;
   readMarkers: Map<number, number>;
+  /** My read watermark when the room was opened. */
+  readAtOpen: number;
 }
 
 /** The conversation: virtualised, loading history as one scrolls up, marking what is seen read. */
-export function Timeline({ roomId, label, ctx, readMarkers }: Props) {
+export function Timeline({ roomId, label, ctx, readMarkers, readAtOpen }: Props) {
   const timeline = useTimeline(roomId);
   if (!timeline.loaded) {
     return (
@@ -28,38 +32,32 @@ export function Timeline({ roomId, label, ctx, readMarkers }: Props) {
   }
   // Mounted once the latest page is in: the unread separator and the first position are
   // decided from what was there when the room opened, not from what arrives later.
-  return <TimelineList key={roomId} roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} timeline={timeline} />;
+  return <TimelineList key={roomId} roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} timeline={timeline} readAtOpen={readAtOpen} />;
 }
 
-/** Who has read up to each of my messages: each reader at the latest of mine they reached. */
-function readersByMessage(items: TimelineItem[], myId: number, markers: Map<number, number>, names: Map<number, string>) {
-  const mine = items.filter((i) => i.status === "sent" && i.message.sender.id === myId && !i.message.deleted);
-  const result = new Map<number, string[]>();
-  for (const [userId, seq] of markers) {
-    if (userId === myId) continue;
-    let latest: TimelineItem | undefined;
-    for (const item of mine) if (item.message.seq <= seq) latest = item;
-    if (!latest) continue;
-    const list = result.get(latest.message.id) ?? [];
-    list.push(names.get(userId) ?? `user ${userId}`);
-    result.set(latest.message.id, list);
-  }
-  return result;
-}
-
-function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { timeline: TimelineData }) {
+function TimelineList({ roomId, label, ctx, readMarkers, readAtOpen, timeline }: Props & { timeline: TimelineData }) {
   const { items, firstItemIndex, hasOlder, loadingOlder, lastReadSeq } = timeline;
   const virtuoso = useRef<VirtuosoHandle>(null);
   const [atBottom, setAtBottom] = useState(true);
   const [range, setRange] = useState<ListRange | null>(null);
-  const [flash, setFlash] = useState<number | null>(null);
   const myId = ctx.me.id;
+  // A link to a message (a notification's, `?message=<id>`) opens the room there, highlighted.
+  const [params] = useSearchParams();
+  const [linked] = useState(() => {
+    const id = Number(params.get("message"));
+    return id > 0 && items.some((i) => i.message.id === id) ? id : null;
+  });
+  const [flash, setFlash] = useState<number | null>(linked);
 
-  // Fixed when the room opens: the first message from someone else past my read watermark.
-  const [unreadId] = useState(
-    () => items.find((i) => i.status === "sent" && i.message.seq > lastReadSeq && i.message.sender.id !== myId)?.message.id ?? null,
-  );
+  // Fixed when the room opens: the first message from someone else past my read watermark
+  // (the store keeps the one of this tab's first visit; a later visit knows better).
+  const [unreadId] = useState(() => {
+    const read = Math.max(lastReadSeq, readAtOpen);
+    return items.find((i) => i.status === "sent" && i.message.seq > read && i.message.sender.id !== myId)?.message.id ?? null;
+  });
   const [initialIndex] = useState(() => {
+    const link = items.findIndex((i) => i.message.id === linked);
+    if (link >= 0) return { index: link, align: "center" as const };
     const at = items.findIndex((i) => i.message.id === unreadId);
     return at >= 0 ? { index: at, align: "start" as const } : { index: Math.max(items.length - 1, 0), align: "end" as const };
   });
@@ -72,9 +70,17 @@ function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { t
       if (index < 0) return;
       virtuoso.current?.scrollToIndex({ index, align: "center" });
       setFlash(messageId);
+      // Once there, the original takes the focus, for keyboard and screen reader users.
+      requestAnimationFrame(() => document.getElementById(`message-${messageId}`)?.focus({ preventScroll: true }));
     },
     [items],
   );
+  useEffect(() => {
+    if (flash === null) return;
+    const timer = setTimeout(() => setFlash(null), 1500);
+    return () => clearTimeout(timer);
+  }, [flash]);
+
   const findLoaded = useCallback(
     (messageId: number) => items.find((i) => i.message.id === messageId)?.message,
     [items],
@@ -99,6 +105,17 @@ function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { t
 
   const last = items[items.length - 1];
   const lastIsMinePending = last?.status === "pending" && last.message.sender.id === myId;
+
+  // New messages from others are announced politely (not history loading above); the text
+  // itself is one keystroke away in the list.
+  const [lastKey, setLastKey] = useState(last?.key);
+  const [announcement, setAnnouncement] = useState({ n: 0, text: "" });
+  if (last && last.key !== lastKey) {
+    setLastKey(last.key);
+    if (last.status === "sent" && last.message.sender.id !== myId) {
+      setAnnouncement({ n: announcement.n + 1, text: `New message from ${userName(last.message.sender)}` });
+    }
+  }
 
   return (
     <div className="chat-timeline">
@@ -134,13 +151,17 @@ function TimelineList({ roomId, label, ctx, readMarkers, timeline }: Props & { t
           );
         }}
       />
+      <div className="visually-hidden" aria-live="polite">
+        {/* A new node each time, so that a second message from the same person is announced too. */}
+        <span key={announcement.n}>{announcement.text}</span>
+      </div>
       {!atBottom && (
         <Button
           className="chat-jump shadow"
           size="sm"
           onClick={() => virtuoso.current?.scrollToIndex({ index: "LAST", align: "end" })}
         >
-          Jump to latest ↓
+          Jump to latest <span aria-hidden="true">↓</span>
         </Button>
       )}
     </div>

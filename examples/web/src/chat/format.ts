@@ -74,3 +74,10 @@ export function nameList(names: string[]): string {
 export function newClientId(prefix: string): string {
   return `${prefix}-${crypto.randomUUID()}`;
 }
+
+/** The text being typed after an `@` right before the caret, if any. */
+export function mentionQuery(text: string, caret: number): { start: number; query: string } | null {
+  const match = /(^|\s)@([A-Za-z0-9_]{0,32})$/.exec(text.slice(0, caret));
+  if (!match) return null;
+  return { start: caret - (match[2] ?? "").length - 1, query: (match[2] ?? "").toLowerCase() };
+}

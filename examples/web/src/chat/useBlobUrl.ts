@@ -6,12 +6,11 @@ import { api, unwrap } from "../api/client";
  * for it, revoked when the component unmounts. The endpoints need the bearer token, so a
  * plain `<img src>` cannot load them.
  */
-export function useBlobUrl(attachmentId: number, thumbnail: boolean, enabled = true): { url: string | null; failed: boolean } {
+export function useBlobUrl(attachmentId: number, thumbnail: boolean): { url: string | null; failed: boolean } {
   const [state, setState] = useState<{ key: string; url: string | null; failed: boolean }>({ key: "", url: null, failed: false });
-  const key = `${attachmentId}:${thumbnail}:${enabled}`;
+  const key = `${attachmentId}:${thumbnail}`;
 
   useEffect(() => {
-    if (!enabled) return;
     let url: string | null = null;
     let cancelled = false;
     fetchAttachment(attachmentId, thumbnail).then(
@@ -28,7 +27,7 @@ export function useBlobUrl(attachmentId: number, thumbnail: boolean, enabled = t
       cancelled = true;
       if (url) URL.revokeObjectURL(url);
     };
-  }, [attachmentId, thumbnail, enabled, key]);
+  }, [attachmentId, thumbnail, key]);
 
   return state.key === key ? { url: state.url, failed: state.failed } : { url: null, failed: false };
 }

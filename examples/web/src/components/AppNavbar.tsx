@@ -20,7 +20,7 @@ export function AppNavbar() {
           <Nav className="flex-row">
             <NotificationBell />
           </Nav>
-          <Navbar.Toggle aria-controls="app-navbar-nav" aria-label="Menu" />
+          <Navbar.Toggle aria-controls="app-navbar-nav" />
         </div>
         <Navbar.Collapse id="app-navbar-nav">
           <Nav className="me-auto">

@@ -15,10 +15,26 @@ function useCountdown(at: number | undefined): number {
   return at === undefined ? 0 : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
+/** Whether `active` has lasted `ms` (so that a quick connection does not flash a banner). */
+function useLasting(active: boolean, ms: number): boolean {
+  const [lasted, setLasted] = useState(false);
+  useEffect(() => {
+    if (!active) return;
+    const timer = window.setTimeout(() => setLasted(true), ms);
+    return () => {
+      window.clearTimeout(timer);
+      setLasted(false);
+    };
+  }, [active, ms]);
+  return active && lasted;
+}
+
 /** The connection's state when it is not simply online; a quiet hint when on the SSE fallback. */
 export function ConnectionBanner() {
   const connection = useConnection();
   const seconds = useCountdown(connection.state === "offline" ? connection.retryAt : undefined);
+  // The first connection usually takes a moment: only say so when it takes longer.
+  const slow = useLasting(connection.state === "connecting", 1000);
 
   if (connection.state === "online") {
     if (connection.transport !== "sse") return null;
@@ -28,23 +44,26 @@ export function ConnectionBanner() {
       </div>
     );
   }
-  if (connection.state === "offline") {
+  if (connection.state === "offline" || connection.state === "reconnecting") {
+    // One banner for the whole time away, whether waiting or trying, so that it does not flicker.
+    const trying = connection.state === "reconnecting";
     return (
       <Alert variant="warning" role="status" className="rounded-0 mb-0 py-2 d-flex flex-wrap align-items-center gap-2">
         <span className="me-auto">
           Offline — messages will be sent when the connection is back.
-          {seconds > 0 && <> Retrying in {seconds} s.</>}
+          {trying ? <> Reconnecting…</> : seconds > 0 && <> Retrying in {seconds} s.</>}
         </span>
-        <Button size="sm" variant="outline-secondary" onClick={retryNow}>
+        <Button size="sm" variant="outline-secondary" onClick={retryNow} disabled={trying}>
           Retry now
         </Button>
       </Alert>
     );
   }
+  if (!slow) return null;
   return (
     <Alert variant="info" role="status" className="rounded-0 mb-0 py-2 d-flex align-items-center gap-2">
       <Spinner animation="border" size="sm" aria-hidden="true" />
-      <span>{connection.state === "reconnecting" ? "Reconnecting…" : "Connecting…"}</span>
+      <span>Connecting…</span>
     </Alert>
   );
 }

@@ -29,7 +29,7 @@ export function Sidebar() {
     <nav className={`chat-sidebar border-end bg-body${isHome ? " is-home" : ""}`} aria-label="Conversations">
       <div className="d-flex gap-2 p-2 border-bottom">
         <Button size="sm" onClick={() => setCreating(true)}>New room</Button>
-        <Link to="/rooms" className="btn btn-sm btn-outline-secondary">Browse rooms</Link>
+        <Link to="/rooms" className="btn btn-sm chat-btn-quiet">Browse rooms</Link>
       </div>
       <div className="chat-sidebar-lists">
         <h2 className="chat-sidebar-heading" id="sidebar-rooms">Rooms</h2>

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import Alert from "react-bootstrap/Alert";
 import Badge from "react-bootstrap/Badge";
 import Button from "react-bootstrap/Button";
@@ -43,6 +43,23 @@ export function BrowseRoomsPage() {
           ) ?? list,
         );
       }),
+    [],
+  );
+
+  // Leaving the list records that the new activity there has been seen (for public rooms not
+  // joined, the read watermark is how far one has looked), so the next visit marks only what
+  // is newer.
+  const latest = useRef<S["RoomSummary"][] | null>(null);
+  useEffect(() => {
+    latest.current = rooms;
+  }, [rooms]);
+  useEffect(
+    () => () => {
+      const fresh = (latest.current ?? []).filter((r) => r.role == null && r.room.last_seq > r.last_read_seq);
+      for (const r of fresh.slice(0, 20)) {
+        void api.PUT("/v1/rooms/{room_id}/read", { params: { path: { room_id: r.room.id } }, body: { seq: r.room.last_seq } });
+      }
+    },
     [],
   );
 
@@ -97,7 +114,7 @@ export function BrowseRoomsPage() {
               <div className="flex-grow-1 min-w-0">
                 <div className="fw-semibold">
                   #{name}
-                  {fresh && <Badge bg="info" className="ms-2">New activity</Badge>}
+                  {fresh && <Badge bg="info" text="dark" className="ms-2">New activity</Badge>}
                   {joined && <Badge bg="secondary" className="ms-2">Joined</Badge>}
                 </div>
                 {r.room.topic && <div className="small text-body-secondary text-truncate">{r.room.topic}</div>}
@@ -106,7 +123,7 @@ export function BrowseRoomsPage() {
                 </div>
               </div>
               {joined ? (
-                <Link to={`/rooms/${r.room.id}`} className="btn btn-outline-primary btn-sm" aria-label={`Open ${name}`}>
+                <Link to={`/rooms/${r.room.id}`} className="btn chat-btn-quiet btn-sm" aria-label={`Open ${name}`}>
                   Open
                 </Link>
               ) : (

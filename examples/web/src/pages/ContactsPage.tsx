@@ -89,7 +89,7 @@ export function ContactsPage() {
         ) : (
           <ListGroup as="ul">
             {contactUsers.map((user) => (
-              <PersonRow key={user.id} user={user} presence={presence.get(user.id)} showPresence>
+              <PersonRow key={user.id} user={user} presence={presence.get(user.id)} showPresence={!blocks.has(user.id)}>
                 <MessageButton user={user} open={direct.open} busy={direct.opening === user.id} />
                 {contactButton(user)}
                 {blockButton(user)}

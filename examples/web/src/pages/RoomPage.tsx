@@ -5,7 +5,7 @@ import Spinner from "react-bootstrap/Spinner";
 import { Link, useParams } from "react-router-dom";
 import { api, ApiError, errorText, unwrap, type S } from "../api/client";
 import { useMe } from "../auth/session";
-import { useMembers, useReadMarkers, useRoom } from "../realtime";
+import { useConnection, useMembers, useReadMarkers, useRoom, useRooms } from "../realtime";
 import { Composer, type ComposerMode } from "../chat/Composer";
 import { DeleteModal } from "../chat/DeleteModal";
 import { roomTitle, userName } from "../chat/format";
@@ -64,8 +64,13 @@ function RoomPreview({ roomId }: { roomId: number }) {
     }
   }
 
+  // Right after a reload the room list is not in yet: a room of mine would look like a stranger's.
+  const known = useRooms().length > 0;
+  const online = useConnection().state === "online";
+  const settling = !known && !online;
+
   if (error instanceof ApiError && error.code === "room_not_found") return <Missing />;
-  if (!room) {
+  if (!room || settling) {
     return error ? (
       <Alert variant="danger" className="m-3">{errorText(error)}</Alert>
     ) : (
@@ -101,6 +106,8 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
   const [showMembers, setShowMembers] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
+  // My read watermark as the room opens, before looking at it moves it: where "New messages" goes.
+  const [readAtOpen] = useState(summary.last_read_seq);
 
   const names = useMemo(() => new Map(members.map((m) => [m.user.id, userName(m.user)])), [members]);
   const usernames = useMemo(() => new Set(members.map((m) => m.user.username)), [members]);
@@ -121,8 +128,17 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
     [me, myRole, names, usernames],
   );
 
+  const title = roomTitle(summary);
+  useEffect(() => {
+    const previous = document.title;
+    document.title = `${title} · Jeco Chat`;
+    return () => {
+      document.title = previous;
+    };
+  }, [title]);
+
   const direct = summary.room.kind === "direct";
-  const label = direct ? `Messages with ${roomTitle(summary)}` : `Messages in ${roomTitle(summary)}`;
+  const label = direct ? `Messages with ${title}` : `Messages in ${title}`;
 
   function hasFiles(e: DragEvent) {
     return e.dataTransfer.types.includes("Files");
@@ -131,7 +147,7 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
   return (
     <section
       className={`chat-room${dragging ? " drag-over" : ""}`}
-      aria-label={roomTitle(summary)}
+      aria-label={title}
       onDragOver={(e) => {
         if (!hasFiles(e)) return;
         e.preventDefault();
@@ -153,7 +169,7 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
           {error}
         </Alert>
       )}
-      <Timeline roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} />
+      <Timeline roomId={roomId} label={label} ctx={ctx} readMarkers={readMarkers} readAtOpen={readAtOpen} />
       <TypingIndicator roomId={roomId} />
       <Composer
         roomId={roomId}
@@ -165,6 +181,7 @@ function Conversation({ summary }: { summary: S["RoomSummary"] }) {
         onAddFiles={add}
         onRemoveUpload={remove}
         onClearUploads={clear}
+        onEditLast={(m) => setMode({ kind: "edit", message: m })}
       />
       {deleting && <DeleteModal message={deleting} mine={deleting.sender.id === me.id} onHide={() => setDeleting(null)} />}
       {forwarding && <ForwardModal message={forwarding} onHide={() => setForwarding(null)} />}

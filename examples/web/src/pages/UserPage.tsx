@@ -73,7 +73,7 @@ export function UserPage() {
           <div className="flex-grow-1 min-w-0">
             <h1 className="h3 mb-0 text-break">{name}</h1>
             <p className="text-body-secondary mb-1">@{user.username}</p>
-            {!self && <Presence presence={presence.get(user.id)} />}
+            {!self && !isBlocked && <Presence presence={presence.get(user.id)} />}
           </div>
         </Card.Body>
         {user.bio && (

@@ -71,6 +71,8 @@ const BACKOFF_MAX_MS = 30_000;
 export const WS_FAILURES_BEFORE_SSE = 3;
 const TYPING_RENEW_MS = 2_500;
 const READ_BATCH_MS = 300;
+/** How long after `resumed` the rest of a replay may take (SSE delivers it separately). */
+const RESUME_GRACE_MS = 10_000;
 
 interface TimelineState {
   messages: S["Message"][];
@@ -133,6 +135,10 @@ export class RealtimeCore {
   private attempt = 0;
   private wsFailures = 0;
   private retryTimer: unknown = null;
+  /** A connection attempt is getting its ticket (a second attempt would open two sockets). */
+  private fetchingTicket: number | null = null;
+  /** Bumped when signed out: answers to requests of an earlier session are dropped. */
+  private epoch = 0;
   private stableTimer: unknown = null;
   private nextDelay: number | null = null;
   private commandId = 0;
@@ -232,6 +238,7 @@ export class RealtimeCore {
   /** Signed out: close, forget everything but the persisted outbox. */
   stop(): void {
     this.generation++;
+    this.epoch++;
     this.dropConnection();
     for (const timer of [this.retryTimer, this.stableTimer, this.presenceTimer, this.readTimer]) {
       if (timer !== null) this.env.clearTimeout(timer);
@@ -246,6 +253,9 @@ export class RealtimeCore {
     this.filling.clear();
     this.feedFilling = null;
     this.rooms = [];
+    this.roomsLoading = false;
+    this.roomsAgain = false;
+    this.membersLoading.clear();
     this.entries.clear();
     this.activity.clear();
     this.timelines.clear();
@@ -284,6 +294,12 @@ export class RealtimeCore {
   /** The tab became visible: read markers held back while hidden move now. */
   visibilityChanged(): void {
     if (!this.env.visible()) return;
+    // Back from the background (or a sleeping laptop): check the connection now.
+    if (!this.conn) this.retryNow();
+    else if (this.conn.ready && this.conn.pingSentAt === null) {
+      this.conn.pingSentAt = this.env.now();
+      void this.send(this.conn, { type: "ping" });
+    }
     for (const [roomId, viewers] of this.viewers) {
       if (viewers > 0) this.markLatestRead(roomId);
     }
@@ -297,14 +313,18 @@ export class RealtimeCore {
 
   private async connect(): Promise<void> {
     const generation = this.generation;
+    if (this.fetchingTicket === generation) return;
     this.retryTimer = null;
     this.setConnection({ state: this.everOnline ? "reconnecting" : "connecting", transport: null });
     let ticket: string;
+    this.fetchingTicket = generation;
     try {
       ticket = await this.api.ticket();
     } catch {
       if (generation === this.generation && this.me) this.scheduleReconnect();
       return;
+    } finally {
+      if (this.fetchingTicket === generation) this.fetchingTicket = null;
     }
     if (generation !== this.generation || !this.me) return;
     const kind: TransportKind = !this.env.websocketSupported || this.wsFailures >= WS_FAILURES_BEFORE_SSE ? "sse" : "websocket";
@@ -337,6 +357,8 @@ export class RealtimeCore {
   private onClosed(conn: Connection): void {
     const code = conn.closingCode;
     if (!conn.ready && conn.kind === "websocket" && code === null) this.wsFailures++;
+    // SSE failing too: give the WebSocket its chances again (the network may have changed).
+    if (!conn.ready && conn.kind === "sse" && code === null) this.wsFailures = 0;
     this.dropConnection();
     if (!this.me) return;
     if (code === "signed_out") {
@@ -469,6 +491,9 @@ export class RealtimeCore {
 
     void this.loadRooms();
     void this.loadUnreadNotifications();
+    for (const [roomId, timeline] of this.timelines) {
+      if (!timeline.loaded && (this.viewers.get(roomId) ?? 0) > 0) void this.loadLatest(roomId);
+    }
     if (reconnect) {
       // Unsequenced state (presence, read markers) may have changed while away.
       const known = [...this.presenceAsked];
@@ -526,6 +551,10 @@ export class RealtimeCore {
         for (const [roomId, target] of resume.rooms) if (target === null) resume.rooms.delete(roomId);
         if (resume.feed !== undefined) resume.feed = this.feedSeq >= reply.feed_seq ? undefined : reply.feed_seq;
         this.settleResume();
+        if (this.resume === resume) {
+          // Over SSE the replay may still be on its way; if it never completes, read it over REST.
+          this.env.setTimeout(() => this.abandonResume(conn, resume), RESUME_GRACE_MS);
+        }
       }
       this.flushOutbox();
       return;
@@ -562,6 +591,16 @@ export class RealtimeCore {
       return;
     }
     conn.transport.close();
+  }
+
+  /** A replay that did not reach the positions `resumed` gave: fill the rest like a gap. */
+  private abandonResume(conn: Connection, resume: ResumeState): void {
+    if (this.conn !== conn || this.resume !== resume) return;
+    this.resume = null;
+    for (const [roomId, target] of resume.rooms) {
+      if (target !== null && (this.positions.get(roomId) ?? 0) < target && !this.filling.has(roomId)) void this.fillGap(roomId, []);
+    }
+    if (typeof resume.feed === "number" && this.feedSeq < resume.feed && !this.feedFilling) void this.fillFeed([]);
   }
 
   /** Ends the pending resume for rooms (and the feed) whose replay is complete. */
@@ -648,7 +687,17 @@ export class RealtimeCore {
     if (generation !== this.generation) return;
     const waiting = this.filling.get(roomId) ?? [];
     this.filling.delete(roomId);
-    for (const e of waiting) this.onRoomEvent(e);
+    for (const e of waiting) {
+      const position = this.positions.get(roomId);
+      if (position === undefined) return;
+      if (e.seq <= position) continue;
+      if (e.seq > position + 1) {
+        // The changes did not reach it (yet): a new connection resumes from what was applied.
+        this.conn?.transport.close();
+        return;
+      }
+      this.applyRoomEvent(e);
+    }
   }
 
   private onFeedEvent(e: FeedEvent): void {
@@ -677,7 +726,8 @@ export class RealtimeCore {
       }
       void this.loadRooms();
     }
-    if (e.type === "notification" && !e.notification.read) {
+    // Replayed ones (up to ready's feed position) are in the count read at connection time.
+    if (e.type === "notification" && !e.notification.read && e.notification.feed_seq > this.readyFeedSeq) {
       this.unreadNotifications++;
       this.changed("notifications");
     }
@@ -710,7 +760,15 @@ export class RealtimeCore {
     if (generation !== this.generation) return;
     const waiting = this.feedFilling ?? [];
     this.feedFilling = null;
-    for (const e of waiting) this.onFeedEvent(e);
+    for (const e of waiting) {
+      const seq = feedSeqOf(e);
+      if (seq <= this.feedSeq) continue;
+      if (seq > this.feedSeq + 1) {
+        this.conn?.transport.close();
+        return;
+      }
+      this.applyFeedEvent(e);
+    }
   }
 
   private emit(e: LiveEvent): void {
@@ -771,7 +829,7 @@ export class RealtimeCore {
           this.members.set(e.room_id, [...list, { user: e.user, role: e.role, joined_at: this.env.now(), last_read_seq: 0 }]);
           this.changed(`members:${e.room_id}`);
         }
-        if (summary) this.setSummary({ ...summary, room: { ...summary.room, member_count: summary.room.member_count + (list?.some((m) => m.user.id === e.user.id) ? 0 : 1) } });
+        if (summary && roomChanged) this.setSummary({ ...summary, room: { ...summary.room, member_count: summary.room.member_count + (list?.some((m) => m.user.id === e.user.id) ? 0 : 1) } });
         break;
       }
       case "member.left": {
@@ -780,7 +838,7 @@ export class RealtimeCore {
           this.members.set(e.room_id, list.filter((m) => m.user.id !== e.user_id));
           this.changed(`members:${e.room_id}`);
         }
-        if (summary) this.setSummary({ ...summary, room: { ...summary.room, member_count: Math.max(0, summary.room.member_count - 1) } });
+        if (summary && roomChanged) this.setSummary({ ...summary, room: { ...summary.room, member_count: Math.max(0, summary.room.member_count - 1) } });
         break;
       }
       case "member.role": {
@@ -898,11 +956,11 @@ export class RealtimeCore {
       this.roomsAgain = true;
       return;
     }
-    const generation = this.generation;
+    const epoch = this.epoch;
     this.roomsLoading = true;
     try {
       const list = await this.api.rooms();
-      if (!this.me) return;
+      if (epoch !== this.epoch) return;
       this.rooms = list.map((fresh) => {
         const local = this.entries.get(fresh.room.id)?.summary;
         return local && local.room.last_seq > fresh.room.last_seq && Boolean(local.role) === Boolean(fresh.role)
@@ -915,18 +973,21 @@ export class RealtimeCore {
     } catch {
       // the next connection (or membership change) loads it again
     } finally {
-      this.roomsLoading = false;
-      if (this.roomsAgain && generation === this.generation) {
-        this.roomsAgain = false;
-        void this.loadRooms();
+      if (epoch === this.epoch) {
+        this.roomsLoading = false;
+        if (this.roomsAgain) {
+          this.roomsAgain = false;
+          void this.loadRooms();
+        }
       }
-      this.roomsAgain = false;
     }
   }
 
   private async loadUnread(): Promise<void> {
+    const epoch = this.epoch;
     try {
       const unread = await this.api.unread();
+      if (epoch !== this.epoch) return;
       for (const r of unread.rooms) {
         const summary = this.entries.get(r.room_id)?.summary;
         if (summary && summary.room.last_seq <= r.last_seq) {
@@ -959,8 +1020,15 @@ export class RealtimeCore {
 
   /** Starts showing a room: the first user loads its latest page. */
   view(roomId: number): () => void {
+    const opening = (this.viewers.get(roomId) ?? 0) === 0;
     this.viewers.set(roomId, (this.viewers.get(roomId) ?? 0) + 1);
     const timeline = this.timelineState(roomId);
+    const summary = this.entries.get(roomId)?.summary;
+    if (opening && summary?.role && timeline.lastReadSeq !== summary.last_read_seq) {
+      // the unread separator sits where the watermark was when the room was opened
+      timeline.lastReadSeq = summary.last_read_seq;
+      this.changed(`timeline:${roomId}`);
+    }
     if (!timeline.loaded) void this.loadLatest(roomId);
     else this.markLatestRead(roomId);
     return () => {
@@ -1173,6 +1241,8 @@ export class RealtimeCore {
       createdAt: this.env.now(),
     };
     this.outbox.push(item);
+    // A send on the connection that announced typing ends the indication (§4 `typing`).
+    this.typingSent.delete(roomId);
     this.saveOutbox();
     this.changed(`timeline:${roomId}`);
     this.flushOutbox();
@@ -1363,13 +1433,14 @@ export class RealtimeCore {
   }
 
   private async loadPresence(ids: number[]): Promise<void> {
+    const epoch = this.epoch;
     try {
       const list = await this.api.presence(ids);
-      if (!this.me) return;
+      if (epoch !== this.epoch) return;
       for (const p of list) this.presence.set(p.user_id, p);
       this.changed("presence");
     } catch {
-      for (const id of ids) this.presenceAsked.delete(id);
+      if (epoch === this.epoch) for (const id of ids) this.presenceAsked.delete(id);
     }
   }
 
@@ -1384,16 +1455,17 @@ export class RealtimeCore {
   async loadMembers(roomId: number): Promise<void> {
     if (this.membersLoading.has(roomId)) return;
     this.membersLoading.add(roomId);
+    const epoch = this.epoch;
     try {
       const list = await this.api.members(roomId);
-      if (!this.me) return;
+      if (epoch !== this.epoch) return;
       this.members.set(roomId, list);
       this.changed(`members:${roomId}`);
       this.changed(`typing:${roomId}`);
     } catch {
       // shown empty; a reconnection reloads it
     } finally {
-      this.membersLoading.delete(roomId);
+      if (epoch === this.epoch) this.membersLoading.delete(roomId);
     }
   }
 
@@ -1402,9 +1474,10 @@ export class RealtimeCore {
   }
 
   private async loadUnreadNotifications(): Promise<void> {
+    const epoch = this.epoch;
     try {
       const count = await this.api.unreadNotifications();
-      if (!this.me) return;
+      if (epoch !== this.epoch) return;
       this.unreadNotifications = count;
       this.changed("notifications");
     } catch {
