@@ -12,7 +12,7 @@
 #   JECO_BLESS=1 bash scripts/ffi-test.sh   # also rewrites api/Jeco.swift after an API change
 #
 # The Kotlin tests start their own jeco-server (target/debug/jeco-server, built when
-# missing) on a free port, and restart it mid-test.
+# stale) on a free port, and restart it mid-test.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,7 +43,7 @@ done
 
 step "Build: jeco-ffi, uniffi-bindgen, jeco-server"
 cargo build -p jeco-ffi -p uniffi-bindgen
-[ -x "$target/debug/jeco-server" ] || cargo build -p jeco-server
+cargo build -p jeco-server
 case "$(uname -s)" in
   Darwin) lib=$target/debug/libjeco_ffi.dylib ;;
   *) lib=$target/debug/libjeco_ffi.so ;;

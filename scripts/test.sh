@@ -2,10 +2,11 @@
 # Every test of Jeco Chat, in order: the Rust workspace (unit, conformance on SQLite and
 # PostgreSQL, Redis, the server end to end, several nodes, mail), the web client (generated
 # types, lint, unit tests, browser tests in Chromium), the Python bindings (mypy --strict,
-# pytest), Schemathesis against the
+# pytest), the mobile bindings (Kotlin tests, Swift checks), Schemathesis against the
 # served OpenAPI document, and a short run of each fuzz target. Each step installs what it
 # needs when missing (npm packages, Debian's chromium, Python venvs for the bindings and
-# for Schemathesis, cargo-fuzz), so a fresh clone with the Rust toolchain, Node.js 20 with npm, Python 3 and
+# for Schemathesis, the Kotlin compiler and JNA, cargo-fuzz), so a fresh clone with the Rust
+# toolchain, Node.js 20 with npm, Java 17, Python 3 and
 # PostgreSQL and Redis running (README, Testing) needs nothing else.
 #
 #   bash scripts/test.sh
@@ -26,6 +27,9 @@ bash scripts/web-test.sh
 
 step "Python bindings: mypy, the example, pytest"
 bash scripts/python-test.sh
+
+step "Mobile bindings: Kotlin tests, Swift checks"
+bash scripts/ffi-test.sh
 
 step "OpenAPI: Schemathesis against the real server"
 bash scripts/schemathesis.sh
