@@ -323,6 +323,7 @@ public enum ErrorCode: Equatable, Hashable
     case notAuthor
     case notAllowed
     case blocked
+    case csrfRejected
     case userNotFound
     case roomNotFound
     case messageNotFound

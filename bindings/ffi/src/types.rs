@@ -467,6 +467,7 @@ pub enum ErrorCode {
     NotAuthor,
     NotAllowed,
     Blocked,
+    CsrfRejected,
     UserNotFound,
     RoomNotFound,
     MessageNotFound,
