@@ -1,6 +1,7 @@
 // Notifications through the browser: the live bell, the list, marking read, click-through.
 import { expect, shot, test } from "./fixtures";
-import { callAs, navbar } from "./account-helpers";
+import { callAs } from "./helpers";
+import { navbar } from "./account-helpers";
 
 test("a direct message raises the bell live; marking it read lowers it (Test Flow: notifications)", async ({ server, newUser, signIn }) => {
   const alice = await newUser("alice");

@@ -1,6 +1,7 @@
 // People through the browser: contacts and blocks, direct conversations, presence.
 import { expect, shot, test, type Page } from "./fixtures";
-import { callAs, navbar } from "./account-helpers";
+import { callAs } from "./helpers";
+import { navbar } from "./account-helpers";
 
 async function search(page: Page, text: string) {
   await page.getByLabel("Search by username or email").fill(text);

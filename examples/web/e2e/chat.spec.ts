@@ -2,58 +2,8 @@
 // contexts of their own: the walkthrough's test flows (chat, rooms, history, the room list,
 // typing, reactions, files, read receipts) and the rest of a conversation (edit, delete,
 // reply, forward, history on scroll).
-import { accessTokenFor, expect, expectAccessible, shot, test, type JecoServer, type Page, type User } from "./fixtures";
-
-/** A REST call as `user`, for setting the scene. */
-async function rest<T>(server: JecoServer, user: User, method: string, path: string, body?: unknown): Promise<T> {
-  const token = await accessTokenFor(server, user);
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  const text = await response.text();
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-interface Room {
-  id: number;
-  name: string;
-}
-
-async function createRoom(server: JecoServer, owner: User, name: string, members: User[] = [], topic = ""): Promise<Room> {
-  const room = await rest<Room>(server, owner, "POST", "/v1/rooms", { name, topic, kind: "public" });
-  for (const member of members) await rest(server, member, "POST", `/v1/rooms/${room.id}/join`);
-  return room;
-}
-
-async function post(server: JecoServer, user: User, roomId: number, body: string): Promise<void> {
-  await rest(server, user, "POST", `/v1/rooms/${roomId}/messages`, { body, client_id: `seed-${crypto.randomUUID()}` });
-}
-
-/** Opens a conversation from the sidebar and waits for its timeline. */
-async function openRoom(page: Page, name: string) {
-  await page
-    .getByRole("navigation", { name: "Conversations" })
-    .getByRole("link", { name: new RegExp(`^${name}\\b`) })
-    .click();
-  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
-}
-
-function timeline(page: Page, name: string) {
-  return page.getByRole("list", { name: new RegExp(`^Messages (in|with) ${name}$`) });
-}
-
-/** The message whose text is `text` (a reply quoting it is another message). */
-function message(page: Page, room: string, text: string) {
-  return timeline(page, room).getByRole("listitem").filter({ has: page.getByText(text, { exact: true }) });
-}
-
-async function say(page: Page, text: string) {
-  await page.getByRole("textbox", { name: "Message" }).fill(text);
-  await page.getByRole("textbox", { name: "Message" }).press("Enter");
-}
+import { accessTokenFor, expect, expectAccessible, shot, test, type Page } from "./fixtures";
+import { callAs, createRoom, message, openRoom, post, say, timeline, type Room } from "./helpers";
 
 test("two people chat in general and each message shows who sent it", async ({ newUser, signIn }) => {
   const alice = await newUser("alice");
@@ -167,7 +117,7 @@ test("typing indicator in a room and in direct messages", async ({ server, newUs
   const alice = await newUser("alice");
   const bob = await newUser("bob");
   await createRoom(server, alice, "family", [bob]);
-  await rest(server, alice, "POST", `/v1/direct/${bob.id}`);
+  await callAs(server, alice, "POST", `/v1/direct/${bob.id}`);
   const a = await signIn(alice);
   const b = await signIn(bob);
   await openRoom(a, "family");
@@ -337,7 +287,7 @@ test("alerts: activity in a room not joined and a direct message show live, and 
   await expect(message(a, "family", "Anyone home?")).toBeVisible();
 
   // A direct message: a badge beside Bob's name and on the bell, both gone once it is read.
-  const direct = await rest<Room>(server, bob, "POST", `/v1/direct/${alice.id}`);
+  const direct = await callAs<Room>(server, bob, "POST", `/v1/direct/${alice.id}`);
   await post(server, bob, direct.id, "Psst, Alice");
   const conversations = a.getByRole("navigation", { name: "Conversations" });
   const bobLink = conversations.getByRole("link", { name: new RegExp(`^${bob.username}\\b`) });

@@ -1,47 +1,8 @@
 // The real-time connection against the real server: a message typed offline is delivered once
 // when the network is back, a server restart mid-conversation loses nothing, and chat works
 // over the SSE fallback when WebSockets are blocked.
-import { accessTokenFor, expect, shot, test, type JecoServer, type Page, type User } from "./fixtures";
-
-async function rest<T>(server: JecoServer, user: User, method: string, path: string, body?: unknown): Promise<T> {
-  const token = await accessTokenFor(server, user);
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  const text = await response.text();
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-/** A public room of `owner` that `members` joined. */
-async function createRoom(server: JecoServer, owner: User, name: string, members: User[]): Promise<number> {
-  const room = await rest<{ id: number }>(server, owner, "POST", "/v1/rooms", { name, kind: "public" });
-  for (const member of members) await rest(server, member, "POST", `/v1/rooms/${room.id}/join`);
-  return room.id;
-}
-
-async function openRoom(page: Page, name: string) {
-  await page
-    .getByRole("navigation", { name: "Conversations" })
-    .getByRole("link", { name: new RegExp(`^${name}\\b`) })
-    .click();
-  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
-}
-
-function message(page: Page, room: string, text: string) {
-  return page
-    .getByRole("list", { name: new RegExp(`^Messages (in|with) ${room}$`) })
-    .getByRole("listitem")
-    .filter({ hasText: text });
-}
-
-async function say(page: Page, text: string) {
-  const composer = page.getByRole("textbox", { name: "Message" });
-  await composer.fill(text);
-  await composer.press("Enter");
-}
+import { expect, shot, test, type Page } from "./fixtures";
+import { callAs, createRoom, message, openRoom, say } from "./helpers";
 
 /** `text` shows exactly once, sent, on every page; checked after a later message arrived. */
 async function expectOnce(pages: Page[], room: string, text: string, later: string) {
@@ -80,7 +41,7 @@ test("a message sent while offline is delivered exactly once when the network is
 test("a server restart in the middle of a conversation loses nothing", async ({ server, newUser, signIn }) => {
   const alice = await newUser("alice");
   const bob = await newUser("bob");
-  const room = await createRoom(server, alice, "family", [bob]);
+  const { id: room } = await createRoom(server, alice, "family", [bob]);
   const a = await signIn(alice);
   const b = await signIn(bob);
   await openRoom(a, "family");
@@ -90,7 +51,7 @@ test("a server restart in the middle of a conversation loses nothing", async ({ 
 
   await server.restart();
   // Posted before the pages are back: they get it by resuming.
-  await rest(server, bob, "POST", `/v1/rooms/${room}/messages`, { body: "While they reconnect", client_id: "e2e-restart-1" });
+  await callAs(server, bob, "POST", `/v1/rooms/${room}/messages`, { body: "While they reconnect", client_id: "e2e-restart-1" });
   await say(a, "Right after the restart");
 
   await expect(message(b, "family", "Right after the restart")).toBeVisible();
@@ -158,7 +119,7 @@ test("a password changed on another device signs the browser out, saying why", a
   const alice = await newUser("alice");
   const page = await signIn(alice);
   await expect(page.getByRole("navigation", { name: "Conversations" })).toBeVisible();
-  await rest(server, alice, "POST", "/v1/me/password", { current_password: alice.password, new_password: "another horse battery" });
+  await callAs(server, alice, "POST", "/v1/me/password", { current_password: alice.password, new_password: "another horse battery" });
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
   await expect(page.getByText("Your password was changed on another device. Please sign in again.")).toBeVisible();
 });
