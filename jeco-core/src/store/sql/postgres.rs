@@ -57,4 +57,4 @@ impl PgStore {
     }
 }
 
-super::impl_sql_store!(super::PgStore, sqlx::Postgres, "BEGIN");
+super::impl_sql_store!(crate::store::sql::PgStore, sqlx::Postgres, "BEGIN");

@@ -79,4 +79,8 @@ impl SqliteStore {
 
 // IMMEDIATE: a write transaction takes SQLite's write lock when it begins, so a read at its
 // start never has to be upgraded (which fails at once instead of waiting for the lock).
-super::impl_sql_store!(super::SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE");
+super::impl_sql_store!(
+    crate::store::sql::SqliteStore,
+    sqlx::Sqlite,
+    "BEGIN IMMEDIATE"
+);
