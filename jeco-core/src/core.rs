@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use crate::auth::{JwtKeys, PasswordHashing};
 use crate::blob::BlobStore;
+use crate::commit::GroupCommit;
 use crate::event::{Event, Published, Topic};
 use crate::ids::{RoomId, Seq, Timestamp, UserId};
 use crate::limits::Limits;
@@ -34,6 +35,8 @@ const ACTIVITY_NODE_INTERVAL: Duration = Duration::from_millis(100);
 /// The shared state behind every service.
 pub(crate) struct Core {
     pub(crate) stores: Stores,
+    /// Group commit of sends, and the order their events are published in.
+    pub(crate) commits: GroupCommit,
     pub(crate) pubsub: Arc<dyn PubSub>,
     pub(crate) presence: Arc<dyn Presence>,
     pub(crate) blobs: Arc<dyn BlobStore>,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::auth::{JwtKeys, PasswordHashing, load_or_create_secret};
 use crate::blob::{BlobStore, LocalDirBlobStore};
+use crate::commit::GroupCommit;
 use crate::core::{ActivityThrottle, Core};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::Topic;
@@ -337,10 +338,9 @@ impl EngineBuilder {
             StoreChoice::Custom(stores) => stores,
             #[cfg(feature = "postgres")]
             StoreChoice::Postgres { url, pool } => Stores::from_backend(Arc::new(
-                crate::store::sql::PgStore::connect_observed(&url, pool, self.observers.clone())
-                    .await?,
+                crate::store::sql::PgStore::connect(&url, pool).await?,
             )),
-            StoreChoice::Default => default_store(&self.data_dir, &self.observers).await?,
+            StoreChoice::Default => default_store(&self.data_dir).await?,
         };
         let blobs = match self.blobs {
             Some(b) => b,
@@ -397,6 +397,7 @@ impl EngineBuilder {
         };
         let general = ensure_general(&stores).await?;
         let core = Core {
+            commits: GroupCommit::start(stores.messages.clone(), self.observers.clone()),
             stores,
             pubsub,
             presence: presence.unwrap_or_else(|| Arc::new(InMemoryPresence::new())),
@@ -445,16 +446,14 @@ async fn maintain_presence(core: std::sync::Weak<Core>, every: Duration) {
 }
 
 #[cfg(feature = "sqlite")]
-async fn default_store(dir: &std::path::Path, observers: &Observers) -> Result<Stores> {
+async fn default_store(dir: &std::path::Path) -> Result<Stores> {
     std::fs::create_dir_all(dir).map_err(Error::internal)?;
-    let store =
-        crate::store::sql::SqliteStore::open_observed(dir.join("jeco.db"), observers.clone())
-            .await?;
+    let store = crate::store::sql::SqliteStore::open(dir.join("jeco.db")).await?;
     Ok(Stores::from_backend(Arc::new(store)))
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn default_store(_dir: &std::path::Path, _observers: &Observers) -> Result<Stores> {
+async fn default_store(_dir: &std::path::Path) -> Result<Stores> {
     Err(Error::Internal(
         "built without the sqlite feature: choose PostgreSQL or pass stores".into(),
     ))

@@ -37,6 +37,7 @@
 
 pub mod auth;
 pub mod blob;
+mod commit;
 mod core;
 mod engine;
 pub mod error;

@@ -4,6 +4,7 @@
 //! The rules: only members post, read and react; the author edits; the author or a room
 //! admin deletes; in a direct room, a block on either side stops new messages.
 
+use crate::commit::Committed;
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
@@ -14,8 +15,7 @@ use crate::model::{
 };
 use crate::service::{member_of, page_size};
 use crate::store::{
-    Appended, HistoryFrom, MessageEdit, NewAttachment, NewMessage, Reacted, ReactionChange,
-    StoreError,
+    HistoryFrom, MessageEdit, NewAttachment, NewMessage, Reacted, ReactionChange, StoreError,
 };
 use crate::validate;
 
@@ -521,11 +521,10 @@ impl<'a> Messages<'a> {
         if let Some(author) = reply_author.filter(|a| *a != user) {
             notify.push((author, NotificationKind::Reply));
         }
-        let appended = self
+        let committed = self
             .core
-            .stores
-            .messages
-            .append_message(NewMessage {
+            .commits
+            .append(NewMessage {
                 room_id: room.id,
                 sender_id: user,
                 client_id,
@@ -538,11 +537,11 @@ impl<'a> Messages<'a> {
                 now: Timestamp::now(),
             })
             .await?;
-        let (message, notifications, turn) = match appended {
-            Appended::Existing(m) => return Ok(m),
-            Appended::New(m, n, turn) => (m, n, turn),
+        let (message, notifications, turn) = match committed {
+            Committed::Existing(m) => return Ok(m),
+            Committed::New(m, n, turn) => (m, n, turn),
         };
-        // Messages committed together go out in sequence order.
+        // Messages of a room committed together go out in sequence order.
         turn.wait().await;
         self.core
             .publish(

@@ -292,88 +292,10 @@ pub struct NewMessage {
 /// What appending a message did.
 #[derive(Debug)]
 pub enum Appended {
-    /// A new message, with the notifications created for it and their recipients, and its
-    /// turn to be published.
-    New(Message, Vec<(UserId, Notification)>, PublishTurn),
+    /// A new message, with the notifications created for it and their recipients.
+    New(Message, Vec<(UserId, Notification)>),
     /// The sender had already sent this client id to this room: the original message.
     Existing(Message),
-}
-
-/// When a message may be published: after every message committed before it by the same
-/// writer. Sends committed together return to their callers together, and each caller then
-/// publishes its own event; without turns they would go out in any order, and every member's
-/// connection would see a gap, and read the store to fill it, for each one that overtook
-/// another.
-///
-/// Dropping a turn (published, failed, or the caller gone) lets the next one go. A store of
-/// one's own that commits one message at a time hands out [`PublishTurn::now`].
-#[derive(Debug)]
-pub struct PublishTurn(Option<(std::sync::Arc<Turnstile>, u64)>);
-
-impl PublishTurn {
-    /// A turn that never waits, for stores that commit one message at a time.
-    pub fn now() -> PublishTurn {
-        PublishTurn(None)
-    }
-
-    /// Waits until every earlier message of the same writer was published (or given up).
-    pub(crate) async fn wait(&self) {
-        if let Some((turnstile, ticket)) = &self.0 {
-            turnstile.wait(*ticket).await;
-        }
-    }
-}
-
-impl Drop for PublishTurn {
-    fn drop(&mut self) {
-        if let Some((turnstile, ticket)) = self.0.take() {
-            turnstile.finish(ticket);
-        }
-    }
-}
-
-/// Hands out publishing turns in commit order (see [`PublishTurn`]). The SQL stores' group
-/// commit issues them; built without a SQL backend, nothing does.
-#[derive(Debug, Default)]
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
-pub(crate) struct Turnstile {
-    /// The next ticket to go, and tickets finished out of order.
-    state: std::sync::Mutex<(u64, std::collections::BTreeSet<u64>)>,
-    /// Tickets handed out.
-    issued: std::sync::atomic::AtomicU64,
-    moved: tokio::sync::Notify,
-}
-
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
-impl Turnstile {
-    /// The turn after every turn issued so far.
-    pub(crate) fn issue(self: &std::sync::Arc<Self>) -> PublishTurn {
-        let ticket = self
-            .issued
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        PublishTurn(Some((std::sync::Arc::clone(self), ticket)))
-    }
-
-    async fn wait(&self, ticket: u64) {
-        loop {
-            let moved = self.moved.notified();
-            if self.state.lock().unwrap_or_else(|e| e.into_inner()).0 >= ticket {
-                return;
-            }
-            moved.await;
-        }
-    }
-
-    fn finish(&self, ticket: u64) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (next, done) = &mut *state;
-        done.insert(ticket);
-        while done.remove(next) {
-            *next += 1;
-        }
-        drop(state);
-        self.moved.notify_waiters();
-    }
 }
 
 /// A new text for a message, validated and resolved by the service.
@@ -460,8 +382,18 @@ pub enum Reacted {
 /// Messages, reactions and each room's change log.
 #[async_trait]
 pub trait MessageStore: Send + Sync {
-    /// Appends a message (or finds the one already sent with the same client id).
-    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
+    /// Appends `messages` (or finds the ones already sent with the same client ids), together
+    /// in one transaction where the backend can: the engine hands over every send waiting at
+    /// that moment so that they share one commit. The answers are in the order of `messages`,
+    /// one each, and one that fails must not fail the others (`Conflict("message")` when a
+    /// concurrent send with the same client id committed first). Within a room, sequence
+    /// numbers follow the order of `messages`.
+    async fn append_messages(&self, messages: Vec<NewMessage>) -> Vec<StoreResult<Appended>>;
+    /// How many groups of sends may be committed at once, each to rooms of its own: 1 (the
+    /// default) for a store with one writer.
+    fn writers(&self) -> usize {
+        1
+    }
     /// A message by id.
     async fn message(&self, id: MessageId) -> StoreResult<Message>;
     /// The message `sender` sent to `room` with `client_id`, if any.
@@ -652,36 +584,6 @@ impl Stores {
             contacts: backend.clone(),
             attachments: backend,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn turns_go_in_order_and_a_dropped_one_lets_the_next_go() {
-        let turnstile = Arc::new(Turnstile::default());
-        let (first, second, third) = (turnstile.issue(), turnstile.issue(), turnstile.issue());
-        first.wait().await;
-        // The third waits for the second, which is given up without publishing.
-        let waiting = tokio::spawn(async move {
-            third.wait().await;
-        });
-        tokio::task::yield_now().await;
-        assert!(
-            !waiting.is_finished(),
-            "the third went before the first finished"
-        );
-        drop(first);
-        second.wait().await;
-        drop(second);
-        waiting.await.unwrap();
-        // Turns issued later still wait for nothing that is done.
-        turnstile.issue().wait().await;
-        PublishTurn::now().wait().await;
     }
 }
 

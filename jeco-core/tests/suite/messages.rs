@@ -1147,54 +1147,125 @@ pub async fn explicit_reactions_are_safe_to_retry(h: Harness) {
     );
 }
 
+fn new_message(
+    room: jeco_core::ids::RoomId,
+    sender: jeco_core::ids::UserId,
+    client_id: &str,
+) -> jeco_core::store::NewMessage {
+    jeco_core::store::NewMessage {
+        room_id: room,
+        sender_id: sender,
+        client_id: client_id.to_owned(),
+        body: format!("body of {client_id}"),
+        reply_to: None,
+        forwarded_from: None,
+        attachments: Vec::new(),
+        mentions: Vec::new(),
+        notify: Vec::new(),
+        now: jeco_core::ids::Timestamp::now(),
+    }
+}
+
 /// Sends committed together fail alone: one that the store refuses (here, to a room that does
 /// not exist, which the service would have caught) leaves every other send of its group in,
 /// in order and without a gap.
 pub async fn a_refused_send_leaves_the_rest_of_its_group_in(h: Harness) {
     use jeco_core::ids::RoomId;
-    use jeco_core::store::{Appended, NewMessage};
+    use jeco_core::store::Appended;
     let alice = h.user("alice").await;
     let room = public_room(&h, alice.id, "group", &[]).await;
     let before = last_seq(&h, alice.id, room).await;
-    let stores = h.stores().await;
-    let start = Arc::new(Barrier::new(41));
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..41 {
-        let stores = stores.clone();
-        let start = Arc::clone(&start);
-        let to = if i == 20 { RoomId(i64::MAX) } else { room };
-        tasks.spawn(async move {
-            start.wait().await;
-            let sent = stores
-                .messages
-                .append_message(NewMessage {
-                    room_id: to,
-                    sender_id: alice.id,
-                    client_id: format!("g{i}"),
-                    body: format!("message {i}"),
-                    reply_to: None,
-                    forwarded_from: None,
-                    attachments: Vec::new(),
-                    mentions: Vec::new(),
-                    notify: Vec::new(),
-                    now: jeco_core::ids::Timestamp::now(),
-                })
-                .await;
-            (i, sent)
-        });
-    }
+    let group = (0..41)
+        .map(|i| {
+            let to = if i == 20 { RoomId(i64::MAX) } else { room };
+            new_message(to, alice.id, &format!("g{i}"))
+        })
+        .collect();
+    let answers = h.stores().await.messages.append_messages(group).await;
+    assert_eq!(answers.len(), 41);
     let mut seqs = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined.unwrap() {
+    for (i, answer) in answers.into_iter().enumerate() {
+        match (i, answer) {
             (20, sent) => assert!(sent.is_err(), "no such room: {sent:?}"),
-            (_, Ok(Appended::New(m, _, _))) => seqs.push(m.seq.get()),
+            (_, Ok(Appended::New(m, _))) => {
+                assert_eq!(m.body, format!("body of g{i}"));
+                seqs.push(m.seq.get());
+            }
             (i, other) => panic!("send {i}: {other:?}"),
         }
     }
-    seqs.sort();
     assert_eq!(
         seqs,
-        ((before.get() + 1)..=(before.get() + 40)).collect::<Vec<_>>()
+        ((before.get() + 1)..=(before.get() + 40)).collect::<Vec<_>>(),
+        "sequences follow the order of the group"
     );
     assert_eq!(last_seq(&h, alice.id, room).await.get(), before.get() + 40);
+}
+
+/// A group that repeats a client id, or carries one sent before, stores each message once:
+/// the repeats are answered with the first message, and the rooms' sequences move by the new
+/// messages only, interleaved rooms each in their own order.
+pub async fn a_group_stores_each_client_id_once(h: Harness) {
+    use jeco_core::store::Appended;
+    let alice = h.user("alice").await;
+    let (one, two) = (
+        public_room(&h, alice.id, "one", &[]).await,
+        public_room(&h, alice.id, "two", &[]).await,
+    );
+    let stores = h.stores().await;
+    let earlier = match stores
+        .messages
+        .append_messages(vec![new_message(one, alice.id, "before")])
+        .await
+        .pop()
+    {
+        Some(Ok(Appended::New(m, _))) => m,
+        other => panic!("first send: {other:?}"),
+    };
+    let (one_before, two_before) = (
+        last_seq(&h, alice.id, one).await.get(),
+        last_seq(&h, alice.id, two).await.get(),
+    );
+    let group = vec![
+        new_message(one, alice.id, "a"),
+        new_message(two, alice.id, "b"),
+        new_message(one, alice.id, "before"),
+        new_message(one, alice.id, "a"),
+        new_message(two, alice.id, "c"),
+        // The same client id in another room is another message.
+        new_message(two, alice.id, "a"),
+    ];
+    let answers: Vec<Appended> = stores
+        .messages
+        .append_messages(group)
+        .await
+        .into_iter()
+        .map(|a| a.expect("every send is answered"))
+        .collect();
+    let summary: Vec<(bool, i64, i64, String)> = answers
+        .iter()
+        .map(|a| match a {
+            Appended::New(m, _) => (true, m.room_id.get(), m.seq.get(), m.client_id.clone()),
+            Appended::Existing(m) => (false, m.room_id.get(), m.seq.get(), m.client_id.clone()),
+        })
+        .collect();
+    let (o, t) = (one.get(), two.get());
+    assert_eq!(
+        summary,
+        vec![
+            (true, o, one_before + 1, "a".to_owned()),
+            (true, t, two_before + 1, "b".to_owned()),
+            (false, o, earlier.seq.get(), "before".to_owned()),
+            (false, o, one_before + 1, "a".to_owned()),
+            (true, t, two_before + 2, "c".to_owned()),
+            (true, t, two_before + 3, "a".to_owned()),
+        ]
+    );
+    let ids = |a: &Appended| match a {
+        Appended::New(m, _) | Appended::Existing(m) => m.id,
+    };
+    assert_eq!(ids(&answers[2]), earlier.id);
+    assert_eq!(ids(&answers[3]), ids(&answers[0]));
+    assert_eq!(last_seq(&h, alice.id, one).await.get(), one_before + 1);
+    assert_eq!(last_seq(&h, alice.id, two).await.get(), two_before + 3);
 }

@@ -75,6 +75,7 @@ macro_rules! conformance_suite {
             concurrent_sends_are_gap_free,
             concurrent_retries_make_one_message,
             a_refused_send_leaves_the_rest_of_its_group_in,
+            a_group_stores_each_client_id_once,
             edits_update_mentions_and_notify_only_the_newly_mentioned,
             mentions_of_strangers_do_not_use_up_the_allowance,
             deleting_a_message_withdraws_its_files,

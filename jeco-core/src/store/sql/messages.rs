@@ -30,31 +30,12 @@ macro_rules! messages {
                 }
             }
 
-            async fn append_message(&self, m: NewMessage) -> StoreResult<Appended> {
-                let (room, sender, client_id) = (m.room_id, m.sender_id, m.client_id.clone());
-                let outcome = match self.appender().append(m).await {
-                    // A retry with the same client id on another node committed first;
-                    // its message is the answer.
-                    Err(StoreError::Conflict("message")) => {
-                        return self
-                            .message_by_client_id(room, sender, &client_id)
-                            .await?
-                            .map(Appended::Existing)
-                            .ok_or(StoreError::NotFound("message"));
-                    }
-                    other => other?,
-                };
-                match outcome {
-                    Outcome::New(message, notifications, turn) => {
-                        Ok(Appended::New(*message, notifications, turn))
-                    }
-                    Outcome::Existing(id) => Ok(Appended::Existing(
-                        messages_by_id(self.writer(), &[id.get()])
-                            .await?
-                            .pop()
-                            .ok_or(StoreError::NotFound("message"))?,
-                    )),
-                }
+            async fn append_messages(&self, messages: Vec<NewMessage>) -> Vec<StoreResult<Appended>> {
+                append_group(self.writer(), &messages).await
+            }
+
+            fn writers(&self) -> usize {
+                <$store>::WRITERS
             }
 
             async fn message(&self, id: MessageId) -> StoreResult<Message> {

@@ -48,76 +48,27 @@ fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
-/// Most sends committed in one transaction.
-const MAX_BATCH: usize = 256;
-
-/// What one send in a group commit came to.
-enum Outcome {
-    /// Appended, with its notifications and its turn to be published.
-    New(
-        Box<crate::model::Message>,
-        Vec<(crate::ids::UserId, crate::model::Notification)>,
-        crate::store::PublishTurn,
-    ),
-    /// Already sent with this client id: that message's id.
-    Existing(crate::ids::MessageId),
+/// Splits `n` rows into runs whose lengths are powers of two, longest first. A multi-row
+/// statement over a group then has one of a few shapes (at most 9 for 256 rows), each
+/// prepared once and kept in the connection's statement cache, instead of one per group size.
+fn runs(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let left = n - start;
+        (left > 0).then(|| {
+            let len = 1 << left.ilog2();
+            start += len;
+            start - len..start
+        })
+    })
 }
 
-type Job = (
-    crate::store::NewMessage,
-    tokio::sync::oneshot::Sender<crate::store::StoreResult<Outcome>>,
-);
-type Jobs = tokio::sync::mpsc::UnboundedReceiver<Job>;
-
-/// Group commit for sends. Each send is handed to a task that owns the write path for its
-/// room's messages; the task takes every send waiting at that moment (up to [`MAX_BATCH`])
-/// and commits them in a single transaction, so concurrent sends share one disk flush instead
-/// of queueing for one each. Nothing waits for a batch to fill: a lone send is committed at
-/// once, and under load the batch is whatever arrived during the previous commit. Every caller
-/// is answered only after the commit, so "durable before acknowledged" holds for each message.
-///
-/// SQLite has one writer anyway, so it gets one task. PostgreSQL gets several, each on its own
-/// connection, with a room always on the same one: rooms commit in parallel, and one room's
-/// messages still queue in one place.
-#[derive(Clone, Debug)]
-pub(crate) struct Appender {
-    shards: Vec<tokio::sync::mpsc::UnboundedSender<Job>>,
-}
-
-impl Appender {
-    fn new(shards: usize) -> (Appender, Vec<Jobs>) {
-        let (senders, receivers) = (0..shards.max(1))
-            .map(|_| tokio::sync::mpsc::unbounded_channel())
-            .unzip();
-        (Appender { shards: senders }, receivers)
-    }
-
-    /// Appends `message` with the next group; answers once that group is committed.
-    async fn append(
-        &self,
-        message: crate::store::NewMessage,
-    ) -> crate::store::StoreResult<Outcome> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let stopped = || StoreError::Backend("the message writer has stopped".into());
-        let shard = message.room_id.get().rem_euclid(self.shards.len() as i64) as usize;
-        self.shards[shard]
-            .send((message, reply))
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
-    }
-}
-
-/// The next group of sends: waits for one, then takes whatever else is already waiting.
-async fn next_batch(jobs: &mut Jobs) -> Option<Vec<Job>> {
-    let first = jobs.recv().await?;
-    let mut batch = vec![first];
-    while batch.len() < MAX_BATCH {
-        match jobs.try_recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => break,
-        }
-    }
-    Some(batch)
+/// `($1, $2), ($3, $4), ...`: `rows` rows of `columns` bind parameters each.
+fn value_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", rows::placeholders(r * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Implements every store trait for `$store`, whose `writer()` and `reader()` return pools of
@@ -132,7 +83,7 @@ macro_rules! impl_sql_store {
             use crate::ids::*;
             use crate::model::*;
             use crate::store::sql::rows::*;
-            use crate::store::sql::{Outcome, backend, map_err};
+            use crate::store::sql::{backend, map_err, runs, value_rows};
             use crate::store::*;
 
             type Tx = Transaction<'static, $db>;
@@ -176,3 +127,25 @@ macro_rules! impl_sql_store {
 }
 
 pub(crate) use impl_sql_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_cover_every_row_once_in_power_of_two_lengths() {
+        for n in 0..=300 {
+            let runs: Vec<_> = runs(n).collect();
+            let covered: Vec<usize> = runs.iter().flat_map(|r| r.clone()).collect();
+            assert_eq!(covered, (0..n).collect::<Vec<_>>(), "rows of {n}");
+            assert!(runs.iter().all(|r| r.len().is_power_of_two()), "{runs:?}");
+            assert!(runs.windows(2).all(|w| w[0].len() > w[1].len()), "{runs:?}");
+        }
+    }
+
+    #[test]
+    fn value_rows_number_parameters_row_after_row() {
+        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(1, 1), "($1)");
+    }
+}

@@ -4,31 +4,17 @@
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use crate::observe::Observers;
 use crate::store::StoreError;
-
-/// Tasks committing sends in groups, each on its own connection (see `Appender`).
-const APPENDERS: usize = 4;
 
 /// The PostgreSQL backend.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
-    appender: super::Appender,
 }
 
 impl PgStore {
     /// Connects to `url` (`postgres://user@host/db`) and applies pending migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, StoreError> {
-        PgStore::connect_observed(url, max_connections, Observers::default()).await
-    }
-
-    /// [`PgStore::connect`], its group commits reported to `observers`.
-    pub async fn connect_observed(
-        url: &str,
-        max_connections: u32,
-        observers: Observers,
-    ) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .connect(url)
@@ -38,11 +24,12 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        Ok(PgStore {
-            appender: store_impl::appender(pool.clone(), APPENDERS, observers),
-            pool,
-        })
+        Ok(PgStore { pool })
     }
+
+    /// Groups of sends committed at once, each on its own connection and to rooms of its own
+    /// (a group locks its rooms' rows until it commits).
+    const WRITERS: usize = 4;
 
     fn writer(&self) -> &PgPool {
         &self.pool
@@ -50,10 +37,6 @@ impl PgStore {
 
     fn reader(&self) -> &PgPool {
         &self.pool
-    }
-
-    fn appender(&self) -> &super::Appender {
-        &self.appender
     }
 }
 

@@ -11,7 +11,6 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::observe::Observers;
 use crate::store::StoreError;
 
 /// The SQLite backend.
@@ -19,20 +18,11 @@ use crate::store::StoreError;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    appender: super::Appender,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies pending migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
-        SqliteStore::open_observed(path, Observers::default()).await
-    }
-
-    /// [`SqliteStore::open`], its group commits reported to `observers`.
-    pub async fn open_observed(
-        path: impl AsRef<Path>,
-        observers: Observers,
-    ) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(super::backend)?
             .filename(path.as_ref())
@@ -57,12 +47,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(super::backend)?;
-        Ok(SqliteStore {
-            appender: store_impl::appender(writer.clone(), 1, observers),
-            writer,
-            reader,
-        })
+        Ok(SqliteStore { writer, reader })
     }
+
+    /// One writer: groups of sends commit one after the other.
+    const WRITERS: usize = 1;
 
     fn writer(&self) -> &SqlitePool {
         &self.writer
@@ -70,10 +59,6 @@ impl SqliteStore {
 
     fn reader(&self) -> &SqlitePool {
         &self.reader
-    }
-
-    fn appender(&self) -> &super::Appender {
-        &self.appender
     }
 }
 
