@@ -69,29 +69,53 @@ impl GroupCommit {
         GroupCommit { writers, store }
     }
 
-    /// Appends `message` with the next group of its room's writer; answers once that group is
-    /// committed.
-    pub(crate) async fn append(&self, message: NewMessage) -> StoreResult<Committed> {
-        let (room, sender, client_id) = (
+    /// Queues `message` for the next group of its room's writer. Sends queued one after the
+    /// other by one caller are committed in that order.
+    pub(crate) fn enqueue(&self, message: NewMessage) -> StoreResult<Queued> {
+        let (reply, answer) = oneshot::channel();
+        let writer = message.room_id.get().rem_euclid(self.writers.len() as i64) as usize;
+        let key = (
             message.room_id,
             message.sender_id,
             message.client_id.clone(),
         );
-        let (reply, answer) = oneshot::channel();
-        let stopped = || StoreError::Backend("the message writer has stopped".into());
-        let writer = room.get().rem_euclid(self.writers.len() as i64) as usize;
         self.writers[writer]
             .send((message, reply))
             .map_err(|_| stopped())?;
-        match answer.await.map_err(|_| stopped())? {
+        Ok(Queued {
+            answer,
+            key,
+            store: Arc::clone(&self.store),
+        })
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend("the message writer has stopped".into())
+}
+
+/// A send waiting for its group's commit.
+pub(crate) struct Queued {
+    answer: oneshot::Receiver<StoreResult<Committed>>,
+    /// Room, sender and client id.
+    key: (RoomId, UserId, String),
+    store: Arc<dyn MessageStore>,
+}
+
+impl Queued {
+    /// What the send came to, once its group is committed.
+    pub(crate) async fn committed(self) -> StoreResult<Committed> {
+        match self.answer.await.map_err(|_| stopped())? {
             // A retry with the same client id on another node committed first; its message
             // is the answer.
-            Err(StoreError::Conflict("message")) => self
-                .store
-                .message_by_client_id(room, sender, &client_id)
-                .await?
-                .map(Committed::Existing)
-                .ok_or(StoreError::NotFound("message")),
+            Err(StoreError::Conflict("message")) => {
+                let (room, sender, client_id) = &self.key;
+                self.store
+                    .message_by_client_id(*room, *sender, client_id)
+                    .await?
+                    .map(Committed::Existing)
+                    .ok_or(StoreError::NotFound("message"))
+            }
             other => other,
         }
     }

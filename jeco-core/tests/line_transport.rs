@@ -97,8 +97,19 @@ impl LineClient {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_users_chat_over_a_transport_of_their_own() {
+/// Two users, ann and bob, in a public room, with the line transport listening for one
+/// connection of each (ann's first); the clients are connected.
+struct Chat {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    users: (UserId, UserId),
+    room: jeco_core::ids::RoomId,
+    shutdown: CancellationToken,
+    clients: (LineClient, LineClient),
+    connections: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn chat() -> Chat {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::builder()
         .data_dir(dir.path())
@@ -154,9 +165,30 @@ async fn two_users_chat_over_a_transport_of_their_own() {
         client.until(|f| f["type"] == "ready").await;
         client
     };
-    let mut a = connect().await;
-    let mut b = connect().await;
-    let connections = server.await.unwrap();
+    let a = connect().await;
+    let b = connect().await;
+    Chat {
+        _dir: dir,
+        engine,
+        users: (ann, bob),
+        room,
+        shutdown,
+        clients: (a, b),
+        connections: server.await.unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_chat_over_a_transport_of_their_own() {
+    let Chat {
+        _dir,
+        engine,
+        users: (ann, bob),
+        room,
+        shutdown,
+        clients: (mut a, mut b),
+        connections,
+    } = chat().await;
 
     a.send(json!({"type": "send", "id": "c1", "room_id": room, "client_id": "k1", "body": "over lines"}))
         .await;
@@ -181,4 +213,72 @@ async fn two_users_chat_over_a_transport_of_their_own() {
     }
     let status = engine.presence().status(&[ann, bob]).await.unwrap();
     assert!(status.iter().all(|p| !p.online), "{status:?}");
+}
+
+/// Sends written in a burst are pipelined (each is queued while the ones before it commit):
+/// every command still gets its reply in the order it was sent, a refused send and a `ping`
+/// among them included, and the messages are stored and delivered in the order of the sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_sends_is_answered_and_stored_in_order() {
+    let Chat {
+        _dir,
+        room,
+        shutdown,
+        clients: (mut a, mut b),
+        ..
+    } = chat().await;
+    let mut expected = Vec::new();
+    let mut burst = String::new();
+    for i in 0..120 {
+        let frame = match i {
+            40 => {
+                json!({"type": "send", "id": "c40", "room_id": room, "client_id": "k40", "body": "  "})
+            }
+            80 => json!({"type": "ping", "id": "c80"}),
+            _ => {
+                json!({"type": "send", "id": format!("c{i}"), "room_id": room, "client_id": format!("k{i}"), "body": format!("burst {i}")})
+            }
+        };
+        burst.push_str(&format!("{frame}\n"));
+        expected.push(format!("c{i}"));
+    }
+    a.write.write_all(burst.as_bytes()).await.unwrap();
+    let mut replies = Vec::new();
+    let mut seqs = Vec::new();
+    while replies.len() < expected.len() {
+        let reply = a
+            .until(|f| ["ack", "error", "pong"].contains(&f["type"].as_str().unwrap_or("")))
+            .await;
+        if reply["type"] == "ack" {
+            let message = &reply["message"];
+            assert_eq!(
+                message["body"],
+                format!("burst {}", &reply["id"].as_str().unwrap()[1..])
+            );
+            seqs.push(message["seq"].as_i64().unwrap());
+        }
+        replies.push((
+            reply["id"].as_str().unwrap().to_owned(),
+            reply["type"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let ids: Vec<&str> = replies.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, expected, "replies in the order of the commands");
+    assert_eq!(replies[40].1, "error", "the blank send is refused");
+    assert_eq!(replies[80].1, "pong");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive, in send order: {seqs:?}"
+    );
+    let mut bodies = Vec::new();
+    while bodies.len() < seqs.len() {
+        let got = b.until(|f| f["type"] == "message.created").await;
+        bodies.push(got["message"]["body"].as_str().unwrap().to_owned());
+    }
+    let sent: Vec<String> = (0..120)
+        .filter(|i| *i != 40 && *i != 80)
+        .map(|i| format!("burst {i}"))
+        .collect();
+    assert_eq!(bodies, sent, "delivered in the order sent");
+    shutdown.cancel();
 }

@@ -4,7 +4,12 @@
 //! The rules: only members post, read and react; the author edits; the author or a room
 //! admin deletes; in a direct room, a block on either side stops new messages.
 
-use crate::commit::Committed;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::commit::{Committed, Queued};
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
@@ -23,11 +28,49 @@ pub use jeco_proto::api::{Changes, HistoryQuery, SendMessage};
 
 /// Sending, editing, deleting, history, reactions and resume.
 pub struct Messages<'a> {
-    core: &'a Core,
+    core: &'a Arc<Core>,
+}
+
+/// A send that passed its checks and is queued (see [`Messages::submit`]): resolves to the
+/// message once it is committed and published.
+#[derive(Debug)]
+#[must_use = "a pending send says when the message is committed"]
+pub struct PendingSend(Pending);
+
+#[derive(Debug)]
+enum Pending {
+    /// A retry of a send committed earlier: its message (taken once resolved).
+    Answered(Option<Box<Message>>),
+    /// The task that waits for the commit and publishes.
+    Committing(tokio::task::JoinHandle<Result<Message>>),
+}
+
+impl PendingSend {
+    fn answered(message: Message) -> PendingSend {
+        PendingSend(Pending::Answered(Some(Box::new(message))))
+    }
+}
+
+impl Future for PendingSend {
+    type Output = Result<Message>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        match &mut self.0 {
+            Pending::Answered(message) => Poll::Ready(
+                message
+                    .take()
+                    .map(|m| *m)
+                    .ok_or_else(|| Error::Internal("a pending send was awaited twice".into())),
+            ),
+            Pending::Committing(task) => Pin::new(task)
+                .poll(cx)
+                .map(|done| done.unwrap_or_else(|e| Err(Error::internal(e)))),
+        }
+    }
 }
 
 impl<'a> Messages<'a> {
-    pub(crate) fn new(core: &'a Core) -> Self {
+    pub(crate) fn new(core: &'a Arc<Core>) -> Self {
         Messages { core }
     }
 
@@ -39,6 +82,22 @@ impl<'a> Messages<'a> {
     /// Errors: `invalid_client_id`, `empty_message`, `too_long`, `invalid_characters`,
     /// `invalid_reply_to`, `invalid_attachment`, `not_a_member`, `room_not_found`, `blocked`.
     pub async fn send(&self, user: UserId, room: RoomId, msg: SendMessage) -> Result<Message> {
+        self.submit(user, room, msg).await?.await
+    }
+
+    /// [`Messages::send`] in two steps, for a caller with several sends in flight: this checks
+    /// the send and queues it for commit, and the returned [`PendingSend`] resolves to the
+    /// message once it is committed and published. Sends submitted one after the other are
+    /// committed in that order; the commit and the publication go on even if the
+    /// `PendingSend` is dropped.
+    ///
+    /// Errors: those of [`Messages::send`]; the `PendingSend` fails only when the store does.
+    pub async fn submit(
+        &self,
+        user: UserId,
+        room: RoomId,
+        msg: SendMessage,
+    ) -> Result<PendingSend> {
         validate::client_id(&msg.client_id)?;
         let client_id = msg.client_id.clone();
         match self.send_checked(user, room, msg).await {
@@ -52,7 +111,7 @@ impl<'a> Messages<'a> {
                     .message_by_client_id(room, user, &client_id)
                     .await?
                 {
-                    Some(original) => Ok(original),
+                    Some(original) => Ok(PendingSend::answered(original)),
                     None => Err(refused),
                 }
             }
@@ -60,8 +119,13 @@ impl<'a> Messages<'a> {
         }
     }
 
-    /// [`Messages::send`] once the client id is known to be well formed.
-    async fn send_checked(&self, user: UserId, room: RoomId, msg: SendMessage) -> Result<Message> {
+    /// [`Messages::submit`] once the client id is known to be well formed.
+    async fn send_checked(
+        &self,
+        user: UserId,
+        room: RoomId,
+        msg: SendMessage,
+    ) -> Result<PendingSend> {
         let (room, _) = member_of(self.core, user, room).await?;
         let body = self.check_body(&msg.body, !msg.attachments.is_empty())?;
         let limits = &self.core.limits;
@@ -194,6 +258,7 @@ impl<'a> Messages<'a> {
             attachments,
             None,
         )
+        .await?
         .await
     }
 
@@ -500,6 +565,8 @@ impl<'a> Messages<'a> {
         Ok(message)
     }
 
+    /// Queues a checked message for commit, and has a task of its own publish it once
+    /// committed: its publication never waits on the caller.
     #[allow(clippy::too_many_arguments)]
     async fn post(
         &self,
@@ -511,7 +578,7 @@ impl<'a> Messages<'a> {
         forwarded_from: Option<MessageId>,
         attachments: Vec<AttachmentMeta>,
         reply_author: Option<UserId>,
-    ) -> Result<Message> {
+    ) -> Result<PendingSend> {
         let mut notify = Vec::new();
         if let Some(peer) = self.direct_peer(user, room).await? {
             notify.push((peer, NotificationKind::DirectMessage));
@@ -521,23 +588,27 @@ impl<'a> Messages<'a> {
         if let Some(author) = reply_author.filter(|a| *a != user) {
             notify.push((author, NotificationKind::Reply));
         }
-        let committed = self
-            .core
-            .commits
-            .append(NewMessage {
-                room_id: room.id,
-                sender_id: user,
-                client_id,
-                body,
-                reply_to,
-                forwarded_from,
-                attachments,
-                mentions,
-                notify,
-                now: Timestamp::now(),
-            })
-            .await?;
-        let (message, notifications, turn) = match committed {
+        let queued = self.core.commits.enqueue(NewMessage {
+            room_id: room.id,
+            sender_id: user,
+            client_id,
+            body,
+            reply_to,
+            forwarded_from,
+            attachments,
+            mentions,
+            notify,
+            now: Timestamp::now(),
+        })?;
+        let (core, public) = (Arc::clone(self.core), room.kind == RoomKind::Public);
+        Ok(PendingSend(Pending::Committing(tokio::spawn(async move {
+            Messages { core: &core }.publish(queued, public).await
+        }))))
+    }
+
+    /// Waits for a queued message's commit and publishes it, in its turn.
+    async fn publish(&self, queued: Queued, public: bool) -> Result<Message> {
+        let (message, notifications, turn) = match queued.committed().await? {
             Committed::Existing(m) => return Ok(m),
             Committed::New(m, n, turn) => (m, n, turn),
         };
@@ -545,9 +616,9 @@ impl<'a> Messages<'a> {
         turn.wait().await;
         self.core
             .publish(
-                Topic::Room(room.id),
+                Topic::Room(message.room_id),
                 Event::MessageCreated {
-                    room_id: room.id,
+                    room_id: message.room_id,
                     seq: message.seq,
                     message: message.clone(),
                 },
@@ -555,8 +626,10 @@ impl<'a> Messages<'a> {
             .await;
         drop(turn);
         self.announce(notifications).await;
-        if room.kind == RoomKind::Public {
-            self.core.announce_activity(room.id, message.seq).await;
+        if public {
+            self.core
+                .announce_activity(message.room_id, message.seq)
+                .await;
         }
         Ok(message)
     }

@@ -15,7 +15,7 @@ mod rooms;
 pub use accounts::Accounts;
 pub use attachments::{Attachments, Upload};
 pub use contacts::Contacts;
-pub use messages::{Changes, HistoryQuery, Messages, SendMessage};
+pub use messages::{Changes, HistoryQuery, Messages, PendingSend, SendMessage};
 pub use notifications::{Feed, Notifications};
 pub use presence::PresenceService;
 pub use rooms::Rooms;

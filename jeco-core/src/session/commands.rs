@@ -1,16 +1,70 @@
 //! What each command of a session does, and `resume`.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 
 use jeco_proto::ws::{ClientFrame, RoomPosition, ServerFrame};
 
 use super::Session;
+use super::frame::{Frame, error_frame, frame};
 use super::replay::CatchUp;
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{RoomId, Seq};
+use crate::model::Message;
 use crate::service::SendMessage;
 
+/// The `ack` of a `send`.
+fn sent(id: String, message: Message) -> ServerFrame {
+    ServerFrame::Ack {
+        id,
+        message: Some(Box::new(message)),
+        seq: None,
+        added: None,
+    }
+}
+
 impl Session {
+    /// Checks a message and queues it for commit (sends queued one after the other commit in
+    /// that order); the returned future resolves to the message once it is committed and
+    /// published, then ends the user's typing in the room if this connection had started it.
+    async fn queue_send(
+        &mut self,
+        room: RoomId,
+        msg: SendMessage,
+    ) -> Result<impl Future<Output = Result<Message>> + Send + 'static> {
+        let pending = self.engine.messages().submit(self.user, room, msg).await?;
+        let typing = self.typing.remove(&room);
+        let (engine, user) = (self.engine.clone(), self.user);
+        Ok(async move {
+            let message = pending.await?;
+            if typing && let Err(e) = engine.presence().typing(user, room, false).await {
+                // The message is sent; the indication lapses by itself.
+                tracing::warn!(error = %e, "could not end typing after a send");
+            }
+            Ok(message)
+        })
+    }
+
+    /// A `send` for a connection that pipelines them: queued like [`Session::handle`] would,
+    /// but its reply (and whether it succeeded) comes from the returned future once the
+    /// message is committed, while the connection goes on. `Err`: the reply now, refused.
+    pub(super) async fn submit(
+        &mut self,
+        id: String,
+        room: RoomId,
+        msg: SendMessage,
+    ) -> std::result::Result<impl Future<Output = (Frame, bool)> + Send + 'static, Frame> {
+        match self.queue_send(room, msg).await {
+            Ok(pending) => Ok(async move {
+                match pending.await {
+                    Ok(message) => (frame(&sent(id, message)), true),
+                    Err(e) => (error_frame(Some(id), &e), false),
+                }
+            }),
+            Err(e) => Err(error_frame(Some(id), &e)),
+        }
+    }
+
     /// Carries out `command` for the session's user; the reply (`None`: it comes later, see
     /// [`Session::handle`]), or why it failed.
     pub(super) async fn run(&mut self, command: ClientFrame) -> Result<Option<ServerFrame>> {
@@ -37,19 +91,7 @@ impl Session {
                     reply_to,
                     attachments,
                 };
-                let message = self.engine.messages().send(user, room_id, msg).await?;
-                if self.typing.remove(&room_id)
-                    && let Err(e) = self.engine.presence().typing(user, room_id, false).await
-                {
-                    // The message is sent; the indication lapses by itself.
-                    tracing::warn!(error = %e, "could not end typing after a send");
-                }
-                ServerFrame::Ack {
-                    id,
-                    message: Some(Box::new(message)),
-                    seq: None,
-                    added: None,
-                }
+                sent(id, self.queue_send(room_id, msg).await?.await?)
             }
             ClientFrame::Edit {
                 id,

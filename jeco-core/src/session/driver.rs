@@ -3,6 +3,10 @@
 //!
 //! - Commands: size-checked, parsed, admitted by the [`Gate`] (rate limits), carried out;
 //!   a `resume`'s replay goes out, as the client takes it, before its reply.
+//! - Sends are pipelined: a `send` is checked and queued for commit, and the next command is
+//!   read while its group commits (up to 32), so one connection's sends
+//!   share commits instead of each waiting for the last. Replies still go out in the order
+//!   of the commands, and any other command waits until the sends before it are answered.
 //! - Events: written as soon as they are ready, gathered with whatever else is ready into one
 //!   write (up to a bound, so that commands get their turn in a busy room).
 //! - Every write has a deadline: a client that stops reading is dropped instead of pinning
@@ -15,11 +19,13 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::FutureExt;
+use futures::stream::FuturesOrdered;
+use futures::{FutureExt, StreamExt};
 use jeco_proto::ws::{ClientFrame, ServerFrame};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -29,6 +35,32 @@ use super::frame::{Frame, closing_frame, error_frame, frame};
 use super::{Outbound, Session};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::UserId;
+use crate::service::SendMessage;
+
+/// Most `send`s of one connection waiting for their commit at once; the connection's next
+/// command is not read until one of them is answered.
+const SENDS_IN_FLIGHT: usize = 32;
+
+/// A reply on its way: where it goes (the link, or the request that carried the command),
+/// and for a `send`, whether it succeeded and when it started (for the [`Gate`]).
+struct Reply {
+    frame: Frame,
+    to: Option<oneshot::Sender<Frame>>,
+    sent: Option<(bool, Instant)>,
+}
+
+/// Replies to commands read while `send`s were in flight, in the order of the commands.
+type InFlight = FuturesOrdered<Pin<Box<dyn Future<Output = Reply> + Send>>>;
+
+/// What came of a command.
+enum Step {
+    /// Its reply, now.
+    Reply(Frame),
+    /// The session gives the reply later, after what the command replays (`resume`).
+    Later,
+    /// A `send` queued for commit: its reply once committed.
+    Sending(Pin<Box<dyn Future<Output = Reply> + Send>>),
+}
 
 /// What arrives from the client.
 #[derive(Debug)]
@@ -167,6 +199,7 @@ async fn serve<L: Link>(
     // Where the replies the session gives later go, in the order of their commands: on the
     // link (`None`) or back to the request that carried the command.
     let mut awaiting: VecDeque<Option<oneshot::Sender<Frame>>> = VecDeque::new();
+    let mut sending = InFlight::new();
     loop {
         // Unbiased: a client that keeps sending commands must not hold up its own events,
         // nor a busy room its commands.
@@ -178,40 +211,59 @@ async fn serve<L: Link>(
                 );
                 return Box::pin(say_goodbye(link, ErrorCode::ShuttingDown, goodbye, config)).await;
             }
-            inbound = link.recv() => {
+            inbound = link.recv(), if sending.len() < SENDS_IN_FLIGHT => {
                 let Some(inbound) = inbound else {
                     return Ended::ClientLeft;
                 };
                 last_heard = Instant::now();
-                let answer = match inbound {
+                let (json, to) = match inbound {
                     Inbound::Heard => continue,
                     Inbound::Broken(code) => {
                         let goodbye = closing_frame(code, broken_message(code));
                         return Box::pin(say_goodbye(link, code, goodbye, config)).await;
                     }
-                    Inbound::Unusable => Some(unusable()),
-                    Inbound::Text(json) => {
-                        let answer = Box::pin(command(session, &json, config, gate)).await;
-                        if answer.is_none() {
-                            awaiting.push_back(None);
+                    Inbound::Unusable => {
+                        let reply = Reply { frame: unusable(), to: None, sent: None };
+                        if let Err(ended) = answer(reply, &mut sending, link, config, gate).await {
+                            return ended;
                         }
-                        answer
+                        continue;
                     }
-                    Inbound::Command { json, reply } => {
-                        match Box::pin(command(session, &json, config, gate)).await {
-                            // The client that asked may have gone; the events go out
-                            // regardless.
-                            Some(answer) => {
-                                let _ = reply.send(answer);
-                            }
-                            None => awaiting.push_back(Some(reply)),
+                    Inbound::Text(json) => (json, None),
+                    Inbound::Command { json, reply } => (json, Some(reply)),
+                };
+                let command = match parse_command(&json, config.frame_bytes) {
+                    Ok(command) => command,
+                    Err(refusal) => {
+                        let reply = Reply { frame: refusal, to, sent: None };
+                        if let Err(ended) = answer(reply, &mut sending, link, config, gate).await {
+                            return ended;
                         }
-                        None
+                        continue;
                     }
                 };
-                if let Some(answer) = answer
-                    && let Err(ended) = write(link, &[answer], config).await
+                // Anything but a send runs once the sends before it are answered.
+                if !matches!(command, ClientFrame::Send { .. })
+                    && let Err(ended) = drain(&mut sending, link, config, gate).await
                 {
+                    return ended;
+                }
+                match Box::pin(command_step(session, command, gate)).await {
+                    Step::Reply(frame) => {
+                        let reply = Reply { frame, to, sent: None };
+                        if let Err(ended) = answer(reply, &mut sending, link, config, gate).await {
+                            return ended;
+                        }
+                    }
+                    Step::Later => awaiting.push_back(to),
+                    Step::Sending(reply) => sending.push_back(Box::pin(reply.map(|mut r| {
+                        r.to = to;
+                        r
+                    }))),
+                }
+            }
+            Some(reply) = sending.next(), if !sending.is_empty() => {
+                if let Err(ended) = deliver(reply, link, config, gate).await {
                     return ended;
                 }
             }
@@ -319,29 +371,102 @@ async fn say_goodbye<L: Link>(
     Ended::Closed(code)
 }
 
-/// Runs one command: its reply, or `None` when the session gives it later.
-async fn command(
+/// Runs one parsed command, once the [`Gate`] admits it; a `send` only as far as its queueing.
+async fn command_step(
     session: &mut Session,
-    json: &[u8],
-    config: &DriverConfig,
+    command: ClientFrame,
     gate: Option<&dyn Gate>,
-) -> Option<Frame> {
-    let command = match parse_command(json, config.frame_bytes) {
-        Ok(command) => command,
-        Err(refusal) => return Some(refusal),
-    };
+) -> Step {
     if let Some(gate) = gate
         && let Err(e) = gate.admit(session.user(), &command).await
     {
-        return Some(error_frame(command.id().map(str::to_owned), &e));
+        return Step::Reply(error_frame(command.id().map(str::to_owned), &e));
+    }
+    let started = Instant::now();
+    if let ClientFrame::Send {
+        id,
+        room_id,
+        client_id,
+        body,
+        reply_to,
+        attachments,
+    } = command
+    {
+        let msg = SendMessage {
+            client_id,
+            body,
+            reply_to,
+            attachments,
+        };
+        return match session.submit(id, room_id, msg).await {
+            Ok(reply) => Step::Sending(Box::pin(reply.map(move |(frame, ok)| Reply {
+                frame,
+                to: None,
+                sent: Some((ok, started)),
+            }))),
+            Err(refusal) => {
+                if let Some(gate) = gate {
+                    gate.ran("send", false, started.elapsed());
+                }
+                Step::Reply(refusal)
+            }
+        };
     }
     let kind = command.kind();
-    let started = Instant::now();
     let (reply, ok) = session.handle_with_outcome(command).await;
     if let Some(gate) = gate {
         gate.ran(kind, ok, started.elapsed());
     }
-    reply
+    reply.map_or(Step::Later, Step::Reply)
+}
+
+/// Answers a command now, or after the sends in flight before it.
+async fn answer<L: Link>(
+    reply: Reply,
+    sending: &mut InFlight,
+    link: &mut L,
+    config: &DriverConfig,
+    gate: Option<&dyn Gate>,
+) -> Result<(), Ended> {
+    if sending.is_empty() {
+        deliver(reply, link, config, gate).await
+    } else {
+        sending.push_back(Box::pin(std::future::ready(reply)));
+        Ok(())
+    }
+}
+
+/// Waits for every send in flight and delivers their replies, in order.
+async fn drain<L: Link>(
+    sending: &mut InFlight,
+    link: &mut L,
+    config: &DriverConfig,
+    gate: Option<&dyn Gate>,
+) -> Result<(), Ended> {
+    while let Some(reply) = sending.next().await {
+        deliver(reply, link, config, gate).await?;
+    }
+    Ok(())
+}
+
+/// Sends a reply where it goes, and tells the gate how a send went.
+async fn deliver<L: Link>(
+    reply: Reply,
+    link: &mut L,
+    config: &DriverConfig,
+    gate: Option<&dyn Gate>,
+) -> Result<(), Ended> {
+    if let (Some(gate), Some((ok, started))) = (gate, reply.sent) {
+        gate.ran("send", ok, started.elapsed());
+    }
+    match reply.to {
+        Some(to) => {
+            // The request may have gone; the events go out regardless.
+            let _ = to.send(reply.frame);
+            Ok(())
+        }
+        None => write(link, &[reply.frame], config).await,
+    }
 }
 
 /// Reads a client's frame as a command, or the `error` frame that answers it: larger than
