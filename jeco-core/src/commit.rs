@@ -20,9 +20,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
 use std::time::Instant;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::ids::{RoomId, UserId};
 use crate::model::{Message, Notification};
@@ -168,7 +169,6 @@ struct Turns {
 #[derive(Debug, Default)]
 struct Line {
     state: Mutex<LineState>,
-    moved: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -179,6 +179,9 @@ struct LineState {
     issued: u64,
     /// Tickets finished before their turn.
     done: BTreeSet<u64>,
+    /// The tickets waiting for their turn, each woken alone when it comes (waking every
+    /// waiter at each step would cost the square of a group's size).
+    waiting: HashMap<u64, Waker>,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -234,21 +237,24 @@ pub(crate) struct PublishTurn {
 impl PublishTurn {
     /// Waits until every earlier message of the room was published (or given up).
     pub(crate) async fn wait(&self) {
-        loop {
-            let moved = self.line.moved.notified();
-            if locked(&self.line.state).next >= self.ticket {
-                return;
+        std::future::poll_fn(|cx| {
+            let mut state = locked(&self.line.state);
+            if state.next >= self.ticket {
+                return Poll::Ready(());
             }
-            moved.await;
-        }
+            state.waiting.insert(self.ticket, cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
     }
 }
 
 impl Drop for PublishTurn {
     fn drop(&mut self) {
-        let drained = {
+        let (drained, woken) = {
             let mut state = locked(&self.line.state);
             state.done.insert(self.ticket);
+            state.waiting.remove(&self.ticket);
             loop {
                 let next = state.next;
                 if !state.done.remove(&next) {
@@ -256,9 +262,12 @@ impl Drop for PublishTurn {
                 }
                 state.next += 1;
             }
-            state.next == state.issued
+            let next = state.next;
+            (state.next == state.issued, state.waiting.remove(&next))
         };
-        self.line.moved.notify_waiters();
+        if let Some(waker) = woken {
+            waker.wake();
+        }
         if drained {
             self.turns.tidy(self.room, &self.line);
         }
