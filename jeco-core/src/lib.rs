@@ -7,9 +7,12 @@
 //! Engine (engine.rs)                  builder, limits, subscriptions
 //!   └─ services (service/)            every authorization rule; one file per concern
 //!        accounts · rooms · messages · notifications · contacts · presence · attachments
+//!        ├─ commit.rs                 group commit of sends over any store; publish
+//!        │                            order per room
 //!        ├─ store/ (traits)           UserStore, TokenStore, RoomStore, MessageStore,
 //!        │    └─ store/sql/           FeedStore, ContactStore, AttachmentStore;
-//!        │                            SQLite and PostgreSQL share one implementation
+//!        │                            SQLite and PostgreSQL share one implementation,
+//!        │                            a file per trait
 //!        ├─ pubsub.rs                 PubSub trait, node-local Hub, in-process backend
 //!        │    └─ pubsub_redis.rs      Redis backend for several nodes (feature `redis`)
 //!        │         redis_connection.rs the command connection of the Redis backends,

@@ -2,7 +2,7 @@
 //! each group commit carried and how long it took, how long each Redis command took.
 //!
 //! An application hands an [`Observer`] to [`Engine::observe`](crate::Engine::observe); the
-//! parts that measure (the stores' commit tasks, the Redis connections) were built before it
+//! parts that measure (the group commit's writer tasks, the Redis connections) were built before it
 //! and share one [`Observers`] slot, filled once.
 
 use std::sync::{Arc, OnceLock};
@@ -11,8 +11,8 @@ use std::time::Duration;
 /// Receives the engine's measurements. Called on the hot path (once per commit, once per
 /// Redis command): keep it cheap, such as a histogram update, and never block.
 pub trait Observer: Send + Sync + 'static {
-    /// A group of `sends` was committed in one transaction, which took `took` from its first
-    /// statement to its commit.
+    /// A group of `sends` was committed together (one `MessageStore::append_messages` call),
+    /// which took `took` from handing it to the store to its commit.
     fn committed(&self, sends: usize, took: Duration) {
         let _ = (sends, took);
     }
