@@ -33,8 +33,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // A connection to a local file does not go stale: no ping (a round trip to the
+        // connection's worker thread) before every use.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(super::backend)?;
@@ -44,6 +47,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await
             .map_err(super::backend)?;
