@@ -122,6 +122,7 @@ pub(crate) async fn run(
                         .unwrap_or(jeco_proto::ids::UserId(1)),
                     &[],
                     local,
+                    conn::Reads::Small,
                 )
                 .await;
                 r.map(|(ws, _)| (ws, t.elapsed()))
