@@ -450,7 +450,7 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
                 .collect();
             let plan = stepped(members, &p.rates, &p.traffic, g.connect_concurrency);
             Ok(Outcome::Traffic(
-                traffic::run(ep, pop, plan, target.pid).await,
+                traffic::run(ep, pop, plan, target.pid, target.shares_process).await,
             ))
         }
         Preset::ManyRooms(p) => {
@@ -477,7 +477,7 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
                 .collect();
             let plan = stepped(members, &p.rates, &p.traffic, g.connect_concurrency);
             Ok(Outcome::Traffic(
-                traffic::run(ep, pop, plan, target.pid).await,
+                traffic::run(ep, pop, plan, target.pid, target.shares_process).await,
             ))
         }
         Preset::ReconnectStorm(p) => {
@@ -516,7 +516,7 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
                 drain_timeout: Duration::from_secs_f64(p.drain_secs),
             };
             Ok(Outcome::Traffic(
-                traffic::run(ep, pop, plan, target.pid).await,
+                traffic::run(ep, pop, plan, target.pid, target.shares_process).await,
             ))
         }
         Preset::Idle(p) => {

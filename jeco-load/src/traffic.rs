@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 use crate::api::Population;
 use crate::conn::{self, Endpoint, Stamp, View, Ws, now_ns};
+use crate::machine::{CpuSample, CpuUse};
 use crate::metrics::{self, Latency};
 
 /// One rate step: a total target of sends per second for a duration.
@@ -167,6 +168,8 @@ pub(crate) struct StepReport {
     pub(crate) latency: Latency,
     /// Send to ack.
     pub(crate) ack_latency: Latency,
+    /// CPU used during the step, and which side it shows to be the limit.
+    pub(crate) cpu: CpuUse,
 }
 
 /// The figures of a traffic run.
@@ -202,7 +205,8 @@ pub(crate) struct TrafficReport {
     pub(crate) storm: Option<StormReport>,
     /// CPU of this tool over the sending phase, in cores.
     pub(crate) tool_cpu_cores: Option<f64>,
-    /// CPU of the server over the sending phase, in cores.
+    /// CPU of the server over the sending phase, in cores (`None` when it runs in this
+    /// process).
     pub(crate) server_cpu_cores: Option<f64>,
     /// Server resident memory after connecting, KiB.
     pub(crate) server_rss_kib: Option<u64>,
@@ -225,6 +229,7 @@ pub(crate) async fn run(
     pop: Population,
     plan: Plan,
     server_pid: Option<u32>,
+    shares_process: bool,
 ) -> TrafficReport {
     let mut followers: HashMap<RoomId, u64> = HashMap::new();
     for m in &plan.members {
@@ -267,8 +272,6 @@ pub(crate) async fn run(
     }
     let connect_s = connect_start.elapsed().as_secs_f64();
     let server_rss_kib = server_pid.and_then(crate::machine::rss_kib);
-    let tool_cpu = crate::machine::CpuMeter::start(std::process::id());
-    let server_cpu = server_pid.map(crate::machine::CpuMeter::start);
     let go = Instant::now();
     let go_ns = now_ns();
     let _ = shared.go_at.set(go);
@@ -282,6 +285,27 @@ pub(crate) async fn run(
         })
         .collect();
     let _ = shared.step_ends_ns.set(ends);
+    // CPU counters at the start and at the end of each step.
+    let sampler = {
+        let first = CpuSample::take(server_pid, shares_process);
+        let mut at = go;
+        let ends: Vec<Instant> = plan
+            .steps
+            .iter()
+            .map(|s| {
+                at += s.duration;
+                at
+            })
+            .collect();
+        tokio::spawn(async move {
+            let mut samples = vec![first];
+            for end in ends {
+                tokio::time::sleep_until(end.into()).await;
+                samples.push(CpuSample::take(server_pid, shares_process));
+            }
+            samples
+        })
+    };
     ctl_tx.send_modify(|c| c.go = true);
     let total: Duration = plan.steps.iter().map(|s| s.duration).sum();
     let mut storm_start_ns = None;
@@ -291,8 +315,11 @@ pub(crate) async fn run(
         ctl_tx.send_modify(|c| c.storm += 1);
     }
     tokio::time::sleep_until((go + total).into()).await;
-    let tool_cpu_cores = tool_cpu.cores();
-    let server_cpu_cores = server_cpu.and_then(|m| m.cores());
+    let samples = sampler.await.unwrap_or_default();
+    let whole = match (samples.first(), samples.last()) {
+        (Some(a), Some(b)) => Some(a.until(b)),
+        _ => None,
+    };
     // Stragglers: every send acknowledged, every acknowledged message delivered, and with a
     // storm every dropped client resumed; bounded.
     let drain_end = Instant::now() + plan.drain_timeout;
@@ -327,8 +354,13 @@ pub(crate) async fn run(
         .steps
         .iter()
         .zip(counts.iter())
-        .map(|(step, c)| {
+        .enumerate()
+        .map(|(i, (step, c))| {
             let d = step.duration.as_secs_f64().max(1e-9);
+            let cpu = match (samples.get(i), samples.get(i + 1)) {
+                (Some(a), Some(b)) => a.until(b),
+                _ => CpuUse::unknown(),
+            };
             StepReport {
                 target_rate: step.rate,
                 duration_s: step.duration.as_secs_f64(),
@@ -341,6 +373,7 @@ pub(crate) async fn run(
                 deliveries_per_s: c.deliveries_in_step as f64 / d,
                 latency: Latency::of(&c.latency),
                 ack_latency: Latency::of(&c.ack),
+                cpu,
             }
         })
         .collect();
@@ -374,8 +407,8 @@ pub(crate) async fn run(
         unacknowledged: outcomes.iter().map(|o| o.unacknowledged).sum(),
         drained,
         storm,
-        tool_cpu_cores,
-        server_cpu_cores,
+        tool_cpu_cores: whole.and_then(|c| c.tool_cores),
+        server_cpu_cores: whole.and_then(|c| c.server_cores),
         server_rss_kib,
     }
 }
