@@ -224,6 +224,11 @@ struct ReferenceArgs {
     listen: SocketAddr,
 }
 
+/// The allocator jeco-server uses, so that the reference's memory and speed compare with
+/// Jeco's on equal terms (the reference runs in this executable).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
