@@ -549,7 +549,19 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
             ))
         }
         Preset::History(p) => Ok(Outcome::History(
-            history::run(&api, &target.store, &tag(), p.messages, p.samples, p.page).await?,
+            history::run(
+                &api,
+                &target.store,
+                history::Server {
+                    pid: target.pid,
+                    shares_process: target.shares_process,
+                },
+                &tag(),
+                p.messages,
+                p.samples,
+                p.page,
+            )
+            .await?,
         )),
         Preset::Reference(_) => bail!("not a preset"),
     }

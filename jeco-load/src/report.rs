@@ -330,13 +330,14 @@ fn history_text(s: &mut String, h: &crate::history::HistoryReport) {
     for d in &h.depths {
         let _ = writeln!(
             s,
-            "   {:>7} (before={}): {} p50/p90/p99/max, {:.0} pages/s",
+            "   {:>7} (before={}): {} p50/p90/p99/max, {:.0} pages/s; CPU {}",
             d.depth,
             d.before
                 .map(|b| b.to_string())
                 .unwrap_or_else(|| "-".into()),
             d.latency.brief(),
-            d.pages_per_s
+            d.pages_per_s,
+            d.cpu.brief()
         );
     }
 }
