@@ -200,6 +200,7 @@ async fn connection(hub: Arc<Hub>, tcp: TcpStream) {
     };
     let mut c = Connection {
         hub: &hub,
+        conn,
         sender: UserRef {
             id: user,
             username: format!("user{user}"),
@@ -209,14 +210,13 @@ async fn connection(hub: Arc<Hub>, tcp: TcpStream) {
         out: vec![text(&ready)],
     };
     c.run(&mut ws, &mut rx, &slow).await;
-    for (room, _) in c.rooms.values() {
-        lock(room).members.retain(|m| m.conn != conn);
-    }
+    c.leave();
 }
 
 /// One connection's state while it runs.
 struct Connection<'a> {
     hub: &'a Hub,
+    conn: u64,
     sender: UserRef,
     /// Each followed room and the last sequence written for it.
     rooms: HashMap<RoomId, (SharedRoom, Seq)>,
@@ -240,8 +240,9 @@ impl Connection<'_> {
         rx: &mut mpsc::Receiver<Frame>,
         slow: &AtomicBool,
     ) {
-        let mut events = Vec::with_capacity(BATCH);
-        loop {
+        // Allocated on the first event: an idle connection costs no more than it must.
+        let mut events = Vec::new();
+        'serve: loop {
             // Also what the WebSocket layer queued itself (a pong, a close reply).
             if write(ws, &mut self.out).await.is_err() {
                 return;
@@ -261,7 +262,7 @@ impl Connection<'_> {
                 match ws.next().now_or_never() {
                     Some(incoming) => {
                         if let Next::Stop = self.command(incoming) {
-                            return;
+                            break 'serve;
                         }
                     }
                     None => break,
@@ -270,8 +271,13 @@ impl Connection<'_> {
             if !rx.is_empty() && rx.recv_many(&mut events, BATCH).now_or_never().is_some() {
                 self.events(&mut events);
             }
-            if slow.load(Ordering::Acquire) && rx.is_empty() {
-                break;
+            if slow.load(Ordering::Acquire) {
+                // Take nothing more from any room: what was queued goes out, then
+                // `closing`.
+                self.leave();
+                if rx.is_empty() {
+                    break;
+                }
             }
         }
         // Dropped by a room as a slow consumer (after writing what was queued), or the
@@ -283,6 +289,13 @@ impl Connection<'_> {
             }));
         }
         let _ = write(ws, &mut self.out).await;
+    }
+
+    /// Stops receiving from every room.
+    fn leave(&self) {
+        for (room, _) in self.rooms.values() {
+            lock(room).members.retain(|m| m.conn != self.conn);
+        }
     }
 
     /// Queues the events that are news to this connection.
@@ -474,5 +487,42 @@ mod tests {
         );
         assert_eq!(parse_query("rooms=&user=2"), (UserId(2), vec![]));
         assert_eq!(parse_query(""), (UserId(0), vec![]));
+    }
+
+    fn member(room: &Mutex<Room>, conn: u64) -> (mpsc::Receiver<Frame>, Arc<AtomicBool>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let slow = Arc::new(AtomicBool::new(false));
+        lock(room).members.push(Member {
+            conn,
+            tx,
+            slow: slow.clone(),
+        });
+        (rx, slow)
+    }
+
+    #[test]
+    fn a_member_whose_queue_is_full_is_dropped_as_slow() {
+        let hub = Hub::default();
+        let room = Mutex::new(Room::default());
+        let (mut reader, reader_slow) = member(&room, 1);
+        let (_stalled, stalled_slow) = member(&room, 2);
+        let sender = UserRef {
+            id: UserId(1),
+            username: "user1".into(),
+            display_name: String::new(),
+        };
+        for n in 0..=QUEUE {
+            let m = post(&hub, &room, RoomId(1), &sender, n.to_string(), "hi".into());
+            assert_eq!(m.seq, Seq(n as i64 + 1));
+            // One member reads as it goes, the other never does.
+            let (_, seq, frame) = reader.try_recv().expect("the reading member got it");
+            assert_eq!(seq, m.seq);
+            assert!(frame.as_str().starts_with(r#"{"type":"message.created","#));
+        }
+        assert!(stalled_slow.load(Ordering::Acquire));
+        assert!(!reader_slow.load(Ordering::Acquire));
+        let r = lock(&room);
+        assert_eq!(r.members.iter().map(|m| m.conn).collect::<Vec<_>>(), [1]);
+        assert_eq!(r.recent.len(), QUEUE + 1);
     }
 }
