@@ -135,11 +135,17 @@ impl CpuSample {
         let server = rate(self.server, later.server);
         let other = rate(self.machine, later.machine)
             .map(|all| (all - tool.unwrap_or(0.0) - server.unwrap_or(0.0)).max(0.0));
+        // `/proc` counts in ticks of 10 ms: over a shorter interval the figures are noise.
+        let bound = if wall < SHORTEST_S {
+            Bound::Unknown
+        } else {
+            Bound::of(cores() as f64, tool, server, other)
+        };
         CpuUse {
             tool_cores: tool,
             server_cores: server,
             other_cores: other,
-            bound: Bound::of(cores() as f64, tool, server, other),
+            bound,
         }
     }
 }
@@ -176,9 +182,13 @@ pub(crate) enum Bound {
     Both,
     /// Other processes used most of a full machine: the figures are not representative.
     Others,
-    /// Not known: the server runs in this process, or `/proc` could not be read.
+    /// Not known: the server runs in this process, `/proc` could not be read, or the
+    /// interval was too short to tell.
     Unknown,
 }
+
+/// The shortest interval, in seconds, whose CPU figures tell which side was the limit.
+const SHORTEST_S: f64 = 0.25;
 
 /// The fraction of the cores in use from which a side counts as saturated.
 const FULL: f64 = 0.85;
