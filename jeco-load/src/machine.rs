@@ -167,7 +167,10 @@ pub(crate) struct CpuUse {
 /// Which side the CPU limited over an interval. The tool and the server share the
 /// machine's cores, so a side is taken as the limit when the machine is all but full
 /// (at least [`FULL`] of its cores busy) or the side alone is (it cannot use more than
-/// every core), and it used clearly more of it than the other side.
+/// every core), and it used clearly more of it than the other side. Other processes that
+/// took a sizeable share ([`NOISY`] of the cores) make the interval `others` whatever the
+/// rest: a share averaged over the interval hides bursts, which can fill the machine for a
+/// while.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Bound {
@@ -180,7 +183,8 @@ pub(crate) enum Bound {
     Server,
     /// The tool and the server each used about as much of a full machine.
     Both,
-    /// Other processes used most of a full machine: the figures are not representative.
+    /// Other processes took a sizeable share of the machine, or most of a full one: the
+    /// figures are not representative.
     Others,
     /// Not known: the server runs in this process, `/proc` could not be read, or the
     /// interval was too short to tell.
@@ -193,6 +197,10 @@ const SHORTEST_S: f64 = 0.25;
 /// The fraction of the cores in use from which a side counts as saturated.
 const FULL: f64 = 0.85;
 
+/// The fraction of the cores other processes may use before an interval counts as
+/// disturbed by them.
+const NOISY: f64 = 0.25;
+
 /// How much more of the machine one side must use than the other to be named the limit.
 const CLEARLY_MORE: f64 = 1.25;
 
@@ -202,6 +210,9 @@ impl Bound {
             return Bound::Unknown;
         };
         let other = other.unwrap_or(0.0);
+        if other >= cores * NOISY {
+            return Bound::Others;
+        }
         let full = cores * FULL;
         if tool + server + other < full && tool < full && server < full {
             return Bound::None;
@@ -329,6 +340,8 @@ mod tests {
         assert_eq!(of(0.4, 1.4, 0.0), Bound::Server);
         assert_eq!(of(0.9, 0.85, 0.1), Bound::Both);
         assert_eq!(of(0.3, 0.4, 1.2), Bound::Others);
+        // Not full on average, but others took enough to have filled it at times.
+        assert_eq!(of(0.4, 0.4, 0.8), Bound::Others);
         // A server alone at every core of a bigger machine.
         assert_eq!(Bound::of(4.0, Some(0.5), Some(3.8), None), Bound::Server);
         assert_eq!(Bound::of(2.0, Some(1.9), None, None), Bound::Unknown);

@@ -247,7 +247,8 @@ fn traffic_text(s: &mut String, t: &crate::traffic::TrafficReport) {
         s,
         "   (CPU in cores during the step; bound: the side that used most of a full machine, \
          GENERATOR = this tool, so the step shows what it could drive, not what the server \
-         could take; OTHERS = other processes, so the step is not representative)"
+         could take; OTHERS = other processes took a quarter of the machine or more, so the \
+         step is not representative)"
     );
     let lost = if t.drained {
         "lost"
