@@ -688,9 +688,9 @@ where
             }
             msg = stream.next() => {
                 // Then whatever else has arrived, without going back to waiting (which
-                // costs more than reading a frame) and with the shared count of deliveries
-                // touched once.
-                // What arrives in one go counts as received when the first of it was read.
+                // costs more than reading a frame), and with the shared count of
+                // deliveries touched once. What arrives in one go counts as received when
+                // the first of it was read.
                 let now = now_ns();
                 let mut msg = Some(msg);
                 let mut delivered = 0;
@@ -797,7 +797,8 @@ fn apply_frame(
     }
 }
 
-/// Applies one frame or event, parsed.
+/// Applies one frame or event, parsed (`None`: a field it needs is missing, and it is
+/// ignored).
 #[allow(clippy::too_many_arguments)]
 fn apply(
     shared: &Shared,
