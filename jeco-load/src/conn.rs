@@ -68,11 +68,25 @@ impl Failure {
     }
 }
 
-/// The small buffers a chat client needs; the library's defaults (128 KiB) would make the
-/// tool's side of an idle connection far bigger than the server's.
-fn ws_config() -> WebSocketConfig {
+/// How much a connection reads at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reads {
+    /// The small buffer a chat client needs (4 KiB): the library's default (128 KiB) would
+    /// make the tool's side of an idle connection far bigger than the server's.
+    Small,
+    /// 16 KiB, for a connection that receives a heavy stream of events: a read takes a
+    /// backlog rather than a few frames (a larger buffer costs more than it saves: the
+    /// WebSocket library zeroes the whole free space before every read).
+    Busy,
+}
+
+fn ws_config(reads: Reads) -> WebSocketConfig {
+    let read = match reads {
+        Reads::Small => 4096,
+        Reads::Busy => 16 * 1024,
+    };
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(read)
         .write_buffer_size(4096)
 }
 
@@ -86,6 +100,7 @@ pub(crate) async fn open(
     user: UserId,
     rooms: &[RoomId],
     local: Option<IpAddr>,
+    reads: Reads,
 ) -> Result<(Ws, Vec<RoomPosition>), Failure> {
     let path = match ep.kind {
         Kind::Jeco => {
@@ -123,9 +138,10 @@ pub(crate) async fn open(
     };
     let _ = stream.set_nodelay(true);
     let url = format!("ws://{}{path}", ep.addr);
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
-        .await
-        .map_err(|e| Failure::new("upgrade", e))?;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config(reads)))
+            .await
+            .map_err(|e| Failure::new("upgrade", e))?;
     let ready = tokio::time::timeout(READY_TIMEOUT, async {
         while let Some(msg) = ws.next().await {
             let text = match msg {
@@ -179,6 +195,54 @@ pub(crate) struct MessageView<'a> {
     /// The text, which carries the tool's stamp.
     #[serde(borrow)]
     pub(crate) body: Cow<'a, str>,
+}
+
+/// A `message.created` event, as [`scan_delivery`] reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Delivery {
+    /// The room.
+    pub(crate) room_id: RoomId,
+    /// The event's room sequence.
+    pub(crate) seq: Seq,
+    /// The stamp in the message's body.
+    pub(crate) stamp: Stamp,
+}
+
+/// Reads a `message.created` event that carries a load stamp by scanning its text for the
+/// three fields the tool needs, instead of parsing the whole event: a member receives one
+/// per message sent, so this is most of what the tool does under load. The event is
+/// serialized as `{"type":"message.created","room_id":R,"seq":S,"message":{...,"body":"..."}}`
+/// (the tests below hold that against `jeco_proto`), and the first key named `body` is the
+/// message's: a key cannot appear inside a JSON string, whose quotes are escaped, and no
+/// object before the body has such a key. Everything is found by prefix or by one
+/// vectorized substring search. `None` when the text is anything else, or the
+/// body is not a stamp: then the frame is parsed.
+pub(crate) fn scan_delivery(text: &str) -> Option<Delivery> {
+    let rest = text.strip_prefix(r#"{"type":"message.created","room_id":"#)?;
+    let (room_id, rest) = leading_number(rest)?;
+    let (seq, rest) = leading_number(rest.strip_prefix(r#","seq":"#)?)?;
+    let body = after_body_key(rest)?;
+    Some(Delivery {
+        room_id: RoomId(room_id),
+        seq: Seq(seq),
+        stamp: Stamp::parse(&body[..body.find('"')?])?,
+    })
+}
+
+/// The integer `text` starts with, and what follows it.
+fn leading_number(text: &str) -> Option<(i64, &str)> {
+    let len = text.bytes().take_while(u8::is_ascii_digit).count();
+    Some((text[..len].parse().ok()?, &text[len..]))
+}
+
+/// What follows the first `"body":"` in `text`.
+fn after_body_key(text: &str) -> Option<&str> {
+    const KEY: &str = r#""body":""#;
+    static FINDER: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+    let at = FINDER
+        .get_or_init(|| memchr::memmem::Finder::new(KEY))
+        .find(text.as_bytes())?;
+    text.get(at + KEY.len()..)
 }
 
 /// The stamp a load message carries in its body: `jl <step> <sender> <n> <send time ns>`.
@@ -261,5 +325,64 @@ mod tests {
         )
         .expect("presence parses");
         assert!(p.message.is_none());
+    }
+
+    fn created(body: &str) -> String {
+        use jeco_proto::event::Event;
+        use jeco_proto::ids::{MessageId, Timestamp};
+        use jeco_proto::model::{Message, UserRef};
+        let message = Message {
+            id: MessageId(11),
+            room_id: RoomId(3),
+            seq: Seq(42),
+            sender: UserRef {
+                id: UserId(5),
+                // Names that look like the keys scanned for, inside strings.
+                username: r#""seq":1"#.into(),
+                display_name: r#""body":"jl 9 9 9 9""#.into(),
+            },
+            client_id: r#""room_id":7"#.into(),
+            body: body.into(),
+            reply_to: None,
+            forwarded_from: None,
+            attachments: Vec::new(),
+            mentions: Vec::new(),
+            reactions: Vec::new(),
+            created_at: Timestamp::now(),
+            edited_at: None,
+            deleted: false,
+        };
+        serde_json::to_string(&Event::MessageCreated {
+            room_id: RoomId(3),
+            seq: Seq(42),
+            message,
+        })
+        .expect("an event serializes")
+    }
+
+    #[test]
+    fn deliveries_are_scanned_as_the_view_reads_them() {
+        let stamp = Stamp {
+            step: 1,
+            sender: 2,
+            n: 3,
+            sent_ns: 4_000_000,
+        };
+        let text = created(&stamp.body());
+        let d = scan_delivery(&text).expect("a stamped message.created is scanned");
+        let v: View<'_> = serde_json::from_str(&text).expect("the view reads it");
+        let m = v.message.expect("a message");
+        assert_eq!(
+            (Some(d.room_id), Some(d.seq), Some(d.stamp)),
+            (v.room_id, v.seq, Stamp::parse(&m.body))
+        );
+        assert_eq!((d.room_id, d.seq, d.stamp), (RoomId(3), Seq(42), stamp));
+        // Anything else is left to the parser.
+        assert_eq!(scan_delivery(&created("hello")), None);
+        assert_eq!(scan_delivery(&created(r#"jl 1 2 3 "4""#)), None);
+        assert_eq!(
+            scan_delivery(r#"{"type":"presence","user_id":2,"online":true,"last_seen":null}"#),
+            None
+        );
     }
 }

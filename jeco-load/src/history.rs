@@ -12,6 +12,7 @@ use serde::Serialize;
 use sqlx::Connection;
 
 use crate::api::Api;
+use crate::machine::{CpuSample, CpuUse};
 use crate::metrics::{self, Latency};
 use crate::target::Store;
 
@@ -41,12 +42,23 @@ pub(crate) struct DepthReport {
     pub(crate) latency: Latency,
     /// Pages read per second (one after the other).
     pub(crate) pages_per_s: f64,
+    /// CPU while reading them, and which side it shows to be the limit.
+    pub(crate) cpu: CpuUse,
+}
+
+/// The server under test, for its CPU figures.
+pub(crate) struct Server {
+    /// Its process.
+    pub(crate) pid: Option<u32>,
+    /// Whether that is this process.
+    pub(crate) shares_process: bool,
 }
 
 /// Seeds `messages` messages into a new room of `owner` and times reading pages.
 pub(crate) async fn run(
     api: &Api,
     store: &Store,
+    server: Server,
     tag: &str,
     messages: u64,
     samples: usize,
@@ -87,6 +99,7 @@ pub(crate) async fn run(
         // Expected newest item of the page.
         let top = before.map(|b| b - 1).unwrap_or(last);
         let mut h = metrics::new_histogram();
+        let cpu_start = CpuSample::take(server.pid, server.shares_process);
         let start = Instant::now();
         for _ in 0..samples {
             let t = Instant::now();
@@ -108,6 +121,7 @@ pub(crate) async fn run(
             before,
             latency: Latency::of(&h),
             pages_per_s: samples as f64 / wall,
+            cpu: cpu_start.until(&CpuSample::take(server.pid, server.shares_process)),
         });
     }
     Ok(HistoryReport {

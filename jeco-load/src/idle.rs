@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::api::Population;
 use crate::conn::{self, Endpoint};
-use crate::machine::FdLimit;
+use crate::machine::{CpuSample, CpuUse, FdLimit};
 use crate::metrics::{self, Latency};
 
 /// What to do.
@@ -61,10 +61,12 @@ pub(crate) struct IdleReport {
     pub(crate) server_kib_per_connection_marginal: Option<f64>,
     /// This tool's memory per connection, KiB (the client side), when the server is separate.
     pub(crate) tool_kib_per_connection: Option<f64>,
-    /// CPU of the server while connecting, in cores.
+    /// CPU of the server while connecting, in cores (`None` when it runs in this process).
     pub(crate) server_cpu_cores: Option<f64>,
     /// CPU of this tool while connecting, in cores.
     pub(crate) tool_cpu_cores: Option<f64>,
+    /// CPU while connecting, other processes' too, and which side it shows to be the limit.
+    pub(crate) cpu: CpuUse,
     /// The open-file limit in force.
     pub(crate) fd_limit: FdLimit,
 }
@@ -86,8 +88,7 @@ pub(crate) async fn run(
     let gate = Arc::new(Semaphore::new(plan.concurrency.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let open_now = Arc::new(AtomicUsize::new(0));
-    let tool_cpu = crate::machine::CpuMeter::start(tool_pid);
-    let server_cpu = server_pid.map(crate::machine::CpuMeter::start);
+    let cpu_start = CpuSample::take(server_pid, shares_process);
     let start = Instant::now();
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Result<u64, String>>();
     // The second half waits until memory was read with the first half connected.
@@ -122,6 +123,7 @@ pub(crate) async fn run(
                         .unwrap_or(jeco_proto::ids::UserId(1)),
                     &[],
                     local,
+                    conn::Reads::Small,
                 )
                 .await;
                 r.map(|(ws, _)| (ws, t.elapsed()))
@@ -184,8 +186,7 @@ pub(crate) async fn run(
         }
     }
     let connect_s = start.elapsed().as_secs_f64();
-    let server_cpu_cores = server_cpu.and_then(|m| m.cores());
-    let tool_cpu_cores = tool_cpu.cores();
+    let cpu = cpu_start.until(&CpuSample::take(server_pid, shares_process));
     let mut open_after_hold = None;
     let mut rss_after = None;
     let mut tool_after = None;
@@ -226,8 +227,9 @@ pub(crate) async fn run(
         } else {
             per(tool_before, tool_after)
         },
-        server_cpu_cores,
-        tool_cpu_cores,
+        server_cpu_cores: cpu.server_cores,
+        tool_cpu_cores: cpu.tool_cores,
+        cpu,
         fd_limit,
     }
 }

@@ -224,6 +224,11 @@ struct ReferenceArgs {
     listen: SocketAddr,
 }
 
+/// The allocator jeco-server uses, so that the reference's memory and speed compare with
+/// Jeco's on equal terms (the reference runs in this executable).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -450,7 +455,7 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
                 .collect();
             let plan = stepped(members, &p.rates, &p.traffic, g.connect_concurrency);
             Ok(Outcome::Traffic(
-                traffic::run(ep, pop, plan, target.pid).await,
+                traffic::run(ep, pop, plan, target.pid, target.shares_process).await,
             ))
         }
         Preset::ManyRooms(p) => {
@@ -477,7 +482,7 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
                 .collect();
             let plan = stepped(members, &p.rates, &p.traffic, g.connect_concurrency);
             Ok(Outcome::Traffic(
-                traffic::run(ep, pop, plan, target.pid).await,
+                traffic::run(ep, pop, plan, target.pid, target.shares_process).await,
             ))
         }
         Preset::ReconnectStorm(p) => {
@@ -516,7 +521,7 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
                 drain_timeout: Duration::from_secs_f64(p.drain_secs),
             };
             Ok(Outcome::Traffic(
-                traffic::run(ep, pop, plan, target.pid).await,
+                traffic::run(ep, pop, plan, target.pid, target.shares_process).await,
             ))
         }
         Preset::Idle(p) => {
@@ -544,7 +549,19 @@ async fn run_preset(cli: &Cli, target: &Target, fd_limit: FdLimit) -> anyhow::Re
             ))
         }
         Preset::History(p) => Ok(Outcome::History(
-            history::run(&api, &target.store, &tag(), p.messages, p.samples, p.page).await?,
+            history::run(
+                &api,
+                &target.store,
+                history::Server {
+                    pid: target.pid,
+                    shares_process: target.shares_process,
+                },
+                &tag(),
+                p.messages,
+                p.samples,
+                p.page,
+            )
+            .await?,
         )),
         Preset::Reference(_) => bail!("not a preset"),
     }

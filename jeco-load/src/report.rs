@@ -210,7 +210,7 @@ fn traffic_text(s: &mut String, t: &crate::traffic::TrafficReport) {
     );
     let _ = writeln!(
         s,
-        "   {:>9} {:>9} {:>9} {:>12} {:>30} {:>30} {:>8} {:>6}",
+        "   {:>9} {:>9} {:>9} {:>12} {:>30} {:>30} {:>8} {:>6} {:>19} {:>9}",
         "target/s",
         "sent/s",
         "acked/s",
@@ -218,12 +218,14 @@ fn traffic_text(s: &mut String, t: &crate::traffic::TrafficReport) {
         "e2e p50/p90/p99/max",
         "ack p50/p90/p99/max",
         "skipped",
-        "errors"
+        "errors",
+        "CPU tool/srv/other",
+        "bound"
     );
     for st in &t.steps {
         let _ = writeln!(
             s,
-            "   {:>9.0} {:>9.0} {:>9.0} {:>12.0} {:>30} {:>30} {:>8} {:>6}",
+            "   {:>9.0} {:>9.0} {:>9.0} {:>12.0} {:>30} {:>30} {:>8} {:>6} {:>19} {:>9}",
             st.target_rate,
             st.sends as f64 / st.duration_s.max(1e-9),
             st.acked_per_s,
@@ -232,8 +234,22 @@ fn traffic_text(s: &mut String, t: &crate::traffic::TrafficReport) {
             st.ack_latency.brief(),
             st.skipped,
             st.send_errors,
+            format!(
+                "{}/{}/{}",
+                opt_f(st.cpu.tool_cores, 2),
+                opt_f(st.cpu.server_cores, 2),
+                opt_f(st.cpu.other_cores, 2)
+            ),
+            st.cpu.bound.name(),
         );
     }
+    let _ = writeln!(
+        s,
+        "   (CPU in cores during the step; bound: the side that used most of a full machine, \
+         GENERATOR = this tool, so the step shows what it could drive, not what the server \
+         could take; OTHERS = other processes took a quarter of the machine or more, so the \
+         step is not representative)"
+    );
     let lost = if t.drained {
         "lost"
     } else {
@@ -280,14 +296,13 @@ fn traffic_text(s: &mut String, t: &crate::traffic::TrafficReport) {
 fn idle_text(s: &mut String, i: &crate::idle::IdleReport) {
     let _ = writeln!(
         s,
-        "   {} of {} connected in {:.2} s: {:.0} handshakes/s, set-up {} (p50/p90/p99/max); CPU while connecting: tool {} cores, server {} cores",
+        "   {} of {} connected in {:.2} s: {:.0} handshakes/s, set-up {} (p50/p90/p99/max); CPU while connecting: {}",
         i.connected,
         i.requested,
         i.connect_s,
         i.handshakes_per_s,
         i.handshake_latency.brief(),
-        opt_f(i.tool_cpu_cores, 2),
-        opt_f(i.server_cpu_cores, 2),
+        i.cpu.brief(),
     );
     if i.open_after_hold.is_some() {
         let _ = writeln!(
@@ -316,13 +331,14 @@ fn history_text(s: &mut String, h: &crate::history::HistoryReport) {
     for d in &h.depths {
         let _ = writeln!(
             s,
-            "   {:>7} (before={}): {} p50/p90/p99/max, {:.0} pages/s",
+            "   {:>7} (before={}): {} p50/p90/p99/max, {:.0} pages/s; CPU {}",
             d.depth,
             d.before
                 .map(|b| b.to_string())
                 .unwrap_or_else(|| "-".into()),
             d.latency.brief(),
-            d.pages_per_s
+            d.pages_per_s,
+            d.cpu.brief()
         );
     }
 }

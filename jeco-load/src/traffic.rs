@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::stream::SplitSink;
-use futures::{SinkExt, Stream, StreamExt};
+use futures::{FutureExt, SinkExt, Stream, StreamExt};
 use jeco_proto::ids::{RoomId, UserId};
 use jeco_proto::ws::{ClientFrame, RoomPosition, ServerFrame};
 use serde::Serialize;
@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 use crate::api::Population;
 use crate::conn::{self, Endpoint, Stamp, View, Ws, now_ns};
+use crate::machine::{CpuSample, CpuUse};
 use crate::metrics::{self, Latency};
 
 /// One rate step: a total target of sends per second for a duration.
@@ -167,6 +168,8 @@ pub(crate) struct StepReport {
     pub(crate) latency: Latency,
     /// Send to ack.
     pub(crate) ack_latency: Latency,
+    /// CPU used during the step, and which side it shows to be the limit.
+    pub(crate) cpu: CpuUse,
 }
 
 /// The figures of a traffic run.
@@ -202,7 +205,8 @@ pub(crate) struct TrafficReport {
     pub(crate) storm: Option<StormReport>,
     /// CPU of this tool over the sending phase, in cores.
     pub(crate) tool_cpu_cores: Option<f64>,
-    /// CPU of the server over the sending phase, in cores.
+    /// CPU of the server over the sending phase, in cores (`None` when it runs in this
+    /// process).
     pub(crate) server_cpu_cores: Option<f64>,
     /// Server resident memory after connecting, KiB.
     pub(crate) server_rss_kib: Option<u64>,
@@ -225,6 +229,7 @@ pub(crate) async fn run(
     pop: Population,
     plan: Plan,
     server_pid: Option<u32>,
+    shares_process: bool,
 ) -> TrafficReport {
     let mut followers: HashMap<RoomId, u64> = HashMap::new();
     for m in &plan.members {
@@ -267,8 +272,6 @@ pub(crate) async fn run(
     }
     let connect_s = connect_start.elapsed().as_secs_f64();
     let server_rss_kib = server_pid.and_then(crate::machine::rss_kib);
-    let tool_cpu = crate::machine::CpuMeter::start(std::process::id());
-    let server_cpu = server_pid.map(crate::machine::CpuMeter::start);
     let go = Instant::now();
     let go_ns = now_ns();
     let _ = shared.go_at.set(go);
@@ -282,6 +285,27 @@ pub(crate) async fn run(
         })
         .collect();
     let _ = shared.step_ends_ns.set(ends);
+    // CPU counters at the start and at the end of each step.
+    let sampler = {
+        let first = CpuSample::take(server_pid, shares_process);
+        let mut at = go;
+        let ends: Vec<Instant> = plan
+            .steps
+            .iter()
+            .map(|s| {
+                at += s.duration;
+                at
+            })
+            .collect();
+        tokio::spawn(async move {
+            let mut samples = vec![first];
+            for end in ends {
+                tokio::time::sleep_until(end.into()).await;
+                samples.push(CpuSample::take(server_pid, shares_process));
+            }
+            samples
+        })
+    };
     ctl_tx.send_modify(|c| c.go = true);
     let total: Duration = plan.steps.iter().map(|s| s.duration).sum();
     let mut storm_start_ns = None;
@@ -291,8 +315,11 @@ pub(crate) async fn run(
         ctl_tx.send_modify(|c| c.storm += 1);
     }
     tokio::time::sleep_until((go + total).into()).await;
-    let tool_cpu_cores = tool_cpu.cores();
-    let server_cpu_cores = server_cpu.and_then(|m| m.cores());
+    let samples = sampler.await.unwrap_or_default();
+    let whole = match (samples.first(), samples.last()) {
+        (Some(a), Some(b)) => Some(a.until(b)),
+        _ => None,
+    };
     // Stragglers: every send acknowledged, every acknowledged message delivered, and with a
     // storm every dropped client resumed; bounded.
     let drain_end = Instant::now() + plan.drain_timeout;
@@ -327,8 +354,13 @@ pub(crate) async fn run(
         .steps
         .iter()
         .zip(counts.iter())
-        .map(|(step, c)| {
+        .enumerate()
+        .map(|(i, (step, c))| {
             let d = step.duration.as_secs_f64().max(1e-9);
+            let cpu = match (samples.get(i), samples.get(i + 1)) {
+                (Some(a), Some(b)) => a.until(b),
+                _ => CpuUse::unknown(),
+            };
             StepReport {
                 target_rate: step.rate,
                 duration_s: step.duration.as_secs_f64(),
@@ -341,6 +373,7 @@ pub(crate) async fn run(
                 deliveries_per_s: c.deliveries_in_step as f64 / d,
                 latency: Latency::of(&c.latency),
                 ack_latency: Latency::of(&c.ack),
+                cpu,
             }
         })
         .collect();
@@ -374,8 +407,8 @@ pub(crate) async fn run(
         unacknowledged: outcomes.iter().map(|o| o.unacknowledged).sum(),
         drained,
         storm,
-        tool_cpu_cores,
-        server_cpu_cores,
+        tool_cpu_cores: whole.and_then(|c| c.tool_cores),
+        server_cpu_cores: whole.and_then(|c| c.server_cores),
         server_rss_kib,
     }
 }
@@ -438,6 +471,7 @@ async fn open(
             shared.user_id(spec.user),
             rooms,
             spec.local_ip,
+            conn::Reads::Busy,
         )
         .await
         {
@@ -653,26 +687,83 @@ where
                 }
             }
             msg = stream.next() => {
-                let text = match msg {
-                    Some(Ok(WsMessage::Text(t))) => t,
-                    Some(Ok(WsMessage::Close(_))) | None => return Exit::Lost("lost:closed".into()),
-                    Some(Ok(_)) => continue,
-                    Some(Err(_)) => return Exit::Lost("lost:socket".into()),
-                };
-                let Ok(view) = serde_json::from_str::<View<'_>>(&text) else {
-                    // `error` and `closing` carry `message` as text, which the view reads
-                    // as a message object: read those with the full frame type.
-                    if let Some(exit) = apply_frame(shared, &text, out, in_flight) {
-                        return exit;
+                // Then whatever else has arrived, without going back to waiting (which
+                // costs more than reading a frame), and with the shared count of
+                // deliveries touched once. What arrives in one go counts as received when
+                // the first of it was read.
+                let now = now_ns();
+                let mut msg = Some(msg);
+                let mut delivered = 0;
+                let mut exit = None;
+                for _ in 0..READ_BATCH {
+                    let Some(m) = msg.take().or_else(|| stream.next().now_or_never()) else {
+                        break;
+                    };
+                    exit = receive(shared, m, now, tracks, out, in_flight, awaiting_storm_resume, &mut delivered);
+                    if exit.is_some() {
+                        break;
                     }
-                    continue;
-                };
-                if let Some(exit) = apply(shared, view, tracks, out, in_flight, awaiting_storm_resume) {
+                }
+                shared.delivered.fetch_add(delivered, Ordering::AcqRel);
+                if let Some(exit) = exit {
                     return exit;
                 }
             }
         }
     }
+}
+
+/// Most frames a connection reads in a row before looking at the control channel.
+const READ_BATCH: usize = 256;
+
+/// Takes in one message from the server, received at `now`; counts message deliveries in
+/// `delivered`.
+#[allow(clippy::too_many_arguments)]
+fn receive(
+    shared: &Shared,
+    msg: Option<Result<WsMessage, WsError>>,
+    now: u64,
+    tracks: &mut HashMap<RoomId, Track>,
+    out: &mut Outcome,
+    in_flight: &AtomicU64,
+    awaiting_storm_resume: &mut bool,
+    delivered: &mut u64,
+) -> Option<Exit> {
+    let text = match msg {
+        Some(Ok(WsMessage::Text(t))) => t,
+        Some(Ok(WsMessage::Close(_))) | None => return Some(Exit::Lost("lost:closed".into())),
+        Some(Ok(_)) => return None,
+        Some(Err(_)) => return Some(Exit::Lost("lost:socket".into())),
+    };
+    if let Some(d) = conn::scan_delivery(&text) {
+        sequenced(
+            shared,
+            d.room_id,
+            d.seq.get(),
+            Some(d.stamp),
+            now,
+            tracks,
+            out,
+            delivered,
+        );
+        return None;
+    }
+    let Ok(view) = serde_json::from_str::<View<'_>>(&text) else {
+        // `error` and `closing` carry `message` as text, which the view reads as a message
+        // object: read those with the full frame type.
+        return apply_frame(shared, &text, out, in_flight);
+    };
+    apply(
+        shared,
+        view,
+        now,
+        tracks,
+        out,
+        in_flight,
+        awaiting_storm_resume,
+        delivered,
+    );
+    None
 }
 
 /// Applies a protocol frame that the view could not read (`error`, `closing`).
@@ -706,16 +797,19 @@ fn apply_frame(
     }
 }
 
-/// Applies one frame or event.
+/// Applies one frame or event, parsed (`None`: a field it needs is missing, and it is
+/// ignored).
+#[allow(clippy::too_many_arguments)]
 fn apply(
     shared: &Shared,
     view: View<'_>,
+    now: u64,
     tracks: &mut HashMap<RoomId, Track>,
     out: &mut Outcome,
     in_flight: &AtomicU64,
     awaiting_storm_resume: &mut bool,
-) -> Option<Exit> {
-    let now = now_ns();
+    delivered: &mut u64,
+) -> Option<()> {
     match view.ty.as_ref() {
         "ack" => {
             let m = view.message?;
@@ -744,43 +838,70 @@ fn apply(
             }
         }
         ty if conn::is_sequenced(ty) => {
-            let (room, seq) = (view.room_id?, view.seq?.get());
-            let track = tracks.get_mut(&room)?;
-            if seq <= track.pos {
-                if !track.resuming {
-                    out.duplicates += 1;
-                }
-                return None;
-            }
-            if seq > track.pos + 1 {
-                if track.resuming {
-                    // Live events that overtook the replay; the replay brings them.
-                    return None;
-                }
-                out.gaps += 1;
-            }
-            track.pos = seq;
-            let ranges = out.received.entry(room).or_default();
-            match ranges.last_mut() {
-                Some(last) if last.1 + 1 == seq => last.1 = seq,
-                _ => ranges.push((seq, seq)),
-            }
-            if ty == "message.created"
-                && let Some(m) = view.message
-                && let Some(s) = Stamp::parse(&m.body)
-            {
-                shared.delivered.fetch_add(1, Ordering::AcqRel);
-                let on_time = shared.in_step(s.step, now);
-                metrics::with_step(s.step, |c| {
-                    c.deliveries += 1;
-                    c.deliveries_in_step += u64::from(on_time);
-                    metrics::record(&mut c.latency, now.saturating_sub(s.sent_ns) / 1000);
-                });
-            }
+            let stamp = match view.message {
+                Some(m) if ty == "message.created" => Stamp::parse(&m.body),
+                _ => None,
+            };
+            sequenced(
+                shared,
+                view.room_id?,
+                view.seq?.get(),
+                stamp,
+                now,
+                tracks,
+                out,
+                delivered,
+            );
         }
         _ => {}
     }
-    None
+    Some(())
+}
+
+/// Checks a room event's sequence against what the connection holds (duplicates, gaps),
+/// records it, and counts the delivery of a stamped message.
+#[allow(clippy::too_many_arguments)]
+fn sequenced(
+    shared: &Shared,
+    room: RoomId,
+    seq: i64,
+    stamp: Option<Stamp>,
+    now: u64,
+    tracks: &mut HashMap<RoomId, Track>,
+    out: &mut Outcome,
+    delivered: &mut u64,
+) {
+    let Some(track) = tracks.get_mut(&room) else {
+        return;
+    };
+    if seq <= track.pos {
+        if !track.resuming {
+            out.duplicates += 1;
+        }
+        return;
+    }
+    if seq > track.pos + 1 {
+        if track.resuming {
+            // Live events that overtook the replay; the replay brings them.
+            return;
+        }
+        out.gaps += 1;
+    }
+    track.pos = seq;
+    let ranges = out.received.entry(room).or_default();
+    match ranges.last_mut() {
+        Some(last) if last.1 + 1 == seq => last.1 = seq,
+        _ => ranges.push((seq, seq)),
+    }
+    if let Some(s) = stamp {
+        *delivered += 1;
+        let on_time = shared.in_step(s.step, now);
+        metrics::with_step(s.step, |c| {
+            c.deliveries += 1;
+            c.deliveries_in_step += u64::from(on_time);
+            metrics::record(&mut c.latency, now.saturating_sub(s.sent_ns) / 1000);
+        });
+    }
 }
 
 /// A sender's writer: posts at its share of each step's rate into its rooms in turn. The
