@@ -154,6 +154,12 @@ pub struct Options {
     /// Typing indications one user may send in a burst [default: 10].
     #[arg(long, env = "JECO_TYPING_BURST")]
     pub typing_burst: Option<f64>,
+    /// `resume` commands per second per user, sustained [default: 1].
+    #[arg(long, env = "JECO_RESUME_RATE")]
+    pub resume_rate: Option<f64>,
+    /// `resume` commands one user may send in a burst [default: 5].
+    #[arg(long, env = "JECO_RESUME_BURST")]
+    pub resume_burst: Option<f64>,
     /// Login, register, refresh and reset attempts per minute per address [default: 12].
     #[arg(long, env = "JECO_AUTH_RATE_PER_MINUTE")]
     pub auth_rate_per_minute: Option<f64>,
@@ -241,6 +247,8 @@ impl Options {
             change_burst,
             typing_rate,
             typing_burst,
+            resume_rate,
+            resume_burst,
             auth_rate_per_minute,
             max_connections_per_user,
             write_timeout_secs,
@@ -469,6 +477,7 @@ impl Settings {
             send_rate: rate(o.send_rate, o.send_burst, defaults.send_rate),
             change_rate: rate(o.change_rate, o.change_burst, defaults.change_rate),
             typing_rate: rate(o.typing_rate, o.typing_burst, defaults.typing_rate),
+            resume_rate: rate(o.resume_rate, o.resume_burst, defaults.resume_rate),
             auth_rate: match o.auth_rate_per_minute.filter(|n| *n > 0.0) {
                 Some(per_minute) => Rate {
                     per_second: per_minute / 60.0,
