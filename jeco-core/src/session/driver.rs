@@ -50,7 +50,32 @@ struct Reply {
 }
 
 /// Replies to commands read while `send`s were in flight, in the order of the commands.
-type InFlight = FuturesOrdered<Pin<Box<dyn Future<Output = Reply> + Send>>>;
+/// Nothing is allocated before the connection's first send: most connections are idle.
+#[derive(Default)]
+struct InFlight(Option<FuturesOrdered<Pin<Box<dyn Future<Output = Reply> + Send>>>>);
+
+impl InFlight {
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, FuturesOrdered::len)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push_back(&mut self, reply: Pin<Box<dyn Future<Output = Reply> + Send>>) {
+        self.0
+            .get_or_insert_with(FuturesOrdered::new)
+            .push_back(reply);
+    }
+
+    async fn next(&mut self) -> Option<Reply> {
+        match &mut self.0 {
+            Some(replies) => replies.next().await,
+            None => None,
+        }
+    }
+}
 
 /// What came of a command.
 enum Step {
@@ -199,7 +224,7 @@ async fn serve<L: Link>(
     // Where the replies the session gives later go, in the order of their commands: on the
     // link (`None`) or back to the request that carried the command.
     let mut awaiting: VecDeque<Option<oneshot::Sender<Frame>>> = VecDeque::new();
-    let mut sending = InFlight::new();
+    let mut sending = InFlight::default();
     loop {
         // Unbiased: a client that keeps sending commands must not hold up its own events,
         // nor a busy room its commands.
@@ -244,7 +269,8 @@ async fn serve<L: Link>(
                 };
                 // Anything but a send runs once the sends before it are answered.
                 if !matches!(command, ClientFrame::Send { .. })
-                    && let Err(ended) = drain(&mut sending, link, config, gate).await
+                    && !sending.is_empty()
+                    && let Err(ended) = Box::pin(drain(&mut sending, link, config, gate)).await
                 {
                     return ended;
                 }
