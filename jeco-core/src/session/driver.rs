@@ -8,7 +8,9 @@
 //!   share commits instead of each waiting for the last. Replies still go out in the order
 //!   of the commands, and any other command waits until the sends before it are answered.
 //! - Events: written as soon as they are ready, gathered with whatever else is ready into one
-//!   write (up to a bound, so that commands get their turn in a busy room).
+//!   write (up to a bound, so that commands get their turn in a busy room); the loop lets the
+//!   tasks that are ready run once before gathering, so the rest of a group commit's events,
+//!   published a moment later, go out in the same write.
 //! - Every write has a deadline: a client that stops reading is dropped instead of pinning
 //!   the connection, its task and its presence forever.
 //! - Heartbeats: a ping every interval; a client heard from for none of a few intervals is
@@ -297,6 +299,9 @@ async fn serve<L: Link>(
                 let closing = match next {
                     Some(Outbound::Frame(f)) => {
                         batch.push(f);
+                        // Let the tasks that are ready run first (the publishers of the rest
+                        // of a group, say): what they queue goes out in the same write.
+                        tokio::task::yield_now().await;
                         gather(session, &mut batch, &mut awaiting, config.batch)
                     }
                     Some(Outbound::Reply(f)) => {
