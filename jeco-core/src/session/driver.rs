@@ -243,7 +243,7 @@ async fn serve<L: Link>(
                     return Ended::ClientLeft;
                 };
                 last_heard = Instant::now();
-                let (json, to) = match inbound {
+                let (json, mut to) = match inbound {
                     Inbound::Heard => continue,
                     Inbound::Broken(code) => {
                         let goodbye = closing_frame(code, broken_message(code));
@@ -276,7 +276,7 @@ async fn serve<L: Link>(
                 {
                     return ended;
                 }
-                match Box::pin(command_step(session, command, gate)).await {
+                match Box::pin(command_step(session, command, gate, &mut to)).await {
                     Step::Reply(frame) => {
                         let reply = Reply { frame, to, sent: None };
                         if let Err(ended) = answer(reply, &mut sending, link, config, gate).await {
@@ -284,10 +284,7 @@ async fn serve<L: Link>(
                         }
                     }
                     Step::Later => awaiting.push_back(to),
-                    Step::Sending(reply) => sending.push_back(Box::pin(reply.map(|mut r| {
-                        r.to = to;
-                        r
-                    }))),
+                    Step::Sending(reply) => sending.push_back(reply),
                 }
             }
             Some(reply) = sending.next(), if !sending.is_empty() => {
@@ -402,11 +399,13 @@ async fn say_goodbye<L: Link>(
     Ended::Closed(code)
 }
 
-/// Runs one parsed command, once the [`Gate`] admits it; a `send` only as far as its queueing.
+/// Runs one parsed command, once the [`Gate`] admits it; a `send` only as far as its queueing,
+/// its reply then going to `to` (taken), or to the link when there is none.
 async fn command_step(
     session: &mut Session,
     command: ClientFrame,
     gate: Option<&dyn Gate>,
+    to: &mut Option<oneshot::Sender<Frame>>,
 ) -> Step {
     if let Some(gate) = gate
         && let Err(e) = gate.admit(session.user(), &command).await
@@ -430,11 +429,14 @@ async fn command_step(
             attachments,
         };
         return match session.submit(id, room_id, msg).await {
-            Ok(reply) => Step::Sending(Box::pin(reply.map(move |(frame, ok)| Reply {
-                frame,
-                to: None,
-                sent: Some((ok, started)),
-            }))),
+            Ok(reply) => {
+                let to = to.take();
+                Step::Sending(Box::pin(reply.map(move |(frame, ok)| Reply {
+                    frame,
+                    to,
+                    sent: Some((ok, started)),
+                })))
+            }
             Err(refusal) => {
                 if let Some(gate) = gate {
                     gate.ran("send", false, started.elapsed());
