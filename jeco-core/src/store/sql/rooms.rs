@@ -46,6 +46,18 @@ macro_rules! rooms {
             Ok(Some(MembershipSeqs { room_seq, feed_seq }))
         }
 
+        /// The room matching `filter` (on `rooms r`, one text parameter), if any.
+        async fn room_where(pool: &Pool<$db>, filter: &str, value: &str) -> StoreResult<Option<Room>> {
+            let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE {filter}");
+            sqlx::query_as::<_, RoomRow>(&sql)
+                .bind(value)
+                .fetch_optional(pool)
+                .await
+                .map_err(backend)?
+                .map(RoomRow::into_room)
+                .transpose()
+        }
+
         #[async_trait]
         impl RoomStore for $store {
             async fn create_room(
@@ -98,25 +110,11 @@ macro_rules! rooms {
             }
 
             async fn room_by_name(&self, name: &str) -> StoreResult<Option<Room>> {
-                let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.name = $1");
-                sqlx::query_as::<_, RoomRow>(&sql)
-                    .bind(name)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(backend)?
-                    .map(RoomRow::into_room)
-                    .transpose()
+                room_where(self.reader(), "r.name = $1", name).await
             }
 
             async fn direct_room(&self, dm_key: &str) -> StoreResult<Option<Room>> {
-                let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.dm_key = $1");
-                sqlx::query_as::<_, RoomRow>(&sql)
-                    .bind(dm_key)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(backend)?
-                    .map(RoomRow::into_room)
-                    .transpose()
+                room_where(self.reader(), "r.dm_key = $1", dm_key).await
             }
 
             async fn membership(&self, room: RoomId, user: UserId) -> StoreResult<Option<Membership>> {
