@@ -61,10 +61,6 @@ pub(crate) struct IdleReport {
     pub(crate) server_kib_per_connection_marginal: Option<f64>,
     /// This tool's memory per connection, KiB (the client side), when the server is separate.
     pub(crate) tool_kib_per_connection: Option<f64>,
-    /// CPU of the server while connecting, in cores (`None` when it runs in this process).
-    pub(crate) server_cpu_cores: Option<f64>,
-    /// CPU of this tool while connecting, in cores.
-    pub(crate) tool_cpu_cores: Option<f64>,
     /// CPU while connecting, other processes' too, and which side it shows to be the limit.
     pub(crate) cpu: CpuUse,
     /// The open-file limit in force.
@@ -227,8 +223,6 @@ pub(crate) async fn run(
         } else {
             per(tool_before, tool_after)
         },
-        server_cpu_cores: cpu.server_cores,
-        tool_cpu_cores: cpu.tool_cores,
         cpu,
         fd_limit,
     }
